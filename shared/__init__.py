@@ -1,0 +1,1 @@
+"""The project's own library: contracts and plumbing shared by every service."""

@@ -1,0 +1,67 @@
+"""structlog setup: console on a terminal, JSON otherwise; personal fields never reach a log line."""
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+
+# Keys that would carry personal data of a report. Log calls should never pass them; this is the
+# net under that rule, not the rule itself.
+PERSONAL_KEYS = frozenset({
+    "email", "phone", "ip", "ip_address", "ipAddress", "screen_name", "screenName", "first_name",
+    "firstName", "last_name", "lastName", "address", "report", "payload", "body",
+})
+
+
+def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for key in PERSONAL_KEYS.intersection(event_dict):
+        event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> None:
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    )
+    shared_processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact,
+    ]
+    structlog.configure(
+        processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared_processors, structlog.stdlib.ExtraAdder()],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # Per-request and per-message chatter from the frameworks: our own lines say what matters.
+    for noisy in ("uvicorn.access", "faststream.access", "faststream.access.redis"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger(name)
+
+
+@contextmanager
+def bound(**values: Any) -> Iterator[None]:
+    """Bind report_id, event_id and the like to every line logged inside the block."""
+    with structlog.contextvars.bound_contextvars(**values):
+        yield

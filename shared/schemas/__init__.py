@@ -1,0 +1,1 @@
+"""Contracts between services: the external report and the internal events."""

@@ -1,0 +1,127 @@
+"""Internal events: one envelope, past-tense names, closed and immutable."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from shared.schemas.report import Report
+
+SCHEMA_VERSION = 1
+
+Lane = Literal["escalated", "standard"]
+TriageLane = Literal["p1", "p2", "p3", "informational"]
+Disposition = Literal["referral", "informational"]
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def derived_event_id(cause_event_id: str, label: str) -> str:
+    """The same cause always yields the same id, so a reprocessed message is recognisable."""
+    return uuid.uuid5(uuid.NAMESPACE_OID, f"{cause_event_id}/{label}").hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """The envelope every message carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str = Field(default_factory=new_event_id, description="Unique per event.")
+    report_id: int = Field(ge=1, description="The CyberTipline-style report number.")
+    occurred_at: AwareDatetime = Field(default_factory=utcnow, description="UTC.")
+    schema_version: int = Field(default=SCHEMA_VERSION)
+    producer: str = Field(description="The service that published the event.")
+
+
+class ReportSubmitted(Event):
+    type: Literal["ReportSubmitted"] = "ReportSubmitted"
+    esp: str = Field(description="The authenticated electronic service provider.")
+    lane: Lane
+    report: Report
+
+
+class RuleHit(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str
+    reason: str
+
+
+class ReportTriaged(Event):
+    type: Literal["ReportTriaged"] = "ReportTriaged"
+    priority: Literal[1, 2, 3]
+    disposition: Disposition
+    lane: TriageLane
+    reasons: list[RuleHit] = Field(min_length=1, description="Every rule that fired.")
+    report: Report
+
+
+class CaseAssigned(Event):
+    """A case delivered to one agency's inbox."""
+
+    type: Literal["CaseAssigned"] = "CaseAssigned"
+    agency_id: str
+    priority: Literal[1, 2, 3]
+    lane: TriageLane
+    jurisdiction: str
+    incident_type: str
+
+
+class ReportRouted(Event):
+    type: Literal["ReportRouted"] = "ReportRouted"
+    agency_id: str
+    jurisdiction: str
+    basis: str = Field(description="Which clue decided the jurisdiction.")
+    priority: Literal[1, 2, 3]
+    lane: TriageLane
+
+
+class ReportUnassigned(Event):
+    type: Literal["ReportUnassigned"] = "ReportUnassigned"
+    reasons: list[str] = Field(min_length=1, description="Reason codes.")
+    priority: Literal[1, 2, 3]
+    lane: TriageLane
+
+
+class CaseAcknowledged(Event):
+    type: Literal["CaseAcknowledged"] = "CaseAcknowledged"
+    agency_id: str
+    lane: TriageLane
+    after_hours: float = Field(ge=0, description="Simulated hours from assignment.")
+
+
+class CaseOutcomeReported(Event):
+    type: Literal["CaseOutcomeReported"] = "CaseOutcomeReported"
+    agency_id: str
+    lane: TriageLane
+    outcome: str
+    after_hours: float = Field(ge=0, description="Simulated hours from assignment.")
+
+
+class MessageDeadLettered(BaseModel):
+    """Not a report event: a message that could not be processed, kept with the reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["MessageDeadLettered"] = "MessageDeadLettered"
+    event_id: str = Field(default_factory=new_event_id)
+    occurred_at: AwareDatetime = Field(default_factory=utcnow)
+    source_stream: str
+    source_entry_id: str
+    group: str
+    reason: str
+    deliveries: int
+    payload: str = Field(description="The original entry fields, as JSON.")
+
+
+AgencyResponse = Annotated[CaseAcknowledged | CaseOutcomeReported, Field(discriminator="type")]
+AgencyResponseAdapter: TypeAdapter[CaseAcknowledged | CaseOutcomeReported] = TypeAdapter(
+    AgencyResponse
+)

@@ -1,0 +1,163 @@
+"""The CyberTipline report in JSON form: keys are the XML element names of the public schema."""
+
+from datetime import datetime
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+
+class IncidentType(StrEnum):
+    CHILD_PORNOGRAPHY = "Child Pornography (possession, manufacture, and distribution)"
+    CHILD_SEX_TRAFFICKING = "Child Sex Trafficking"
+    CHILD_SEX_TOURISM = "Child Sex Tourism"
+    CHILD_SEXUAL_MOLESTATION = "Child Sexual Molestation"
+    MISLEADING_DOMAIN_NAME = "Misleading Domain Name"
+    MISLEADING_WORDS_OR_IMAGES = "Misleading Words or Digital Images on the Internet"
+    ONLINE_ENTICEMENT = "Online Enticement of Children for Sexual Acts"
+    UNSOLICITED_OBSCENE_MATERIAL = "Unsolicited Obscene Material Sent to a Child"
+
+
+class _Element(BaseModel):
+    """An element of the public schema: camelCase keys, closed, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+CountryCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
+]
+
+
+class ReportAnnotations(_Element):
+    sextortion: bool = False
+    csam_solicitation: bool = False
+    minor_to_minor_interaction: bool = False
+    spam: bool = False
+    sadistic_online_exploitation: bool = False
+    informational: bool = False
+
+
+class IncidentSummary(_Element):
+    incident_type: IncidentType
+    escalate_to_high_priority: Text | None = Field(
+        default=None, description="Free text; supplying it escalates the report."
+    )
+    report_annotations: ReportAnnotations = ReportAnnotations()
+    incident_date_time: datetime
+
+
+class Address(_Element):
+    address: Text | None = None
+    city: Text | None = None
+    zip_code: Text | None = None
+    state: Text | None = None
+    non_usa_state: Text | None = None
+    country: CountryCode | None = None
+
+
+class Person(_Element):
+    first_name: Text | None = None
+    last_name: Text | None = None
+    email: list[Text] = []
+    phone: list[Text] = []
+    address: list[Address] = []
+    age: Annotated[int, Field(ge=0, le=130)] | None = None
+
+
+class Reporter(_Element):
+    reporting_person: Person
+    contact_person: Person | None = None
+    legal_url: Text | None = Field(default=None, alias="legalURL")
+
+
+class IpCaptureEvent(_Element):
+    ip_address: IPv4Address | IPv6Address
+    event_name: Text | None = None
+    date_time: datetime | None = None
+    possible_proxy: bool = False
+    port: Annotated[int, Field(ge=0, le=65535)] | None = None
+
+
+class EstimatedLocation(_Element):
+    city: Text | None = None
+    region: Text | None = None
+    country_code: CountryCode
+
+
+class PersonOrUserReported(_Element):
+    person_or_user_reported_person: Person | None = None
+    esp_identifier: Text | None = None
+    esp_service: Text | None = None
+    screen_name: Text | None = None
+    display_name: Text | None = None
+    profile_url: Text | None = None
+    email: list[Text] = []
+    phone: list[Text] = []
+    ip_capture_event: list[IpCaptureEvent] = []
+    estimated_location: EstimatedLocation | None = None
+
+
+class Victim(_Element):
+    victim_person: Person | None = None
+    esp_identifier: Text | None = None
+    screen_name: Text | None = None
+
+
+class InternetDetails(_Element):
+    type: Literal[
+        "webPage", "email", "newsgroup", "chatIm", "onlineGaming", "cellPhone", "nonInternet",
+        "peer2peer",
+    ]
+    url: Text | None = None
+    content: Text | None = None
+
+
+class FileHash(_Element):
+    hash_type: Literal["MD5", "SHA1", "SHA256", "PDNA"]
+    value: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z+/=]{8,512}$")]
+
+
+class FileAnnotations(_Element):
+    viral: bool = False
+    potential_meme: bool = False
+    generative_ai: bool = False
+    infant: bool = False
+    physical_harm: bool = False
+    violence_gore: bool = False
+    live_streaming: bool = False
+    possible_self_production: bool = False
+    animal: bool = False
+    bestiality: bool = False
+
+
+class FileDetails(_Element):
+    """What a fileDetails document carries: the file itself never enters the system, only its hashes."""
+
+    file_name: Text | None = None
+    original_file_hash: list[FileHash] = Field(min_length=1)
+    industry_classification: Literal["A1", "A2", "B1", "B2"] | None = None
+    file_annotations: FileAnnotations = FileAnnotations()
+    file_relevance: Literal["Reported", "Supplemental Reported", "Supplemental"] = "Reported"
+    publicly_available: bool | None = None
+
+
+class Report(_Element):
+    """One CyberTipline report, as an ESP submits it."""
+
+    incident_summary: IncidentSummary
+    reporter: Reporter
+    person_or_user_reported: PersonOrUserReported | None = None
+    victim: list[Victim] = []
+    internet_details: list[InternetDetails] = []
+    files: list[FileDetails] = []
+    additional_info: Annotated[str, StringConstraints(max_length=20000)] | None = None
+
+    @property
+    def escalated(self) -> bool:
+        return self.incident_summary.escalate_to_high_priority is not None

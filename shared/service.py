@@ -1,0 +1,123 @@
+"""The frame every service runs in: Redis, the FastStream broker, the consume loop, health routes."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Response
+from faststream.redis import RedisBroker
+from pydantic import TypeAdapter
+from redis.asyncio import Redis
+
+from shared import topology
+from shared.consumer import ConsumeLoop, Handler, ensure_groups, missing_groups, subscribe
+from shared.directory import load_directory
+from shared.logging import configure_logging, get_logger
+from shared.settings import TiplineSettings
+
+log = get_logger(__name__)
+
+BackgroundTask = Callable[[], Awaitable[None]]
+
+
+def all_groups(settings: TiplineSettings) -> dict[str, list[str]]:
+    """Every group of the topology, agency inboxes included."""
+    directory = load_directory(settings.directory_file)
+    groups = {group: list(streams) for group, streams in topology.ALL_CONSUMED.items()}
+    groups[topology.AGENCIES] = [topology.agency_inbox(a.id) for a in directory.agencies]
+    return groups
+
+
+class StreamService:
+    """One service: its settings, its Redis client, its broker and what it consumes."""
+
+    def __init__(self, name: str, settings: TiplineSettings) -> None:
+        self.name = name
+        self.settings = settings
+        self.redis = Redis.from_url(settings.redis_url)
+        framework_log = logging.getLogger(f"tipline.faststream.{name}")
+        self.broker = RedisBroker(
+            settings.redis_url,
+            graceful_timeout=10.0,
+            logger=framework_log,
+            log_level=logging.DEBUG,  # its per-message lines; our own lines say what matters
+        )
+        # FastStream gives the logger a coloured handler of its own; route it through structlog.
+        framework_log.handlers.clear()
+        framework_log.propagate = True
+        framework_log.setLevel(logging.WARNING)  # task start/stop chatter at INFO
+        self.loop = ConsumeLoop(self.redis, group=name, max_deliveries=settings.max_deliveries)
+        self.consumed: list[str] = []
+        self.background: list[BackgroundTask] = []
+
+    def consume(
+        self, stream: str, event_type: Any, handler: Handler, description: str = ""
+    ) -> None:
+        s = self.settings
+        subscribe(
+            self.broker, self.loop, stream=stream, adapter=TypeAdapter(event_type),
+            handler=handler, consumer=s.consumer_name, batch_size=s.batch_size,
+            poll_ms=s.poll_ms, reclaim_idle_ms=s.reclaim_idle_ms, description=description,
+        )
+        self.consumed.append(stream)
+
+    def run_in_background(self, task: BackgroundTask) -> None:
+        self.background.append(task)
+
+    async def readiness(self) -> list[str]:
+        """What keeps the service from being ready; empty when it is."""
+        try:
+            await self.redis.ping()
+        except Exception as exc:
+            return [f"redis unreachable: {type(exc).__name__}"]
+        return [f"missing group: {m}" for m in await missing_groups(
+            self.redis, {self.name: self.consumed}
+        )]
+
+    @asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        await ensure_groups(self.redis, all_groups(self.settings))
+        await self.broker.start()
+        tasks = [asyncio.create_task(task(), name=f"{self.name}-bg") for task in self.background]
+        log.info("service started", consumes=len(self.consumed))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.broker.stop()  # waits for in-flight batches (graceful_timeout)
+            await self.redis.aclose()
+            log.info("service stopped")
+
+    def app(self, routers: Sequence[Any] = (), **fastapi_args: Any) -> FastAPI:
+        app = FastAPI(title=f"tipline {self.name}", lifespan=self.lifespan, **fastapi_args)
+
+        @app.get("/healthz", tags=["health"], summary="The process is alive.")
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok", "service": self.name}
+
+        @app.get("/readyz", tags=["health"], summary="Redis answers and every group exists.")
+        async def readyz(response: Response) -> dict[str, Any]:
+            problems = await self.readiness()
+            if problems:
+                response.status_code = 503
+            return {"ready": not problems, "service": self.name, "problems": problems}
+
+        for router in routers:
+            app.include_router(router)
+        app.state.service = self
+        return app
+
+
+def serve(app_factory: Callable[[], FastAPI], settings: TiplineSettings, name: str, port: int) -> None:
+    """Run one service in the foreground; SIGTERM and Ctrl-C drain and stop it."""
+    configure_logging(name, settings.log_format, settings.log_level)
+    config = uvicorn.Config(
+        app_factory(), host=settings.host, port=port, log_config=None, access_log=False,
+        timeout_graceful_shutdown=15,
+    )
+    uvicorn.Server(config).run()

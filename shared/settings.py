@@ -1,0 +1,42 @@
+"""Settings every service shares; each service extends them with its own (env prefix TIPLINE_)."""
+
+import os
+import socket
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+def _default_consumer() -> str:
+    # Host name alone is unique per container; the pid keeps two local replicas apart.
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class TiplineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIPLINE_", extra="ignore")
+
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis for every stream and key.")
+    host: str = Field(default="127.0.0.1", description="Address the service's HTTP server binds.")
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: console on a terminal, JSON otherwise."
+    )
+    log_level: str = "INFO"
+    consumer_name: str = Field(default_factory=_default_consumer, description="Consumer name in every group.")
+    batch_size: int = Field(default=100, ge=1, le=10_000, description="Entries read per XREADGROUP.")
+    poll_ms: int = Field(default=100, ge=1, description="How long one read blocks when a stream is empty.")
+    reclaim_idle_ms: int = Field(
+        default=15_000, ge=100, description="Entries pending this long are taken over (XAUTOCLAIM)."
+    )
+    max_deliveries: int = Field(
+        default=3, ge=1, description="Deliveries of a failing entry before it is dead-lettered."
+    )
+    directory_file: Path = Field(
+        default=DATA_DIR / "agencies.json", description="The synthetic agency directory."
+    )
+    sim_seconds_per_hour: float = Field(
+        default=2.5, gt=0, description="Wall seconds per simulated hour (2.5: a day in a minute)."
+    )

@@ -1,0 +1,79 @@
+"""Synthetic reports, obviously fake: example.com addresses, documentation IP ranges, made-up hashes."""
+
+import hashlib
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+Kind = Literal["escalated", "referral", "informational", "no_location"]
+KINDS: tuple[Kind, ...] = ("escalated", "referral", "informational", "no_location")
+
+_STATES = ("CA", "TX", "NY", "FL", "WA", "OH", "GA")
+_KNOWN_IPS = ("192.0.2.10", "192.0.2.70", "192.0.2.140", "192.0.2.200", "198.51.100.20")
+
+
+def _fake_md5(rng: random.Random) -> str:
+    return hashlib.md5(f"synthetic-{rng.random()}".encode(), usedforsecurity=False).hexdigest()
+
+
+def synthetic_report(kind: Kind, seed: int | str = 0) -> dict[str, Any]:
+    """One synthetic report of the given kind, as the JSON an ESP would submit."""
+    rng = random.Random(f"{kind}:{seed}")
+    n = rng.randrange(10_000, 99_999)
+    when = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(0, 500_000))
+    report: dict[str, Any] = {
+        "incidentSummary": {
+            "incidentType": "Child Pornography (possession, manufacture, and distribution)",
+            "incidentDateTime": when.isoformat(),
+        },
+        "reporter": {"reportingPerson": {
+            "firstName": "Trust", "lastName": "Safety",
+            "email": [f"trust-safety-{n}@esp.example.com"],
+        }},
+    }
+    user: dict[str, Any] = {
+        "espIdentifier": f"user-{n}", "screenName": f"synthetic_user_{n}",
+        "email": [f"user{n}@example.com"],
+    }
+    files = [{
+        "fileName": f"upload-{n}.jpg",
+        "originalFileHash": [{"hashType": "MD5", "value": _fake_md5(rng)}],
+        "industryClassification": rng.choice(["A1", "A2", "B1", "B2"]),
+    }]
+    if kind == "escalated":
+        report["incidentSummary"]["incidentType"] = "Online Enticement of Children for Sexual Acts"
+        report["incidentSummary"]["escalateToHighPriority"] = (
+            "Synthetic: user describes a planned meeting with a minor this weekend."
+        )
+        report["incidentSummary"]["reportAnnotations"] = {"sextortion": True}
+        user["estimatedLocation"] = {"city": "Sacramento", "region": "CA", "countryCode": "US"}
+        report["victim"] = [{"espIdentifier": f"victim-{n}", "victimPerson": {"age": 14}}]
+        report["files"] = files
+    elif kind == "referral":
+        ip = rng.choice(_KNOWN_IPS)
+        user["ipCaptureEvent"] = [{"ipAddress": ip, "eventName": "Upload",
+                                   "dateTime": when.isoformat()}]
+        if rng.random() < 0.5:
+            user["estimatedLocation"] = {"region": rng.choice(_STATES), "countryCode": "US"}
+        report["files"] = files
+    elif kind == "informational":
+        files[0]["fileAnnotations"] = {"viral": True, "potentialMeme": True}
+        report["files"] = files
+        report["incidentSummary"]["reportAnnotations"] = {"informational": True}
+        user["estimatedLocation"] = {"countryCode": "GB"}
+    else:  # no_location: identifiers and a file, but nothing that says where
+        user.pop("email")
+        user["ipCaptureEvent"] = [{"ipAddress": "203.0.113.200", "eventName": "Login",
+                                   "possibleProxy": True}]
+        report["files"] = files
+    report["personOrUserReported"] = user
+    report["additionalInfo"] = "Synthetic report generated for the tipline model."
+    return report
+
+
+def scenario(count: int, seed: int = 1) -> list[dict[str, Any]]:
+    """A mix of kinds roughly like the real stream: mostly referrals and informational reports."""
+    rng = random.Random(seed)
+    weights = {"escalated": 0.05, "referral": 0.55, "informational": 0.3, "no_location": 0.1}
+    kinds = rng.choices(list(weights), weights=list(weights.values()), k=count)
+    return [synthetic_report(kind, seed=f"{seed}-{i}") for i, kind in enumerate(kinds)]

@@ -1,0 +1,69 @@
+"""Every stream name and consumer group, in one place."""
+
+from shared.schemas.events import Lane, TriageLane
+
+PREFIX = "tipline"
+
+SUBMITTED: dict[Lane, str] = {
+    "escalated": f"{PREFIX}:reports:submitted:escalated",
+    "standard": f"{PREFIX}:reports:submitted:standard",
+}
+TRIAGED: dict[TriageLane, str] = {
+    lane: f"{PREFIX}:reports:triaged:{lane}" for lane in ("p1", "p2", "p3", "informational")
+}
+ROUTED = f"{PREFIX}:reports:routed"
+UNASSIGNED = f"{PREFIX}:reports:unassigned"
+AGENCY_RESPONSES = f"{PREFIX}:agency:responses"
+SLA_BREACHES = f"{PREFIX}:sla:breaches"
+DEAD_LETTERS = f"{PREFIX}:dead-letters"
+
+# Urgent lanes first: a reader that serves several lanes polls them in this order.
+SUBMITTED_BY_URGENCY = [SUBMITTED["escalated"], SUBMITTED["standard"]]
+TRIAGED_BY_URGENCY = [TRIAGED[lane] for lane in ("p1", "p2", "p3", "informational")]
+
+
+def agency_inbox(agency_id: str) -> str:
+    return f"{PREFIX}:agency:{agency_id}:inbox"
+
+
+# Consumer groups: each is the consuming service's name.
+TRIAGE = "triage"
+ROUTER = "router"
+AGENCIES = "agencies"
+TRACKER = "tracker"
+
+# Plain keys (not streams).
+REPORT_ID_COUNTER = f"{PREFIX}:report-id"
+
+
+def idempotency_key(esp: str, key: str) -> str:
+    return f"{PREFIX}:idempotency:{esp}:{key}"
+
+
+def timeline_key(report_id: int) -> str:
+    return f"{PREFIX}:report:{report_id}"
+
+
+AGENCY_SCHEDULE = f"{PREFIX}:agency:schedule"
+GAP_TOTALS = f"{PREFIX}:gap:totals"
+GAP_OPEN = f"{PREFIX}:gap:open"
+
+
+def gap_by_agency(agency_id: str) -> str:
+    return f"{PREFIX}:gap:agency:{agency_id}"
+
+
+def gap_by_lane(lane: str) -> str:
+    return f"{PREFIX}:gap:lane:{lane}"
+
+
+GAP_AGENCIES = f"{PREFIX}:gap:agencies"
+
+ALL_CONSUMED = {
+    TRIAGE: SUBMITTED_BY_URGENCY,
+    ROUTER: TRIAGED_BY_URGENCY,
+    TRACKER: [
+        *SUBMITTED_BY_URGENCY, *TRIAGED_BY_URGENCY, ROUTED, UNASSIGNED, AGENCY_RESPONSES,
+        DEAD_LETTERS,
+    ],
+}

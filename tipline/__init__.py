@@ -1,0 +1,1 @@
+"""The tipline command: run the stack, submit reports, read the gap."""

@@ -1,0 +1,5 @@
+import sys
+
+from tipline.cli import main
+
+sys.exit(main())

@@ -1,0 +1,280 @@
+"""tipline: run the stack, submit reports, and read the handoff gap."""
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.intake.config import DEVELOPMENT_KEYS, IntakeSettings
+from services.tracker.config import TrackerSettings
+from shared.settings import DATA_DIR
+from shared.synthetic import scenario
+from tipline.stack import Stack, StackError
+
+SAMPLES = DATA_DIR / "samples"
+DEV_KEY = DEVELOPMENT_KEYS.split(":", 1)[1]
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _intake_url() -> str:
+    return f"http://127.0.0.1:{IntakeSettings().intake_port}"
+
+
+def _tracker_url() -> str:
+    return f"http://127.0.0.1:{TrackerSettings().tracker_port}"
+
+
+# ---------- gap table ----------
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{share * 100:.0f}%"
+
+
+def _hours(h: float | None) -> str:
+    return "-" if h is None else f"{h:.1f}h"
+
+
+def format_gap(gap: dict[str, Any]) -> str:
+    """The gap as a plain-text table."""
+    lines = [
+        f"submitted {gap['submitted']}  triaged {gap['triaged']}  forwarded {gap['forwarded']}  "
+        f"unassigned {gap['unassigned']}  dead letters {gap['deadLetters']}",
+        f"forwarded with no acknowledgement: {_pct(gap['noAckShare'])}  "
+        f"open cases: {gap['open']['count']} (oldest {_hours(gap['open']['oldestHours'])} simulated)",
+        "",
+    ]
+    header = f"{'':<22}{'forwarded':>10}{'acked':>8}{'outcome':>9}{'no ack':>8}{'mean ack':>10}"
+    for title, rows in (("agency", gap["byAgency"]), ("lane", gap["byLane"])):
+        lines.append(f"{'by ' + title:<22}" + header[22:])
+        for row in rows:
+            if title == "agency" and not row["forwarded"]:
+                continue
+            lines.append(
+                f"{row['name']:<22}{row['forwarded']:>10}{row['acknowledged']:>8}"
+                f"{row['outcomeKnown']:>9}{_pct(row['noAckShare']):>8}"
+                f"{_hours(row['meanAckHours']):>10}"
+                + (f"   unassigned {row['unassigned']}" if row["unassigned"] else "")
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def fetch_gap(tracker: str) -> dict[str, Any]:
+    response = httpx.get(f"{tracker}/v1/gap", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+# ---------- submitting ----------
+
+def submit_one(client: httpx.Client, intake: str, key: str, report: Any,
+               idempotency_key: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    if isinstance(report, bytes):
+        headers["Content-Type"] = "application/json"
+        return client.post(f"{intake}/v1/reports", content=report, headers=headers)
+    return client.post(f"{intake}/v1/reports", json=report, headers=headers)
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    failures = 0
+    with httpx.Client(timeout=30) as client:
+        for path in args.files:
+            try:
+                body = Path(path).read_bytes()
+            except OSError as exc:
+                err(f"{path}: cannot read: {exc.strerror}")
+                failures += 1
+                continue
+            try:
+                r = submit_one(client, args.url, args.key, body, args.idempotency_key)
+            except httpx.HTTPError as exc:
+                err(f"{path}: intake at {args.url} did not answer ({type(exc).__name__})")
+                return 2
+            if r.status_code == 202:
+                data = r.json()
+                out(f"{path}: report {data['reportId']} accepted ({data['lane']} lane)")
+            else:
+                failures += 1
+                err(f"{path}: rejected with {r.status_code}: {json.dumps(r.json().get('detail'))}")
+    return 1 if failures else 0
+
+
+def cmd_gap(args: argparse.Namespace) -> int:
+    try:
+        gap = fetch_gap(args.url)
+    except httpx.HTTPError as exc:
+        err(f"tracker at {args.url} did not answer ({type(exc).__name__}); is the stack up?")
+        return 2
+    out(json.dumps(gap, indent=2) if args.json else format_gap(gap))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        r = httpx.get(f"{args.url}/v1/reports/{args.report_id}", timeout=10)
+    except httpx.HTTPError as exc:
+        err(f"tracker at {args.url} did not answer ({type(exc).__name__})")
+        return 2
+    if r.status_code == 404:
+        err(f"no report {args.report_id} in the ledger")
+        return 1
+    r.raise_for_status()
+    t = r.json()
+    out(f"report {t['reportId']}: lane {t['lane']}, priority {t['priority']}, "
+        f"{t['disposition']}, agency {t['agency'] or '-'}")
+    for stage in t["stages"]:
+        detail = ", ".join(f"{k}={v}" for k, v in stage["detail"].items() if k != "reasons")
+        out(f"  {stage['at']}  {stage['stage']:<13} {detail}")
+    return 0
+
+
+# ---------- the stack ----------
+
+def _progress(done: int, total: int, label: str) -> None:
+    if sys.stdout.isatty():
+        sys.stdout.write(f"\r{label}: {done}/{total}")
+        if done == total:
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+    elif done == total:
+        out(f"{label}: {done}/{total}")
+
+
+def run_demo(stack: Stack, count: int, settle: float) -> None:
+    intake, tracker = stack.url("intake"), stack.url("tracker")
+    reports: list[Any] = [json.loads(p.read_text()) for p in sorted(SAMPLES.glob("*.json"))]
+    reports += scenario(count)
+    with httpx.Client(timeout=30) as client:
+        for i, report in enumerate(reports, 1):
+            r = submit_one(client, intake, DEV_KEY, report)
+            if r.status_code != 202:
+                raise StackError(f"sample report rejected: {r.status_code} {r.text[:300]}")
+            _progress(i, len(reports), "submitting sample reports")
+    deadline = time.monotonic() + 60
+    while True:
+        gap = fetch_gap(tracker)
+        placed = gap["forwarded"] + gap["unassigned"]
+        _progress(min(placed, len(reports)), len(reports), "routed or unassigned")
+        if placed >= len(reports) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    time.sleep(settle)
+    out(f"\nThe handoff gap after {settle:.0f}s of agency time "
+        f"(~{settle / stack_seconds_per_hour():.0f} simulated hours):\n")
+    out(format_gap(fetch_gap(tracker)))
+
+
+def stack_seconds_per_hour() -> float:
+    return TrackerSettings().sim_seconds_per_hour
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stack = Stack(state_dir=Path(args.state_dir).resolve(), redis_url=args.redis_url)
+    stopping = False
+
+    def stop_signal(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_signal)
+    try:
+        out("starting redis and five services ...")
+        stack.start(timeout=args.timeout)
+        out(f"redis:      {stack.redis_url}")
+        for name in ("intake", "tracker", "triage", "router", "agencies"):
+            out(f"{name + ':':<12}{stack.url(name)}   (health: /healthz, /readyz)")
+        out(f"API docs:   {stack.url('intake')}/docs  {stack.url('tracker')}/docs")
+        out(f"the gap:    {stack.url('tracker')}/v1/gap   or: tipline gap")
+        out(f"logs:       {stack.state_dir / 'logs'}")
+        if args.demo:
+            run_demo(stack, args.count, args.settle)
+        if args.exit_after_demo:
+            return 0
+        out("running; Ctrl-C stops everything")
+        while True:
+            dead = [n for n in stack.dead() if n in stack.processes]
+            if dead:
+                err(f"stopped unexpectedly: {', '.join(dead)}; see {stack.state_dir / 'logs'}")
+                return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return 0
+    except StackError as exc:
+        err(f"error: {exc}")
+        return 1
+    finally:
+        codes = stack.stop()
+        # uvicorn re-raises the SIGTERM it drained on, so -15 is a clean stop.
+        unclean = {n: c for n, c in codes.items() if c not in (0, -signal.SIGTERM)}
+        out("stopped " + ", ".join(codes) + (f"; unclean exits: {unclean}" if unclean else ""))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tipline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start Redis and every service; Ctrl-C stops them all",
+                        description="Start Redis (TIPLINE_REDIS_URL, or a redis-server on PATH on "
+                        "a free port) and every service as its own process.")
+    demo = sub.add_parser("demo", help="'up', then submit sample reports and print the gap",
+                          description="Start the stack, submit the sample reports and a synthetic "
+                          "scenario, and print the handoff gap.")
+    for p in (up, demo):
+        p.add_argument("--state-dir", default=".tipline",
+                       help="where Redis data and service logs go (default: .tipline)")
+        p.add_argument("--redis-url", default=None,
+                       help="use this Redis instead of starting one (default: TIPLINE_REDIS_URL)")
+        p.add_argument("--timeout", type=float, default=60,
+                       help="seconds to wait for every service to be ready (default: 60)")
+        p.add_argument("--count", type=int, default=200,
+                       help="synthetic reports submitted after the samples (default: 200)")
+        p.add_argument("--settle", type=float, default=20,
+                       help="seconds of agency time before the gap is printed (default: 20)")
+        p.add_argument("--exit-after-demo", action="store_true",
+                       help="stop everything after printing the gap")
+        p.set_defaults(func=cmd_up, demo=p is demo)
+
+    submit = sub.add_parser("submit", help="submit report files (JSON) to intake")
+    submit.add_argument("files", nargs="+", help="report files, JSON form of the public schema")
+    submit.add_argument("--url", default=_intake_url(), help="intake base URL")
+    submit.add_argument("--key", default=DEV_KEY, help="the ESP's API key (default: the dev key)")
+    submit.add_argument("--idempotency-key", default=None, help="sent as Idempotency-Key")
+    submit.set_defaults(func=cmd_submit)
+
+    gap = sub.add_parser("gap", help="print the handoff gap as a table")
+    gap.add_argument("--url", default=_tracker_url(), help="tracker base URL")
+    gap.add_argument("--json", action="store_true", help="print the raw JSON instead")
+    gap.set_defaults(func=cmd_gap)
+
+    report = sub.add_parser("report", help="print one report's timeline")
+    report.add_argument("report_id", type=int)
+    report.add_argument("--url", default=_tracker_url(), help="tracker base URL")
+    report.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
