@@ -24,7 +24,8 @@ class _Element(BaseModel):
     """An element of the public schema: camelCase keys, closed, immutable."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, extra="forbid",
+        frozen=True,
     )
 
 

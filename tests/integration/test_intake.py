@@ -1,0 +1,135 @@
+"""Intake against a real Redis: auth, validation at the edge, lanes, idempotency, size limit."""
+
+import json
+
+import pytest
+
+from services.intake.app import create_app
+from shared import topology
+from shared.synthetic import synthetic_report
+from tests.helpers import running, stream_events
+
+pytestmark = pytest.mark.integration
+
+KEY = {"Authorization": "Bearer dev-key-not-secret"}
+
+
+async def published(redis) -> int:
+    return sum([await redis.xlen(s) for s in topology.SUBMITTED.values()])
+
+
+async def test_a_report_is_numbered_and_published_on_its_lane(fast_env, redis_client):
+    async with running(create_app()) as client:
+        first = await client.post("/v1/reports", json=synthetic_report("referral", 1), headers=KEY)
+        second = await client.post("/v1/reports", json=synthetic_report("escalated", 2), headers=KEY)
+    assert first.status_code == 202 and second.status_code == 202
+    assert first.json()["lane"] == "standard" and second.json()["lane"] == "escalated"
+    assert second.json()["reportId"] == first.json()["reportId"] + 1
+    [standard] = await stream_events(redis_client, topology.SUBMITTED["standard"])
+    [escalated] = await stream_events(redis_client, topology.SUBMITTED["escalated"])
+    assert standard["report_id"] == first.json()["reportId"]
+    assert standard["esp"] == "example-esp"
+    assert escalated["report"]["incidentSummary"]["escalateToHighPriority"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
+                                     {"Authorization": "Basic dev-key-not-secret"}])
+async def test_no_key_or_a_wrong_key_is_401(fast_env, redis_client, headers):
+    async with running(create_app()) as client:
+        r = await client.post("/v1/reports", json=synthetic_report("referral"), headers=headers)
+    assert r.status_code == 401
+    assert await published(redis_client) == 0
+
+
+def _bad_bodies() -> dict[str, bytes]:
+    wrong_type = synthetic_report("referral")
+    wrong_type["files"][0]["originalFileHash"] = "not-a-list"
+    missing = synthetic_report("referral")
+    del missing["incidentSummary"]["incidentDateTime"]
+    del missing["reporter"]
+    unknown_type = synthetic_report("referral")
+    unknown_type["incidentSummary"]["incidentType"] = "Something Else"
+    extra = synthetic_report("referral")
+    extra["personOrUserReported"]["shoeSize"] = 9
+    return {
+        "invalid JSON": b'{"incidentSummary": ',
+        "wrong types": json.dumps(wrong_type).encode(),
+        "missing fields": json.dumps(missing).encode(),
+        "unknown incidentType": json.dumps(unknown_type).encode(),
+        "unknown field": json.dumps(extra).encode(),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_bodies()))
+async def test_a_bad_report_is_422_with_field_errors_and_nothing_is_published(
+    fast_env, redis_client, case
+):
+    body = _bad_bodies()[case]
+    async with running(create_app()) as client:
+        r = await client.post("/v1/reports", content=body,
+                              headers={**KEY, "Content-Type": "application/json"})
+    assert r.status_code == 422
+    errors = r.json()["detail"]
+    assert errors and all({"loc", "msg", "type"} <= set(e) for e in errors)
+    locs = [".".join(map(str, e["loc"])) for e in errors]
+    expected = {
+        "invalid JSON": None,
+        "wrong types": "files.0.originalFileHash",
+        "missing fields": "incidentSummary.incidentDateTime",
+        "unknown incidentType": "incidentSummary.incidentType",
+        "unknown field": "personOrUserReported.shoeSize",
+    }[case]
+    if expected:
+        assert expected in locs
+    if case == "missing fields":
+        assert "reporter" in locs
+    assert "example.com" not in r.text  # errors never echo submitted values
+    assert await published(redis_client) == 0
+    assert await redis_client.get(topology.REPORT_ID_COUNTER) is None
+
+
+async def test_a_retry_with_the_same_idempotency_key_gets_the_same_id_and_publishes_once(
+    fast_env, redis_client, test_id
+):
+    report = synthetic_report("referral", test_id)
+    headers = {**KEY, "Idempotency-Key": f"retry-{test_id}"}
+    async with running(create_app()) as client:
+        responses = [await client.post("/v1/reports", json=report, headers=headers) for _ in range(3)]
+        other = await client.post("/v1/reports", json=synthetic_report("referral", "other"),
+                                  headers=headers)
+    ids = {r.json()["reportId"] for r in responses}
+    assert [r.status_code for r in responses] == [202, 202, 202]
+    assert len(ids) == 1
+    assert await published(redis_client) == 1
+    assert other.status_code == 409
+
+
+async def test_concurrent_retries_publish_once(fast_env, redis_client, test_id):
+    import asyncio
+
+    report = synthetic_report("referral", test_id)
+    headers = {**KEY, "Idempotency-Key": f"race-{test_id}"}
+    async with running(create_app()) as client:
+        responses = await asyncio.gather(*[
+            client.post("/v1/reports", json=report, headers=headers) for _ in range(10)
+        ])
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.json()["reportId"] for r in responses}) == 1
+    assert await published(redis_client) == 1
+
+
+async def test_a_body_over_the_limit_is_413(fast_env, redis_client, monkeypatch):
+    monkeypatch.setenv("TIPLINE_MAX_BODY_BYTES", "2048")
+    report = synthetic_report("referral")
+    report["additionalInfo"] = "x" * 5000
+    async with running(create_app()) as client:
+        r = await client.post("/v1/reports", json=report, headers=KEY)
+    assert r.status_code == 413
+    assert await published(redis_client) == 0
+
+
+async def test_health_and_readiness(fast_env, redis_client):
+    async with running(create_app()) as client:
+        assert (await client.get("/healthz")).json()["status"] == "ok"
+        ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
