@@ -1,6 +1,7 @@
 """Agencies: a case in an inbox is planned and its responses scheduled; a clock releases them when due."""
 
 import time
+from datetime import UTC, datetime
 
 from services.agencies.domain import plan_responses
 from shared import topology
@@ -23,7 +24,9 @@ class Agencies:
         now = time.time()
         for planned in plan:
             due = now + planned.after_hours * self.seconds_per_hour
-            member = encode(planned.event)[b"data"]
+            # The response happens when it is released, not when it is planned.
+            event = planned.event.model_copy(update={"occurred_at": datetime.fromtimestamp(due, UTC)})
+            member = encode(event)[b"data"]
             out.write(lambda pipe, m=member, d=due: pipe.zadd(topology.AGENCY_SCHEDULE, {m: d}))
         log.info("case received", agency=case.agency_id, lane=case.lane,
                  will_acknowledge=bool(plan), will_report_outcome=len(plan) > 1)

@@ -1,0 +1,147 @@
+"""The real processes, started as a user starts them, one report of each kind through all stages."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from shared.settings import DATA_DIR
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+SAMPLES = DATA_DIR / "samples"
+KEY = {"Authorization": "Bearer dev-key-not-secret"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def stack_env(tmp_path: Path, directory: Path, redis_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")}
+    env.update({
+        "TIPLINE_INTAKE_PORT": str(free_port()), "TIPLINE_TRIAGE_PORT": str(free_port()),
+        "TIPLINE_ROUTER_PORT": str(free_port()), "TIPLINE_TRACKER_PORT": str(free_port()),
+        "TIPLINE_AGENCIES_PORT": str(free_port()), "TIPLINE_DIRECTORY_FILE": str(directory),
+        "TIPLINE_SIM_SECONDS_PER_HOUR": "0.01", "TIPLINE_POLL_MS": "20",
+    })
+    if redis_url:
+        env["TIPLINE_REDIS_URL"] = redis_url
+    return env
+
+
+def wait_ready(urls: list[str], proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"tipline up exited early: {proc.stdout.read() if proc.stdout else ''}"
+        try:
+            if all(httpx.get(f"{u}/readyz", timeout=1).status_code == 200 for u in urls):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the stack did not become ready")
+
+
+def timeline_with(tracker: str, report_id: int, stages: set[str], timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = httpx.get(f"{tracker}/v1/reports/{report_id}", timeout=5)
+        if r.status_code == 200 and stages <= {s["stage"] for s in r.json()["stages"]}:
+            return r.json()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"report {report_id} never reached {sorted(stages)}: {r.text}")
+        time.sleep(0.1)
+
+
+def personal_values(sample: dict) -> list[str]:
+    user = sample["personOrUserReported"]
+    values = [*user.get("email", []), user["screenName"], user["espIdentifier"]]
+    values += [e["ipAddress"] for e in user.get("ipCaptureEvent", [])]
+    values += sample["reporter"]["reportingPerson"]["email"]
+    return values
+
+
+def test_each_kind_of_report_reaches_the_end_of_its_path(
+    tmp_path, redis_url, sure_directory
+):
+    redis.Redis.from_url(redis_url).flushdb()
+    env = stack_env(tmp_path, sure_directory, redis_url)
+    intake = f"http://127.0.0.1:{env['TIPLINE_INTAKE_PORT']}"
+    tracker = f"http://127.0.0.1:{env['TIPLINE_TRACKER_PORT']}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tipline", "up", "--state-dir", str(tmp_path / "state")],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_ready([intake, tracker], proc)
+        samples = {k: json.loads((SAMPLES / f"{k}.json").read_text())
+                   for k in ("escalated", "referral", "informational", "no_location")}
+        ids = {}
+        for kind, body in samples.items():
+            r = httpx.post(f"{intake}/v1/reports", json=body, headers=KEY, timeout=10)
+            assert r.status_code == 202, r.text
+            ids[kind] = r.json()["reportId"]
+
+        escalated = timeline_with(tracker, ids["escalated"],
+                                  {"submitted", "triaged", "routed", "acknowledged", "outcome"})
+        referral = timeline_with(tracker, ids["referral"],
+                                 {"submitted", "triaged", "routed", "acknowledged"})
+        informational = timeline_with(tracker, ids["informational"],
+                                      {"submitted", "triaged", "routed", "acknowledged"})
+        nowhere = timeline_with(tracker, ids["no_location"], {"submitted", "triaged", "unassigned"})
+
+        assert (escalated["priority"], escalated["lane"], escalated["agency"]) == (1, "p1", "icac-ca")
+        stages = [s["stage"] for s in escalated["stages"]]
+        assert stages == ["submitted", "triaged", "routed", "acknowledged", "outcome"]
+        assert [s["at"] for s in escalated["stages"]] == sorted(s["at"] for s in escalated["stages"])
+        assert escalated["stages"][0]["detail"]["lane"] == "escalated"
+        assert referral["disposition"] == "referral" and referral["agency"] == "icac-wa"
+        assert referral["stages"][2]["detail"]["basis"] == "ipCaptureEvent"
+        assert informational["disposition"] == "informational"
+        assert informational["agency"] == "intl-mock-gb"
+        assert nowhere["unassignedReasons"] == ["only_proxy_ips"] and nowhere["agency"] is None
+        assert "routed" not in {s["stage"] for s in nowhere["stages"]}
+
+        gap = subprocess.run(
+            [sys.executable, "-m", "tipline", "gap", "--url", tracker], env=env, cwd=ROOT,
+            capture_output=True, text=True, timeout=30,
+        )
+        assert gap.returncode == 0, gap.stderr
+        assert "forwarded 3" in gap.stdout and "unassigned 1" in gap.stdout
+        assert "icac-ca" in gap.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+
+    assert proc.returncode == 0, output
+    assert "stopped" in output and "unclean" not in output
+    logs = {p.name: p.read_text() for p in (tmp_path / "state" / "logs").glob("*.log")}
+    assert {"intake.log", "triage.log", "router.log", "agencies.log", "tracker.log"} <= set(logs)
+    every_line = "\n".join(logs.values())
+    for value in {v for s in samples.values() for v in personal_values(s)}:
+        assert value not in every_line, "a personal value reached a log line"
+    triage_lines = [json.loads(line) for line in logs["triage.log"].splitlines()
+                    if line.startswith("{") and "report triaged" in line]
+    assert {line["report_id"] for line in triage_lines} == set(ids.values())
+    assert all(line["event_id"] and line["service"] == "triage" for line in triage_lines)
+
+
+def test_the_demo_starts_its_own_redis_and_prints_the_gap(tmp_path, sure_directory):
+    env = stack_env(tmp_path, sure_directory, redis_url=None)
+    result = subprocess.run(
+        [sys.executable, "-m", "tipline", "demo", "--count", "20", "--settle", "1",
+         "--exit-after-demo", "--state-dir", str(tmp_path / "state")],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "redis:      redis://127.0.0.1:" in result.stdout
+    assert "routed or unassigned: 24/24" in result.stdout
+    assert "submitted 24  triaged 24" in result.stdout
+    assert "by agency" in result.stdout and "by lane" in result.stdout
+    assert list((tmp_path / "state").glob("redis-*/appendonlydir"))  # AOF on for its own Redis
