@@ -1,0 +1,18 @@
+# One image for every service: the compose file picks the module to run.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    TIPLINE_HOST=0.0.0.0 \
+    TIPLINE_LOG_FORMAT=json
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY services ./services
+COPY tipline ./tipline
+RUN pip install --no-cache-dir . && useradd --system --no-create-home tipline
+USER tipline
+
+CMD ["python", "-m", "services.intake"]

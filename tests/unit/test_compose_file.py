@@ -1,0 +1,66 @@
+"""docker-compose.yml agrees with the code: modules exist, env vars are settings, ports match."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.agencies.config import AgenciesSettings
+from services.intake.config import IntakeSettings
+from services.router.config import RouterSettings
+from services.tracker.config import TrackerSettings
+from services.triage.config import TriageSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = {"intake": IntakeSettings, "triage": TriageSettings, "router": RouterSettings,
+            "tracker": TrackerSettings, "agencies": AgenciesSettings}
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def env_names(settings_class) -> set[str]:
+    return {f"TIPLINE_{name.upper()}" for name in settings_class.model_fields}
+
+
+def test_every_service_of_the_code_is_in_the_compose_file():
+    assert set(SETTINGS) <= set(COMPOSE["services"])
+    assert "redis" in COMPOSE["services"]
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_the_command_runs_a_module_that_exists(name):
+    command = COMPOSE["services"][name]["command"]
+    assert command[:2] == ["python", "-m"]
+    assert command[2] == f"services.{name}"
+    assert importlib.util.find_spec(f"{command[2]}.__main__") is not None
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_every_environment_variable_is_a_real_setting(name):
+    env = COMPOSE["services"][name]["environment"]
+    unknown = set(env) - env_names(SETTINGS[name])
+    assert not unknown, f"{name} sets variables no setting reads: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_ports_match_the_service_settings(name):
+    service = COMPOSE["services"][name]
+    port_field = f"{name}_port"
+    default = SETTINGS[name].model_fields[port_field].default
+    configured = int(service["environment"].get(f"TIPLINE_{port_field.upper()}", default))
+    assert configured == default  # the documented port is the code's default
+    assert service["ports"] == [f"${{TIPLINE_{name.upper()}_HOST_PORT:-{configured}}}:{configured}"]
+    assert f":{configured}/readyz" in " ".join(service["healthcheck"]["test"])
+
+
+def test_redis_keeps_an_append_only_file_and_services_wait_for_it():
+    redis = COMPOSE["services"]["redis"]
+    assert "--appendonly" in redis["command"] and "yes" in redis["command"]
+    for name in SETTINGS:
+        assert COMPOSE["services"][name]["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert COMPOSE["services"][name]["restart"] == "unless-stopped"
+
+
+def test_the_redis_url_points_at_the_compose_redis():
+    for name in SETTINGS:
+        assert COMPOSE["services"][name]["environment"]["TIPLINE_REDIS_URL"].startswith("redis://redis:")
