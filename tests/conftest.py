@@ -166,7 +166,8 @@ def fast_env(redis_url: str, test_id: str, monkeypatch: pytest.MonkeyPatch) -> d
 
 @pytest.fixture
 def sure_directory(tmp_path: Path) -> Path:
-    """The shipped directory with every agency acknowledging every case and reporting outcomes."""
+    """The shipped directory with every agency acknowledging every case within simulated hours and
+    reporting an outcome: tests then wait for certainties, not for luck."""
     import json
 
     from shared.settings import DATA_DIR
@@ -175,6 +176,8 @@ def sure_directory(tmp_path: Path) -> Path:
     for agency in data["agencies"]:
         agency["profile"]["never_ack_share"] = 0.0
         agency["profile"]["outcome_share"] = 1.0
+        agency["profile"]["ack_median_hours"] = {lane: 1.0 for lane in ("p1", "p2", "p3", "informational")}
+        agency["profile"]["outcome_median_hours"] = 2.0
     path = tmp_path / "agencies.json"
     path.write_text(json.dumps(data))
     return path
