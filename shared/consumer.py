@@ -14,6 +14,7 @@ Failures, per entry (the rest of the batch goes on):
 - the write to Redis fails: the whole batch stays pending and is reclaimed the same way.
 """
 
+import asyncio
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -186,16 +187,36 @@ def subscribe(
     consumer: str,
     batch_size: int,
     poll_ms: int,
-    reclaim_idle_ms: int,
     description: str = "",
 ) -> None:
-    """Attach `handler` to `stream` for the loop's group: one subscriber reads new entries, another
-    takes over entries left pending (by a crash or a failure) for longer than `reclaim_idle_ms`."""
+    """Attach `handler` to new entries of `stream` for the loop's group (a FastStream subscriber)."""
 
     async def consume_new(message: Any = Context("message")) -> None:
         raw = message.raw_message
         entries = list(zip(raw["message_ids"], raw["data"], strict=True))
         await loop.process(stream, entries, adapter, handler)
+
+    broker.subscriber(
+        stream=StreamSub(stream, group=loop.group, consumer=consumer, batch=True,
+                         max_records=batch_size, polling_interval=poll_ms),
+        title=f"{loop.group}:{stream}", description=description,
+        parser=_pass_through, ack_policy=AckPolicy.MANUAL,
+    )(consume_new)
+
+
+def subscribe_reclaim(
+    broker: RedisBroker,
+    loop: ConsumeLoop,
+    *,
+    stream: str,
+    adapter: TypeAdapter[Any],
+    handler: Handler,
+    consumer: str,
+    batch_size: int,
+    reclaim_idle_ms: int,
+) -> None:
+    """Take over entries of `stream` left pending (by a failure, or by a consumer that died) for
+    longer than `reclaim_idle_ms` (XAUTOCLAIM), and hand them to the loop with their delivery count."""
 
     async def consume_reclaimed(message: Any = Context("message")) -> None:
         raw = message.raw_message
@@ -206,18 +227,73 @@ def subscribe(
         counts = await loop.delivery_counts(stream, [i for i, _ in entries])
         await loop.process(stream, entries, adapter, handler, deliveries=counts)
 
-    common = dict(parser=_pass_through, ack_policy=AckPolicy.MANUAL)
     broker.subscriber(
         stream=StreamSub(stream, group=loop.group, consumer=consumer, batch=True,
-                         max_records=batch_size, polling_interval=poll_ms),
-        title=f"{loop.group}:{stream}", description=description, **common,
-    )(consume_new)
-    broker.subscriber(
-        stream=StreamSub(stream, group=loop.group, consumer=consumer, batch=True,
-                         max_records=batch_size, polling_interval=max(poll_ms, 1000),
+                         max_records=batch_size, polling_interval=min(reclaim_idle_ms, 1000),
                          min_idle_time=reclaim_idle_ms),
-        title=f"{loop.group}:{stream}:reclaim", include_in_schema=False, **common,
+        title=f"{loop.group}:{stream}:reclaim", include_in_schema=False,
+        parser=_pass_through, ack_policy=AckPolicy.MANUAL,
     )(consume_reclaimed)
+
+
+@dataclass(frozen=True)
+class Lane:
+    stream: str
+    adapter: TypeAdapter[Any]
+    handler: Handler
+
+
+class LaneReader:
+    """Reads new entries of several streams for one group, most urgent first: a batch of a less
+    urgent lane is read only when every more urgent lane is empty, so an urgent report never
+    waits behind a backlog of others (at most behind the one batch already in hand)."""
+
+    def __init__(self, loop: ConsumeLoop, lanes: Sequence[Lane], consumer: str, batch_size: int,
+                 poll_ms: int) -> None:
+        self.loop = loop
+        self.lanes = list(lanes)
+        self.consumer = consumer
+        self.batch_size = batch_size
+        self.poll_ms = poll_ms
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def read_once(self, block_ms: int | None) -> int:
+        """Handle one batch of the most urgent lane that has entries; 0 when all were empty."""
+        redis, group = self.loop.redis, self.loop.group
+        for lane in self.lanes:
+            reply = await redis.xreadgroup(group, self.consumer, {lane.stream: ">"},
+                                           count=self.batch_size)
+            if reply:
+                return await self._handle(reply)
+        if block_ms is None:
+            return 0
+        # Everything empty: wait for the first entry on any lane, then handle by urgency.
+        reply = await redis.xreadgroup(group, self.consumer, {lane.stream: ">" for lane in self.lanes},
+                                       count=self.batch_size, block=block_ms)
+        return await self._handle(reply) if reply else 0
+
+    async def _handle(self, reply: Any) -> int:
+        by_stream = {(s.decode() if isinstance(s, bytes) else s): entries for s, entries in reply}
+        handled = 0
+        for lane in self.lanes:
+            entries = by_stream.get(lane.stream)
+            if entries:
+                await self.loop.process(lane.stream, entries, lane.adapter, lane.handler)
+                handled += len(entries)
+        return handled
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.read_once(self.poll_ms)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away for a moment: what was read stays pending
+                log.error("lane read failed; retrying", error=_describe(exc))
+                await asyncio.sleep(1.0)
 
 
 async def ensure_groups(redis: Redis, groups: dict[str, Sequence[str]]) -> None:

@@ -2,9 +2,9 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import uvicorn
 from fastapi import FastAPI, Response
@@ -13,14 +13,28 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
 from shared import topology
-from shared.consumer import ConsumeLoop, Handler, ensure_groups, missing_groups, subscribe
+from shared.consumer import (
+    ConsumeLoop,
+    Handler,
+    Lane,
+    LaneReader,
+    ensure_groups,
+    missing_groups,
+    subscribe,
+    subscribe_reclaim,
+)
 from shared.directory import load_directory
 from shared.logging import configure_logging, get_logger
 from shared.settings import TiplineSettings
 
 log = get_logger(__name__)
 
-BackgroundTask = Callable[[], Awaitable[None]]
+class Background(Protocol):
+    """A long-running worker of a service: runs until asked to stop, finishing what it has."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def all_groups(settings: TiplineSettings) -> dict[str, list[str]]:
@@ -51,21 +65,37 @@ class StreamService:
         framework_log.setLevel(logging.WARNING)  # task start/stop chatter at INFO
         self.loop = ConsumeLoop(self.redis, group=name, max_deliveries=settings.max_deliveries)
         self.consumed: list[str] = []
-        self.background: list[BackgroundTask] = []
+        self.background: list[Background] = []
 
     def consume(
         self, stream: str, event_type: Any, handler: Handler, description: str = ""
     ) -> None:
+        """Handle every entry of one stream (order among streams does not matter)."""
         s = self.settings
-        subscribe(
-            self.broker, self.loop, stream=stream, adapter=TypeAdapter(event_type),
-            handler=handler, consumer=s.consumer_name, batch_size=s.batch_size,
-            poll_ms=s.poll_ms, reclaim_idle_ms=s.reclaim_idle_ms, description=description,
-        )
+        adapter = TypeAdapter(event_type)
+        subscribe(self.broker, self.loop, stream=stream, adapter=adapter, handler=handler,
+                  consumer=s.consumer_name, batch_size=s.batch_size, poll_ms=s.poll_ms,
+                  description=description)
+        self._reclaim(stream, adapter, handler)
+
+    def consume_lanes(self, streams_by_urgency: Sequence[str], event_type: Any, handler: Handler) -> None:
+        """Handle several lanes of one kind of event, always draining the more urgent lane first."""
+        s = self.settings
+        adapter = TypeAdapter(event_type)
+        lanes = [Lane(stream, adapter, handler) for stream in streams_by_urgency]
+        self.run_in_background(LaneReader(self.loop, lanes, s.consumer_name, s.batch_size, s.poll_ms))
+        for stream in streams_by_urgency:
+            self._reclaim(stream, adapter, handler)
+
+    def _reclaim(self, stream: str, adapter: TypeAdapter[Any], handler: Handler) -> None:
+        s = self.settings
+        subscribe_reclaim(self.broker, self.loop, stream=stream, adapter=adapter, handler=handler,
+                          consumer=s.consumer_name, batch_size=s.batch_size,
+                          reclaim_idle_ms=s.reclaim_idle_ms)
         self.consumed.append(stream)
 
-    def run_in_background(self, task: BackgroundTask) -> None:
-        self.background.append(task)
+    def run_in_background(self, worker: "Background") -> None:
+        self.background.append(worker)
 
     async def readiness(self) -> list[str]:
         """What keeps the service from being ready; empty when it is."""
@@ -81,12 +111,17 @@ class StreamService:
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         await ensure_groups(self.redis, all_groups(self.settings))
         await self.broker.start()
-        tasks = [asyncio.create_task(task(), name=f"{self.name}-bg") for task in self.background]
+        tasks = [asyncio.create_task(w.run(), name=f"{self.name}-{type(w).__name__}")
+                 for w in self.background]
         log.info("service started", consumes=len(self.consumed))
         try:
             yield
         finally:
-            for task in tasks:
+            # Drain: let every worker finish the batch in hand, then stop the subscribers.
+            for worker in self.background:
+                worker.stop()
+            _, late = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())
+            for task in late:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.broker.stop()  # waits for in-flight batches (graceful_timeout)

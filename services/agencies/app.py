@@ -19,7 +19,7 @@ def create_service(settings: AgenciesSettings | None = None) -> StreamService:
     for agency in directory.agencies:
         service.consume(topology.agency_inbox(agency.id), CaseAssigned, agencies.on_case_assigned,
                         description=f"Cases for {agency.name}.")
-    service.run_in_background(ResponseClock(service.redis, settings.release_interval_ms).run)
+    service.run_in_background(ResponseClock(service.redis, settings.release_interval_ms))
     return service
 
 

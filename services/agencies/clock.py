@@ -28,6 +28,10 @@ class ResponseClock:
         self.interval = interval_ms / 1000
         self.batch = batch
         self._release = redis.register_script(_RELEASE_DUE)
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
 
     async def release_due(self) -> int:
         released = await self._release(
@@ -37,7 +41,7 @@ class ResponseClock:
         return int(released)
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 released = await self.release_due()
                 if released:

@@ -15,9 +15,7 @@ def create_service(settings: RouterSettings | None = None) -> StreamService:
     settings = settings or RouterSettings()
     routing = Routing(load_ip_table(settings.ip_table_file), load_directory(settings.directory_file))
     service = StreamService(topology.ROUTER, settings)
-    for stream in topology.TRIAGED_BY_URGENCY:
-        service.consume(stream, ReportTriaged, routing.on_report_triaged,
-                        description="Triaged reports, to be handed to an agency.")
+    service.consume_lanes(topology.TRIAGED_BY_URGENCY, ReportTriaged, routing.on_report_triaged)
     return service
 
 

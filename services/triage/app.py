@@ -11,9 +11,7 @@ from shared.service import StreamService
 
 def create_service(settings: TriageSettings | None = None) -> StreamService:
     service = StreamService(topology.TRIAGE, settings or TriageSettings())
-    for stream in topology.SUBMITTED_BY_URGENCY:
-        service.consume(stream, ReportSubmitted, on_report_submitted,
-                        description="Submitted reports, to be prioritised.")
+    service.consume_lanes(topology.SUBMITTED_BY_URGENCY, ReportSubmitted, on_report_submitted)
     return service
 
 
