@@ -67,3 +67,8 @@ ALL_CONSUMED = {
         DEAD_LETTERS,
     ],
 }
+
+
+def bundle_key(hash_key: str) -> str:
+    """A viral file's hash (`MD5:abc...`) -> the report that opened its bundle."""
+    return f"{PREFIX}:bundle:{hash_key}"

@@ -52,7 +52,7 @@ def format_gap(gap: dict[str, Any]) -> str:
     """The gap as a plain-text table."""
     lines = [
         f"submitted {gap['submitted']}  triaged {gap['triaged']}  forwarded {gap['forwarded']}  "
-        f"unassigned {gap['unassigned']}  dead letters {gap['deadLetters']}",
+        f"unassigned {gap['unassigned']}  bundled {gap['bundled']}  dead letters {gap['deadLetters']}",
         f"forwarded with no acknowledgement: {_pct(gap['noAckShare'])}  "
         f"open cases: {gap['open']['count']} (oldest {_hours(gap['open']['oldestHours'])} simulated)",
         "",
@@ -170,8 +170,8 @@ def run_demo(stack: Stack, count: int, settle: float) -> None:
     deadline = time.monotonic() + 60
     while True:
         gap = fetch_gap(tracker)
-        placed = gap["forwarded"] + gap["unassigned"]
-        _progress(min(placed, len(reports)), len(reports), "routed or unassigned")
+        placed = gap["forwarded"] + gap["unassigned"] + gap["bundled"]
+        _progress(min(placed, len(reports)), len(reports), "routed, unassigned or bundled")
         if placed >= len(reports) or time.monotonic() > deadline:
             break
         time.sleep(0.5)

@@ -23,6 +23,9 @@ class Routing:
         self.directory = directory
 
     def on_report_triaged(self, event: ReportTriaged, out: Outbox) -> None:
+        if event.bundle and event.bundle.role == "member":
+            log.info("bundle member, not routed again", bundle=event.bundle.bundle_id)
+            return
         found = resolve(event.report, self.ip_table, self.directory)
         common = dict(report_id=event.report_id, producer="router", priority=event.priority,
                       lane=event.lane)
@@ -36,7 +39,8 @@ class Routing:
         out.publish(topology.agency_inbox(found.agency.id), CaseAssigned(
             event_id=derived_event_id(event.event_id, "assigned"), agency_id=found.agency.id,
             jurisdiction=found.jurisdiction,
-            incident_type=event.report.incident_summary.incident_type.value, **common))
+            incident_type=event.report.incident_summary.incident_type.value,
+            actionability=event.actionability.score, labels=event.labels, **common))
         out.publish(topology.ROUTED, ReportRouted(
             event_id=derived_event_id(event.event_id, "routed"), agency_id=found.agency.id,
             jurisdiction=found.jurisdiction, basis=found.basis, **common))

@@ -32,7 +32,7 @@ class Step:
 
     stage: str
     detail: dict[str, Any]
-    counter: str
+    counters: tuple[str, ...]
     agency_id: str | None = None
     lane: str | None = None
     open_case: Literal["add", "remove", ""] = ""
@@ -44,30 +44,35 @@ def step_for(event: ReportEvent) -> Step:
     at = event.occurred_at.isoformat()
     match event:
         case ReportSubmitted():
-            return Step("submitted", {"at": at, "lane": event.lane, "esp": event.esp}, "submitted")
+            return Step("submitted", {"at": at, "lane": event.lane, "esp": event.esp}, ("submitted",))
         case ReportTriaged():
+            member = event.bundle is not None and event.bundle.role == "member"
             return Step("triaged", {
                 "at": at, "priority": event.priority, "disposition": event.disposition,
                 "lane": event.lane, "reasons": [r.model_dump() for r in event.reasons],
-            }, "triaged", lane=event.lane)
+                "actionability": event.actionability.score,
+                "missing": event.actionability.missing, "labels": event.labels,
+                "knownFiles": event.known_files, "novelFiles": event.novel_files,
+                "bundle": event.bundle.model_dump() if event.bundle else None,
+            }, ("triaged", "bundled") if member else ("triaged",), lane=event.lane)
         case ReportRouted():
             return Step("routed", {
                 "at": at, "agency": event.agency_id, "jurisdiction": event.jurisdiction,
                 "basis": event.basis, "lane": event.lane,
-            }, "forwarded", agency_id=event.agency_id, lane=event.lane, open_case="add")
+            }, ("forwarded",), agency_id=event.agency_id, lane=event.lane, open_case="add")
         case ReportUnassigned():
             return Step("unassigned", {"at": at, "reasons": event.reasons, "lane": event.lane},
-                        "unassigned", lane=event.lane)
+                        ("unassigned",), lane=event.lane)
         case CaseAcknowledged():
             return Step("acknowledged", {
                 "at": at, "agency": event.agency_id, "afterHours": event.after_hours,
-            }, "acknowledged", agency_id=event.agency_id, lane=event.lane, open_case="remove",
+            }, ("acknowledged",), agency_id=event.agency_id, lane=event.lane, open_case="remove",
                 sums={"ack_hours": event.after_hours})
         case CaseOutcomeReported():
             return Step("outcome", {
                 "at": at, "agency": event.agency_id, "outcome": event.outcome,
                 "afterHours": event.after_hours,
-            }, "outcome", agency_id=event.agency_id, lane=event.lane)
+            }, ("outcome",), agency_id=event.agency_id, lane=event.lane)
     raise TypeError(f"no ledger step for {type(event).__name__}")
 
 
@@ -92,6 +97,8 @@ class Timeline(_Out):
     acknowledged_after_hours: float | None
     outcome: str | None
     unassigned_reasons: list[str] | None
+    actionability: int | None
+    bundle: dict[str, Any] | None
 
 
 def timeline(report_id: int, fields: dict[str, str]) -> Timeline:
@@ -113,6 +120,7 @@ def timeline(report_id: int, fields: dict[str, str]) -> Timeline:
         acknowledged_after_hours=ack["afterHours"] if ack else None,
         outcome=stages.get("outcome", {}).get("outcome"),
         unassigned_reasons=stages["unassigned"]["reasons"] if "unassigned" in stages else None,
+        actionability=triaged.get("actionability"), bundle=triaged.get("bundle"),
     )
 
 
@@ -140,6 +148,7 @@ class Gap(_Out):
     acknowledged: int
     outcome_known: int
     unassigned: int
+    bundled: int
     dead_letters: int
     no_ack_share: float | None
     open: OpenCases
@@ -167,7 +176,8 @@ def gap(totals: dict[str, str], by_agency: dict[str, dict[str, str]],
         submitted=int(totals.get("submitted", 0)), triaged=int(totals.get("triaged", 0)),
         forwarded=overall.forwarded, acknowledged=overall.acknowledged,
         outcome_known=overall.outcome_known, unassigned=overall.unassigned,
-        dead_letters=int(totals.get("dead_letters", 0)), no_ack_share=overall.no_ack_share,
+        bundled=int(totals.get("bundled", 0)), dead_letters=int(totals.get("dead_letters", 0)),
+        no_ack_share=overall.no_ack_share,
         open=OpenCases(count=open_count, oldest_hours=oldest_open_hours),
         by_agency=[gap_row(name, c) for name, c in by_agency.items()],
         by_lane=[gap_row(name, by_lane.get(name, {})) for name in LANES],

@@ -21,11 +21,10 @@ if ARGV[3] == 'add' then
 elseif ARGV[3] == 'remove' then
   redis.call('ZREM', KEYS[2], ARGV[4])
 end
+local n = tonumber(ARGV[6])
 for i = 3, #KEYS do
-  redis.call('HINCRBY', KEYS[i], ARGV[6], 1)
-  for j = 7, #ARGV, 2 do
-    redis.call('HINCRBYFLOAT', KEYS[i], ARGV[j], ARGV[j + 1])
-  end
+  for c = 7, 6 + n do redis.call('HINCRBY', KEYS[i], ARGV[c], 1) end
+  for j = 7 + n, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[i], ARGV[j], ARGV[j + 1]) end
 end
 return 1
 """
@@ -47,7 +46,7 @@ class Ledger:
             pipe, self._record,
             keys=[topology.timeline_key(report_id), topology.GAP_OPEN, *counters],
             args=[step.stage, json.dumps(step.detail), step.open_case, report_id, at_epoch,
-                  step.counter, *sums],
+                  len(step.counters), *step.counters, *sums],
         )
 
     @staticmethod

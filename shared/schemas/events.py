@@ -54,12 +54,31 @@ class RuleHit(BaseModel):
     reason: str
 
 
+class ActionabilityScore(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    score: int = Field(ge=0, le=100, description="0..100 from the fields that make a report actionable.")
+    missing: list[str] = Field(description="The actionable fields the report lacks.")
+
+
+class Bundle(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bundle_id: str
+    role: Literal["first", "member"] = Field(description="Members are counted, not routed again.")
+
+
 class ReportTriaged(Event):
     type: Literal["ReportTriaged"] = "ReportTriaged"
     priority: Literal[1, 2, 3]
     disposition: Disposition
     lane: TriageLane
     reasons: list[RuleHit] = Field(min_length=1, description="Every rule that fired.")
+    actionability: ActionabilityScore
+    labels: list[str] = Field(default=[], description="Age range, content and file labels.")
+    known_files: int = Field(default=0, ge=0, description="Files matching the known-hash list.")
+    novel_files: int = Field(default=0, ge=0, description="Files not seen before.")
+    bundle: Bundle | None = None
     report: Report
 
 
@@ -72,6 +91,8 @@ class CaseAssigned(Event):
     lane: TriageLane
     jurisdiction: str
     incident_type: str
+    actionability: int = Field(default=0, ge=0, le=100, description="The triage actionability score.")
+    labels: list[str] = []
 
 
 class ReportRouted(Event):

@@ -141,7 +141,7 @@ def test_the_demo_starts_its_own_redis_and_prints_the_gap(tmp_path, sure_directo
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "redis:      redis://127.0.0.1:" in result.stdout
-    assert "routed or unassigned: 24/24" in result.stdout
+    assert "routed, unassigned or bundled: 24/24" in result.stdout
     assert "submitted 24  triaged 24" in result.stdout
     assert "by agency" in result.stdout and "by lane" in result.stdout
     assert list((tmp_path / "state").glob("redis-*/appendonlydir"))  # AOF on for its own Redis

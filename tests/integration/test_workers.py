@@ -7,7 +7,7 @@ from services.router.app import create_app as router_app
 from services.triage.app import create_app as triage_app
 from shared import topology
 from shared.consumer import encode
-from shared.schemas.events import CaseAssigned, ReportSubmitted, ReportTriaged, RuleHit
+from shared.schemas.events import ActionabilityScore, CaseAssigned, ReportSubmitted, ReportTriaged, RuleHit
 from shared.schemas.report import Report
 from shared.synthetic import synthetic_report
 from tests.helpers import eventually, running, stream_events
@@ -45,7 +45,7 @@ def triaged(kind: str, report_id: int, lane: str = "p2") -> ReportTriaged:
     source = submitted(kind, report_id)
     return ReportTriaged(report_id=report_id, producer="test", priority=2, disposition="referral",
                          lane=lane, reasons=[RuleHit(rule="test", reason="test")],
-                         report=source.report)
+                         actionability=ActionabilityScore(score=50, missing=[]), report=source.report)
 
 
 async def test_router_sends_a_case_to_the_agency_inbox_or_records_it_unassigned(

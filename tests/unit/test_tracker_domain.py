@@ -13,14 +13,14 @@ def test_routing_opens_a_case_and_acknowledgement_closes_it():
                                    basis="estimatedLocation", priority=1, lane="p1"))
     acked = step_for(CaseAcknowledged(report_id=1, producer="t", agency_id="a", lane="p1",
                                       after_hours=2.5))
-    assert (routed.counter, routed.open_case, routed.agency_id) == ("forwarded", "add", "a")
-    assert (acked.counter, acked.open_case, acked.sums) == ("acknowledged", "remove", {"ack_hours": 2.5})
+    assert (routed.counters, routed.open_case, routed.agency_id) == (("forwarded",), "add", "a")
+    assert (acked.counters, acked.open_case, acked.sums) == (("acknowledged",), "remove", {"ack_hours": 2.5})
 
 
 def test_unassigned_counts_by_lane_not_by_agency():
     step = step_for(ReportUnassigned(report_id=1, producer="t", reasons=["x"], priority=3,
                                      lane="informational"))
-    assert step.agency_id is None and step.lane == "informational" and step.counter == "unassigned"
+    assert step.agency_id is None and step.lane == "informational" and step.counters == ("unassigned",)
 
 
 def test_timeline_orders_stages_by_time_and_summarises():

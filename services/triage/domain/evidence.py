@@ -1,0 +1,174 @@
+"""The facts triage rules read, gathered once per report: actionability, files, victims, labels."""
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.schemas.report import FileDetails, Person, Report
+
+HASH_LENGTHS = {"MD5": 32, "SHA1": 40, "SHA256": 64}
+
+# What makes a report actionable, and how much each part weighs in the 0..100 score.
+ACTIONABILITY_WEIGHTS = {
+    "userIdentifier": 20,
+    "contactData": 15,
+    "files": 15,
+    "ipCaptureEvent": 20,
+    "estimatedLocation": 20,
+    "victimDetails": 10,
+}
+
+CLASSIFICATION_LABELS = {
+    "A": "age:prepubescent", "B": "age:pubescent",
+    "1": "content:sex-act", "2": "content:lascivious-exhibition",
+}
+ANNOTATION_LABELS = {
+    "viral": "file:viral", "potential_meme": "file:potential-meme",
+    "generative_ai": "file:generative-ai", "infant": "file:infant",
+    "physical_harm": "file:physical-harm", "violence_gore": "file:violence-gore",
+    "live_streaming": "file:live-streaming",
+}
+
+MEETING_WORDS = re.compile(
+    r"\b(meet(ing)?|meet[- ]?up|pick (you|her|him) up|come over|my place|your address|"
+    r"hotel|motel|this weekend|tonight|tomorrow)\b",
+    re.IGNORECASE,
+)
+
+
+class KnownHashError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class KnownHashes:
+    """Hashes of previously seen files, by hash type, lower case."""
+
+    by_type: dict[str, frozenset[str]]
+
+    def matches(self, file: FileDetails) -> bool:
+        return any(h.value.lower() in self.by_type.get(h.hash_type, frozenset())
+                   for h in file.original_file_hash)
+
+
+def load_known_hashes(path: Path) -> KnownHashes:
+    """Read the known-hash list; a value of the wrong length or alphabet is a start-up error."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise KnownHashError(f"known-hash list {path} is unreadable: {exc}") from exc
+    by_type: dict[str, frozenset[str]] = {}
+    for hash_type, length in HASH_LENGTHS.items():
+        values = data.get(hash_type, [])
+        bad = [v for v in values
+               if not (isinstance(v, str) and len(v) == length and re.fullmatch(r"[0-9a-fA-F]+", v))]
+        if bad:
+            raise KnownHashError(f"known-hash list {path}: {hash_type} values not {length} hex "
+                                 f"digits: {bad[:3]}")
+        by_type[hash_type] = frozenset(v.lower() for v in values)
+    return KnownHashes(by_type)
+
+
+@dataclass(frozen=True)
+class Actionability:
+    score: int
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    report: Report
+    actionability: Actionability
+    user_identifier: bool
+    content: bool
+    location_clue: bool
+    identified_minor_victim: bool
+    novel_files: tuple[FileDetails, ...]
+    known_files: tuple[FileDetails, ...]
+    viral_only: bool
+    labels: tuple[str, ...]
+    text: str
+
+    @property
+    def bundle_keys(self) -> tuple[str, ...]:
+        """The hashes a viral-only report is bundled by."""
+        if not self.viral_only:
+            return ()
+        return tuple(sorted({f"{h.hash_type}:{h.value.lower()}" for f in self.report.files
+                             for h in f.original_file_hash}))
+
+
+def _identified(person: Person | None) -> bool:
+    return bool(person and (person.first_name or person.last_name or person.email or person.phone))
+
+
+def identified_minor_victim(report: Report) -> bool:
+    """A victim the report identifies (an account, a name, contact data) who is not known to be an adult."""
+    for victim in report.victim:
+        age = victim.victim_person.age if victim.victim_person else None
+        identified = bool(victim.esp_identifier or victim.screen_name) or _identified(victim.victim_person)
+        if identified and (age is None or age < 18):
+            return True
+    return False
+
+
+def actionability(report: Report) -> Actionability:
+    """Score 0..100 from the fields that make a report actionable; list the missing ones."""
+    p = report.person_or_user_reported
+    person = p.person_or_user_reported_person if p else None
+    present = {
+        "userIdentifier": bool(p and (p.esp_identifier or p.screen_name or p.display_name
+                                      or p.profile_url)),
+        "contactData": bool(p and (p.email or p.phone or (person and (person.email or person.phone)))),
+        "files": bool(report.files),
+        "ipCaptureEvent": bool(p and any(not e.possible_proxy for e in p.ip_capture_event)),
+        "estimatedLocation": bool(p and p.estimated_location) or _has_address(report),
+        "victimDetails": bool(report.victim),
+    }
+    score = sum(w for name, w in ACTIONABILITY_WEIGHTS.items() if present[name])
+    return Actionability(score, tuple(name for name in ACTIONABILITY_WEIGHTS if not present[name]))
+
+
+def _has_address(report: Report) -> bool:
+    p = report.person_or_user_reported
+    people = [p.person_or_user_reported_person if p else None]
+    people += [v.victim_person for v in report.victim]
+    return any(person and person.address for person in people)
+
+
+def file_labels(file: FileDetails, known: bool) -> set[str]:
+    labels = {"file:previously-seen" if known else "file:novel"}
+    if file.industry_classification:
+        labels |= {CLASSIFICATION_LABELS[c] for c in file.industry_classification}
+    annotations = file.file_annotations
+    labels |= {label for attr, label in ANNOTATION_LABELS.items() if getattr(annotations, attr)}
+    return labels
+
+
+def gather(report: Report, known: KnownHashes) -> Evidence:
+    """Every fact the rules need, computed once."""
+    p = report.person_or_user_reported
+    score = actionability(report)
+    known_files = tuple(f for f in report.files if known.matches(f))
+    novel_files = tuple(f for f in report.files if not known.matches(f))
+    described = [d.content for d in report.internet_details if d.content]
+    labels: set[str] = set()
+    for f in report.files:
+        labels |= file_labels(f, f in known_files)
+    text = " ".join(filter(None, [report.additional_info,
+                                  report.incident_summary.escalate_to_high_priority, *described]))
+    return Evidence(
+        report=report,
+        actionability=score,
+        user_identifier=bool(p and (p.esp_identifier or p.screen_name or p.email or p.phone)),
+        content=bool(report.files or described),
+        location_clue="ipCaptureEvent" not in score.missing or "estimatedLocation" not in score.missing,
+        identified_minor_victim=identified_minor_victim(report),
+        novel_files=novel_files,
+        known_files=known_files,
+        viral_only=bool(report.files) and not described and all(
+            f.file_annotations.viral or f.file_annotations.potential_meme for f in report.files),
+        labels=tuple(sorted(labels)),
+        text=text,
+    )

@@ -1,0 +1,28 @@
+"""Triage's Redis side: which viral bundle a report belongs to."""
+
+from redis.asyncio import Redis
+
+from shared import topology
+
+# The earliest report holding any of these hashes is the bundle's first; this report's hashes
+# join that bundle. Run again for the same report, it gives the same answer.
+_JOIN_BUNDLE = """
+local first = nil
+for _, key in ipairs(KEYS) do
+  local holder = redis.call('GET', key)
+  if holder and (first == nil or tonumber(holder) < first) then first = tonumber(holder) end
+end
+if first == nil then first = tonumber(ARGV[1]) end
+for _, key in ipairs(KEYS) do redis.call('SET', key, first, 'NX', 'EX', ARGV[2]) end
+return first
+"""
+
+
+class Bundles:
+    def __init__(self, redis: Redis, window_s: int) -> None:
+        self.window_s = window_s
+        self._join = redis.register_script(_JOIN_BUNDLE)
+
+    async def first_report(self, report_id: int, hash_keys: tuple[str, ...]) -> int:
+        keys = [topology.bundle_key(k) for k in hash_keys]
+        return int(await self._join(keys=keys, args=[report_id, self.window_s]))
