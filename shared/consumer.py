@@ -246,11 +246,13 @@ class Lane:
 class LaneReader:
     """Reads new entries of several streams for one group, most urgent first: a batch of a less
     urgent lane is read only when every more urgent lane is empty, so an urgent report never
-    waits behind a backlog of others (at most behind the one batch already in hand)."""
+    waits behind a backlog of others (at most behind the one batch already in hand).
+    With strict=False the lanes have no order: one read serves them all (many streams, one call)."""
 
     def __init__(self, loop: ConsumeLoop, lanes: Sequence[Lane], consumer: str, batch_size: int,
-                 poll_ms: int) -> None:
+                 poll_ms: int, strict: bool = True) -> None:
         self.loop = loop
+        self.strict = strict
         self.lanes = list(lanes)
         self.consumer = consumer
         self.batch_size = batch_size
@@ -263,14 +265,14 @@ class LaneReader:
     async def read_once(self, block_ms: int | None) -> int:
         """Handle one batch of the most urgent lane that has entries; 0 when all were empty."""
         redis, group = self.loop.redis, self.loop.group
-        for lane in self.lanes:
+        for lane in self.lanes if self.strict else ():
             reply = await redis.xreadgroup(group, self.consumer, {lane.stream: ">"},
                                            count=self.batch_size)
             if reply:
                 return await self._handle(reply)
-        if block_ms is None:
+        if block_ms is None and self.strict:
             return 0
-        # Everything empty: wait for the first entry on any lane, then handle by urgency.
+        # Everything empty (or no order wanted): one read of every lane, handled by urgency.
         reply = await redis.xreadgroup(group, self.consumer, {lane.stream: ">" for lane in self.lanes},
                                        count=self.batch_size, block=block_ms)
         return await self._handle(reply) if reply else 0

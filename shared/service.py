@@ -78,12 +78,15 @@ class StreamService:
                   description=description)
         self._reclaim(stream, adapter, handler)
 
-    def consume_lanes(self, streams_by_urgency: Sequence[str], event_type: Any, handler: Handler) -> None:
-        """Handle several lanes of one kind of event, always draining the more urgent lane first."""
+    def consume_lanes(self, streams_by_urgency: Sequence[str], event_type: Any, handler: Handler,
+                      strict: bool = True) -> None:
+        """Handle several lanes of one kind of event, always draining the more urgent lane first
+        (strict=False: many streams of equal standing, read together in one call)."""
         s = self.settings
         adapter = TypeAdapter(event_type)
         lanes = [Lane(stream, adapter, handler) for stream in streams_by_urgency]
-        self.run_in_background(LaneReader(self.loop, lanes, s.consumer_name, s.batch_size, s.poll_ms))
+        self.run_in_background(LaneReader(self.loop, lanes, s.consumer_name, s.batch_size, s.poll_ms,
+                                          strict=strict))
         for stream in streams_by_urgency:
             self._reclaim(stream, adapter, handler)
 

@@ -10,6 +10,10 @@ KINDS: tuple[Kind, ...] = ("escalated", "referral", "informational", "no_locatio
 
 _STATES = ("CA", "TX", "NY", "FL", "WA", "OH", "GA")
 _KNOWN_IPS = ("192.0.2.10", "192.0.2.70", "192.0.2.140", "192.0.2.200", "198.51.100.20")
+_PLACES = (("Sacramento", "CA"), ("San Diego", "CA"), ("Houston", "TX"), ("Brooklyn", "NY"),
+           ("Miami", "FL"), ("Columbus", "OH"), ("Denver", "CO"), ("Atlanta", "GA"))
+# A handful of made-up meme hashes that go round: reports carrying them form viral bundles.
+_MEMES = tuple(f"{'e' * 28}{i:04d}" for i in range(5))
 
 
 def _fake_md5(rng: random.Random) -> str:
@@ -46,7 +50,8 @@ def synthetic_report(kind: Kind, seed: int | str = 0) -> dict[str, Any]:
             "Synthetic: user describes a planned meeting with a minor this weekend."
         )
         report["incidentSummary"]["reportAnnotations"] = {"sextortion": True}
-        user["estimatedLocation"] = {"city": "Sacramento", "region": "CA", "countryCode": "US"}
+        city, state = ("Sacramento", "CA") if seed == "sample" else rng.choice(_PLACES)
+        user["estimatedLocation"] = {"city": city, "region": state, "countryCode": "US"}
         report["victim"] = [{"espIdentifier": f"victim-{n}", "victimPerson": {"age": 14}}]
         report["files"] = files
     elif kind == "referral":
@@ -58,6 +63,8 @@ def synthetic_report(kind: Kind, seed: int | str = 0) -> dict[str, Any]:
         report["files"] = files
     elif kind == "informational":
         files[0]["fileAnnotations"] = {"viral": True, "potentialMeme": True}
+        if seed != "sample" and rng.random() < 0.5:
+            files[0]["originalFileHash"] = [{"hashType": "MD5", "value": rng.choice(_MEMES)}]
         report["files"] = files
         report["incidentSummary"]["reportAnnotations"] = {"informational": True}
         user["estimatedLocation"] = {"countryCode": "GB"}

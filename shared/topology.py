@@ -45,8 +45,13 @@ def timeline_key(report_id: int) -> str:
 
 
 AGENCY_SCHEDULE = f"{PREFIX}:agency:schedule"
+
+
+def agency_busy_until(agency_id: str) -> str:
+    return f"{PREFIX}:agency:{agency_id}:busy-until"
 GAP_TOTALS = f"{PREFIX}:gap:totals"
 GAP_OPEN = f"{PREFIX}:gap:open"
+SLA_WATCH = f"{PREFIX}:sla:watch"
 
 
 def gap_by_agency(agency_id: str) -> str:
@@ -61,10 +66,10 @@ GAP_AGENCIES = f"{PREFIX}:gap:agencies"
 
 ALL_CONSUMED = {
     TRIAGE: SUBMITTED_BY_URGENCY,
-    ROUTER: TRIAGED_BY_URGENCY,
+    ROUTER: [*TRIAGED_BY_URGENCY, SLA_BREACHES],
     TRACKER: [
         *SUBMITTED_BY_URGENCY, *TRIAGED_BY_URGENCY, ROUTED, UNASSIGNED, AGENCY_RESPONSES,
-        DEAD_LETTERS,
+        SLA_BREACHES, DEAD_LETTERS,
     ],
 }
 

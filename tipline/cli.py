@@ -51,20 +51,24 @@ def _hours(h: float | None) -> str:
 def format_gap(gap: dict[str, Any]) -> str:
     """The gap as a plain-text table."""
     lines = [
-        f"submitted {gap['submitted']}  triaged {gap['triaged']}  forwarded {gap['forwarded']}  "
+        f"reports: submitted {gap['submitted']}  triaged {gap['triaged']}  routed {gap['routed']}  "
         f"unassigned {gap['unassigned']}  bundled {gap['bundled']}  dead letters {gap['deadLetters']}",
-        f"forwarded with no acknowledgement: {_pct(gap['noAckShare'])}  "
+        f"cases handed to agencies: {gap['forwarded']} (offered to the federal partner when "
+        f"unassigned: {gap['offeredToFederal']}; escalations: {gap['escalations']})",
+        f"priority-1 SLA breaches: {gap['slaBreaches']}  re-notified: {gap['renotified']}",
+        f"cases with no acknowledgement: {_pct(gap['noAckShare'])}  "
         f"open cases: {gap['open']['count']} (oldest {_hours(gap['open']['oldestHours'])} simulated)",
         "",
     ]
-    header = f"{'':<22}{'forwarded':>10}{'acked':>8}{'outcome':>9}{'no ack':>8}{'mean ack':>10}"
+    width = max([22, *(len(r["name"]) + 2 for r in gap["byAgency"])])
+    header = f"{'forwarded':>10}{'acked':>8}{'outcome':>9}{'no ack':>8}{'mean ack':>10}"
     for title, rows in (("agency", gap["byAgency"]), ("lane", gap["byLane"])):
-        lines.append(f"{'by ' + title:<22}" + header[22:])
+        lines.append(f"{'by ' + title:<{width}}" + header)
         for row in rows:
             if title == "agency" and not row["forwarded"]:
                 continue
             lines.append(
-                f"{row['name']:<22}{row['forwarded']:>10}{row['acknowledged']:>8}"
+                f"{row['name']:<{width}}{row['forwarded']:>10}{row['acknowledged']:>8}"
                 f"{row['outcomeKnown']:>9}{_pct(row['noAckShare']):>8}"
                 f"{_hours(row['meanAckHours']):>10}"
                 + (f"   unassigned {row['unassigned']}" if row["unassigned"] else "")
@@ -170,7 +174,7 @@ def run_demo(stack: Stack, count: int, settle: float) -> None:
     deadline = time.monotonic() + 60
     while True:
         gap = fetch_gap(tracker)
-        placed = gap["forwarded"] + gap["unassigned"] + gap["bundled"]
+        placed = gap["routed"] + gap["unassigned"] + gap["bundled"]
         _progress(min(placed, len(reports)), len(reports), "routed, unassigned or bundled")
         if placed >= len(reports) or time.monotonic() > deadline:
             break

@@ -14,11 +14,11 @@ from shared.service import StreamService
 def create_service(settings: AgenciesSettings | None = None) -> StreamService:
     settings = settings or AgenciesSettings()
     directory = load_directory(settings.directory_file)
-    agencies = Agencies(directory, settings.sim_seconds_per_hour)
     service = StreamService(topology.AGENCIES, settings)
-    for agency in directory.agencies:
-        service.consume(topology.agency_inbox(agency.id), CaseAssigned, agencies.on_case_assigned,
-                        description=f"Cases for {agency.name}.")
+    agencies = Agencies(service.redis, directory, settings.sim_seconds_per_hour)
+    # Every inbox in one read: dozens of agencies, one blocking call.
+    service.consume_lanes([topology.agency_inbox(a.id) for a in directory.agencies], CaseAssigned,
+                          agencies.on_case_assigned, strict=False)
     service.run_in_background(ResponseClock(service.redis, settings.release_interval_ms))
     return service
 

@@ -12,3 +12,6 @@ class RouterSettings(TiplineSettings):
     ip_table_file: Path = Field(
         default=DATA_DIR / "ip_ranges.json", description="Synthetic IP range -> jurisdiction table."
     )
+    zip_table_file: Path = Field(
+        default=DATA_DIR / "zip3_states.json", description="ZIP prefix -> state table."
+    )

@@ -1,48 +1,55 @@
-"""Jurisdiction resolution: from the clues in a report to one agency, or to 'unassigned' with reasons."""
+"""Jurisdiction resolution: from the clues in a report to agencies, or to 'unassigned' with reasons.
+
+The chain, most trusted clue first, each clue with a confidence:
+  estimatedLocation (the ESP's estimate)   state 0.9, country 0.8, "US" alone 0.3
+  address of the reported person or a victim with a state   0.8 (a country alone 0.6)
+  ZIP code of such an address -> state (zip3 table)          0.75
+  ipCaptureEvent address -> synthetic IP table, proxies skipped   0.7 each
+Conflicts: the confidences of clues naming the same jurisdiction add up; the largest sum wins and
+the others are recorded as conflicts. A tie between different jurisdictions cannot be decided:
+the report is unassigned with `conflicting_clues`. A clue of "US" alone supports any state.
+"""
 
 import ipaddress
 import json
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.directory import Agency, Directory
-from shared.schemas.report import Report
+from shared.geo import US_JURISDICTIONS, state_code
+from shared.schemas.events import CaseReason
+from shared.schemas.report import Address, Report
 
 DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32",
 ))
 
-US_STATES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
-    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
-    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
-    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
-    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
-    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
-    "PR": "Puerto Rico", "GU": "Guam", "VI": "U.S. Virgin Islands", "AS": "American Samoa",
-    "MP": "Northern Mariana Islands",
-}
-_STATE_BY_NAME = {name.lower(): code for code, name in US_STATES.items()}
-
 # Unassigned reason codes.
 NO_LOCATION_FIELDS = "no_location_fields"
 ONLY_PROXY_IPS = "only_proxy_ips"
 UNKNOWN_IP_RANGE = "unknown_ip_range"
-UNKNOWN_REGION = "unknown_region"
+CONFLICTING_CLUES = "conflicting_clues"
+US_WITHOUT_STATE = "us_without_state"
+UNASSIGNED_REASONS = (NO_LOCATION_FIELDS, ONLY_PROXY_IPS, UNKNOWN_IP_RANGE, CONFLICTING_CLUES,
+                      US_WITHOUT_STATE)
+
+CONFIDENCE = {
+    "estimatedLocation:state": 0.9, "estimatedLocation:country": 0.8, "estimatedLocation:us": 0.3,
+    "address:state": 0.8, "address:country": 0.6, "zipCode": 0.75, "ipCaptureEvent": 0.7,
+}
 
 
 class RoutingDataError(ValueError):
     pass
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
 @dataclass(frozen=True)
 class IpTable:
-    ranges: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...]
+    ranges: tuple[tuple[Network, str], ...]
 
     def lookup(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         for network, jurisdiction in self.ranges:
@@ -51,59 +58,104 @@ class IpTable:
         return None
 
 
+def _check_jurisdiction(value: str, where: str) -> str:
+    if value.startswith("US-") and value[3:] not in US_JURISDICTIONS:
+        raise RoutingDataError(f"{where}: unknown US state or territory code {value}")
+    if not (value.startswith("US-") or value == "US" or (len(value) == 2 and value.isupper())):
+        raise RoutingDataError(f"{where}: not a jurisdiction: {value}")
+    return value
+
+
 def load_ip_table(path: Path) -> IpTable:
-    """Read the synthetic IP table: documentation ranges only, no overlaps."""
+    """Read the synthetic IP table: documentation ranges only, known codes, no overlaps."""
     try:
         rows = json.loads(Path(path).read_text())["ranges"]
         ranges = [(ipaddress.ip_network(r["cidr"]), str(r["jurisdiction"])) for r in rows]
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise RoutingDataError(f"IP table {path} is unreadable: {exc}") from exc
-    for network, _ in ranges:
-        if not any(network.version == d.version and network.subnet_of(d)
+    for network, jurisdiction in ranges:
+        _check_jurisdiction(jurisdiction, f"IP table {path}")
+        if not any(network.version == d.version and network.subnet_of(d)  # type: ignore[arg-type]
                    for d in DOCUMENTATION_NETWORKS):
             raise RoutingDataError(f"IP table {path}: {network} is not a documentation range")
     for i, (a, _) in enumerate(ranges):
         for b, _ in ranges[i + 1:]:
-            if a.version == b.version and a.overlaps(b):
+            if a.version == b.version and a.overlaps(b):  # type: ignore[arg-type]
                 raise RoutingDataError(f"IP table {path}: {a} overlaps {b}")
     return IpTable(tuple(ranges))
 
 
-def state_code(value: str | None) -> str | None:
-    if not value:
+@dataclass(frozen=True)
+class ZipTable:
+    ranges: tuple[tuple[int, int, str], ...]
+
+    def state(self, zip_code: str | None) -> str | None:
+        digits = "".join(c for c in (zip_code or "") if c.isdigit())
+        if len(digits) < 5:
+            return None
+        prefix = int(digits[:3])
+        for low, high, state in self.ranges:
+            if low <= prefix <= high:
+                return state
         return None
-    text = value.strip()
-    if text.upper() in US_STATES:
-        return text.upper()
-    return _STATE_BY_NAME.get(text.lower())
+
+
+def load_zip_table(path: Path) -> ZipTable:
+    try:
+        rows = json.loads(Path(path).read_text())["ranges"]
+        ranges = [(int(r["from"]), int(r["to"]), str(r["state"])) for r in rows]
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise RoutingDataError(f"ZIP table {path} is unreadable: {exc}") from exc
+    for low, high, state in ranges:
+        if state not in US_JURISDICTIONS:
+            raise RoutingDataError(f"ZIP table {path}: unknown state code {state}")
+        if low > high:
+            raise RoutingDataError(f"ZIP table {path}: range {low}-{high} is backwards")
+    return ZipTable(tuple(ranges))
 
 
 @dataclass(frozen=True)
-class Resolution:
-    agency: Agency | None
-    jurisdiction: str | None
-    basis: str | None
-    reasons: tuple[str, ...] = ()
+class Clue:
+    basis: str
+    jurisdiction: str
+    confidence: float
+    city: str | None = None
+    zip3: str | None = None
 
 
-def _jurisdiction(country: str | None, region: str | None) -> str | None:
-    if not country:
-        return None
-    if country.upper() == "US":
-        code = state_code(region)
-        return f"US-{code}" if code else "US"
-    return country.upper()
+def _address_clues(address: Address, zips: ZipTable) -> list[Clue]:
+    zip3 = (address.zip_code or "").strip()[:3] or None
+    code = state_code(address.state)
+    if code and address.country in (None, "US"):
+        return [Clue("address", f"US-{code}", CONFIDENCE["address:state"], address.city, zip3)]
+    by_zip = zips.state(address.zip_code) if address.country in (None, "US") else None
+    if by_zip:
+        return [Clue("zipCode", f"US-{by_zip}", CONFIDENCE["zipCode"], address.city, zip3)]
+    if address.country and address.country != "US":
+        return [Clue("address", address.country, CONFIDENCE["address:country"], address.city)]
+    return []
 
 
-def clues(report: Report, ip_table: IpTable) -> tuple[list[tuple[str, str]], list[str]]:
-    """Every usable clue as (basis, jurisdiction), most trusted first, and why others were not."""
-    found: list[tuple[str, str]] = []
+def clues(report: Report, ip_table: IpTable, zips: ZipTable) -> tuple[list[Clue], list[str]]:
+    """Every usable clue, most trusted first, and why the unusable ones were not used."""
+    found: list[Clue] = []
     problems: list[str] = []
     p = report.person_or_user_reported
     if p and p.estimated_location:
-        where = _jurisdiction(p.estimated_location.country_code, p.estimated_location.region)
-        if where:
-            found.append(("estimatedLocation", where))
+        loc = p.estimated_location
+        if loc.country_code == "US":
+            code = state_code(loc.region)
+            found.append(Clue("estimatedLocation", f"US-{code}", CONFIDENCE["estimatedLocation:state"],
+                              loc.city) if code else
+                         Clue("estimatedLocation", "US", CONFIDENCE["estimatedLocation:us"], loc.city))
+        else:
+            found.append(Clue("estimatedLocation", loc.country_code,
+                              CONFIDENCE["estimatedLocation:country"], loc.city))
+    people = [p.person_or_user_reported_person if p else None]
+    people += [v.victim_person for v in report.victim]
+    for person in filter(None, people):
+        for address in person.address:
+            found += _address_clues(address, zips)
     if p and p.ip_capture_event:
         direct = [e for e in p.ip_capture_event if not e.possible_proxy]
         if not direct:
@@ -111,39 +163,91 @@ def clues(report: Report, ip_table: IpTable) -> tuple[list[tuple[str, str]], lis
         for event in direct:
             where = ip_table.lookup(event.ip_address)
             if where:
-                found.append(("ipCaptureEvent", where))
+                found.append(Clue("ipCaptureEvent", where, CONFIDENCE["ipCaptureEvent"]))
             elif UNKNOWN_IP_RANGE not in problems:
                 problems.append(UNKNOWN_IP_RANGE)
-    people = [p.person_or_user_reported_person if p else None]
-    people += [v.victim_person for v in report.victim]
-    for person in filter(None, people):
-        for address in person.address:
-            code = state_code(address.state)
-            if code and (address.country in (None, "US")):
-                found.append(("address", f"US-{code}"))
-            elif address.country and address.country != "US":
-                found.append(("address", address.country))
     if not found and not problems:
         problems.append(NO_LOCATION_FIELDS)
     return found, problems
 
 
-def agency_for(jurisdiction: str, directory: Directory) -> Agency | None:
-    """The agency for a jurisdiction; a state without a task force goes federal, a country
-    without a liaison to the international catch-all."""
-    agency = directory.for_jurisdiction(jurisdiction)
-    if agency:
-        return agency
-    fallback = "US" if jurisdiction.startswith("US") else "INTL"
-    return directory.for_jurisdiction(fallback)
+@dataclass(frozen=True)
+class Resolution:
+    """Either an agency (local or international) with its basis, or reasons; never both."""
+
+    agency: Agency | None
+    jurisdiction: str | None = None
+    region: str | None = None
+    basis: str | None = None
+    confidence: float = 0.0
+    conflicts: tuple[str, ...] = ()
+    also_notify: tuple[tuple[str, CaseReason], ...] = ()
+    reasons: tuple[str, ...] = ()
+    offered_to: str | None = None
+    states: tuple[str, ...] = field(default=())
 
 
-def resolve(report: Report, ip_table: IpTable, directory: Directory) -> Resolution:
-    """The most trusted usable clue decides; no usable clue leaves the report unassigned."""
-    found, problems = clues(report, ip_table)
-    for basis, jurisdiction in found:
-        agency = agency_for(jurisdiction, directory)
-        if agency:
-            return Resolution(agency, jurisdiction, basis)
-        problems.append(UNKNOWN_REGION)
-    return Resolution(None, None, None, tuple(dict.fromkeys(problems)))
+def _weigh(found: list[Clue]) -> list[tuple[str, float]]:
+    totals: dict[str, float] = defaultdict(float)
+    for clue in found:
+        totals[clue.jurisdiction] += clue.confidence
+    states = [j for j in totals if j.startswith("US-")]
+    if "US" in totals and states:
+        # "US" alone supports whichever state is named; it never competes with one.
+        support = totals.pop("US")
+        for j in states:
+            totals[j] += support / len(states)
+    return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def pick_agency(jurisdiction: str, found: list[Clue], directory: Directory) -> tuple[Agency, str | None]:
+    """The agency for a jurisdiction: by region where a state has several task forces (ZIP prefix,
+    then city), a state without one goes federal, a country without a liaison to the catch-all."""
+    holders = directory.for_jurisdiction(jurisdiction)
+    if len(holders) == 1:
+        return holders[0], None
+    if holders:
+        hints = [c for c in found if c.jurisdiction == jurisdiction]
+        for agency in holders:
+            region = agency.region
+            if region and any(c.zip3 and c.zip3 in region.zip3 for c in hints):
+                return agency, region.name
+        for agency in holders:
+            region = agency.region
+            cities = {c.lower() for c in region.cities} if region else set()
+            if any(c.city and c.city.lower() in cities for c in hints):
+                return agency, region.name if region else None
+        default = next(a for a in holders if a.region and a.region.default)
+        return default, default.region.name if default.region else None
+    if jurisdiction.startswith("US"):
+        return directory.by_id(directory.federal.default), None
+    return directory.for_jurisdiction("INTL")[0], None
+
+
+def resolve(report: Report, ip_table: IpTable, zips: ZipTable, directory: Directory) -> Resolution:
+    """Where the report goes and why, or why it cannot go anywhere (then offered to the federal
+    partner)."""
+    found, problems = clues(report, ip_table, zips)
+    federal = directory.federal.default
+    ranked = _weigh(found)
+    if not ranked:
+        return Resolution(None, reasons=tuple(problems), offered_to=federal)
+    if ranked == [("US", ranked[0][1])]:
+        return Resolution(None, reasons=(US_WITHOUT_STATE, *problems), offered_to=federal)
+    (top, weight), rest = ranked[0], ranked[1:]
+    if rest and rest[0][1] == weight:
+        return Resolution(None, reasons=(CONFLICTING_CLUES, *problems), offered_to=federal)
+    agency, region = pick_agency(top, found, directory)
+    states = tuple(sorted({j for j, _ in ranked if j.startswith("US-")}))
+    also: list[tuple[str, CaseReason]] = []
+    nexus = directory.federal.by_incident.get(report.incident_summary.incident_type.value)
+    if nexus and nexus != agency.id:
+        also.append((nexus, "federal_nexus"))
+    if len(states) > 1 and federal != agency.id and federal not in [a for a, _ in also]:
+        also.append((federal, "multi_state"))
+    basis = next(c.basis for c in found if c.jurisdiction == top)
+    total = sum(w for _, w in ranked)
+    return Resolution(
+        agency, jurisdiction=top, region=region, basis=basis, confidence=round(weight / total, 3),
+        conflicts=tuple(j for j, _ in rest), also_notify=tuple(also), states=states,
+    )

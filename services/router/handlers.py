@@ -1,16 +1,21 @@
-"""Router subscriber: a triaged report in; a case to one agency's inbox plus a routed event, or an
-unassigned event with its reasons."""
+"""Router subscribers: a triaged report becomes cases in agency inboxes (or an unassigned record
+offered to the federal partner); an SLA breach becomes a re-notification, then an escalation."""
 
-from services.router.domain import IpTable, resolve
+from services.router.domain import IpTable, ZipTable, resolve
 from shared import topology
 from shared.consumer import Outbox
 from shared.directory import Directory
 from shared.logging import get_logger
 from shared.schemas.events import (
     CaseAssigned,
+    CaseEscalated,
+    CaseReason,
+    CaseRenotified,
+    Notified,
     ReportRouted,
     ReportTriaged,
     ReportUnassigned,
+    SlaBreached,
     derived_event_id,
 )
 
@@ -18,31 +23,65 @@ log = get_logger(__name__)
 
 
 class Routing:
-    def __init__(self, ip_table: IpTable, directory: Directory) -> None:
+    def __init__(self, ip_table: IpTable, zips: ZipTable, directory: Directory) -> None:
         self.ip_table = ip_table
+        self.zips = zips
         self.directory = directory
 
     def on_report_triaged(self, event: ReportTriaged, out: Outbox) -> None:
         if event.bundle and event.bundle.role == "member":
             log.info("bundle member, not routed again", bundle=event.bundle.bundle_id)
             return
-        found = resolve(event.report, self.ip_table, self.directory)
+        found = resolve(event.report, self.ip_table, self.zips, self.directory)
+        incident = event.report.incident_summary.incident_type.value
         common = dict(report_id=event.report_id, producer="router", priority=event.priority,
                       lane=event.lane)
+
+        def hand_over(agency_id: str, why: CaseReason, jurisdiction: str) -> None:
+            out.publish(topology.agency_inbox(agency_id), CaseAssigned(
+                event_id=derived_event_id(event.event_id, f"case:{agency_id}"), agency_id=agency_id,
+                why=why, jurisdiction=jurisdiction, incident_type=incident,
+                actionability=event.actionability.score, labels=event.labels, **common))
+
         if found.agency is None:
+            if found.offered_to:
+                hand_over(found.offered_to, "unassigned_offer", "unknown")
             out.publish(topology.UNASSIGNED, ReportUnassigned(
-                event_id=derived_event_id(event.event_id, "unassigned"),
-                reasons=list(found.reasons), **common))
-            log.info("report unassigned", reasons=list(found.reasons))
+                event_id=derived_event_id(event.event_id, "unassigned"), reasons=list(found.reasons),
+                offered_to=found.offered_to, **common))
+            log.info("report unassigned", reasons=list(found.reasons), offered_to=found.offered_to)
             return
         assert found.jurisdiction and found.basis
-        out.publish(topology.agency_inbox(found.agency.id), CaseAssigned(
-            event_id=derived_event_id(event.event_id, "assigned"), agency_id=found.agency.id,
-            jurisdiction=found.jurisdiction,
-            incident_type=event.report.incident_summary.incident_type.value,
-            actionability=event.actionability.score, labels=event.labels, **common))
+        hand_over(found.agency.id, "jurisdiction", found.jurisdiction)
+        for agency_id, why in found.also_notify:
+            hand_over(agency_id, why, found.jurisdiction)
         out.publish(topology.ROUTED, ReportRouted(
             event_id=derived_event_id(event.event_id, "routed"), agency_id=found.agency.id,
-            jurisdiction=found.jurisdiction, basis=found.basis, **common))
+            also_notified=[Notified(agency_id=a, why=w) for a, w in found.also_notify],
+            jurisdiction=found.jurisdiction, region=found.region, basis=found.basis,
+            confidence=found.confidence, conflicts=list(found.conflicts), incident_type=incident,
+            **common))
         log.info("report routed", agency=found.agency.id, jurisdiction=found.jurisdiction,
-                 basis=found.basis)
+                 basis=found.basis, confidence=found.confidence,
+                 also=[a for a, _ in found.also_notify])
+
+    def on_sla_breached(self, breach: SlaBreached, out: Outbox) -> None:
+        """First breach: the agency is notified again. Second: the federal partner takes it too."""
+        federal = self.directory.federal.default
+        target, why = (breach.agency_id, "renotification") if breach.level == 1 else (
+            federal, "escalation")
+        if breach.level == 2 and breach.agency_id == federal:
+            log.warning("breach at the federal partner itself; nobody to escalate to")
+            return
+        out.publish(topology.agency_inbox(target), CaseAssigned(
+            event_id=derived_event_id(breach.event_id, "case"), report_id=breach.report_id,
+            producer="router", agency_id=target, why=why, priority=breach.priority,
+            lane=breach.lane, jurisdiction=breach.jurisdiction, incident_type=breach.incident_type))
+        common = dict(event_id=derived_event_id(breach.event_id, why), report_id=breach.report_id,
+                      producer="router", lane=breach.lane)
+        if breach.level == 1:
+            out.publish(topology.ROUTED, CaseRenotified(agency_id=breach.agency_id, **common))
+        else:
+            out.publish(topology.ROUTED, CaseEscalated(from_agency=breach.agency_id, to_agency=federal,
+                                                       **common))
+        log.warning("SLA breached", agency=breach.agency_id, level=breach.level, action=why)

@@ -8,6 +8,7 @@ from pydantic import Field
 from services.tracker.config import TrackerSettings
 from services.tracker.domain import ReportEvent
 from services.tracker.handlers import Recorder, router
+from services.tracker.sla import SlaWatcher
 from services.tracker.store import Ledger
 from shared import topology
 from shared.directory import load_directory
@@ -29,6 +30,8 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
         else:
             service.consume(stream, AnyReportEvent, recorder.on_report_event,
                             description="Every stage of a report, recorded in its timeline.")
+    service.run_in_background(SlaWatcher(ledger, settings.sla_p1_hours, settings.sim_seconds_per_hour,
+                                         settings.sla_check_interval_ms))
     app = service.app(routers=[router])
     app.state.settings = settings
     app.state.ledger = ledger

@@ -1,4 +1,10 @@
-"""The ledger's rules: what each event records, a report's timeline, and the handoff gap."""
+"""The ledger's rules: what each event records, a report's timeline, SLA breaches, and the gap.
+
+A report's timeline is a set of stages, each recorded once. Stages about one agency's case carry
+the agency in their name (`handoff:icac-ca`, `acknowledged:icac-ca`), because one report can be
+handed to several agencies (a federal partner as well, an escalation, an offer when unassigned).
+The gap counts handoffs: how many cases agencies received, and how many they acknowledged.
+"""
 
 import json
 from dataclasses import dataclass, field
@@ -10,19 +16,26 @@ from pydantic.alias_generators import to_camel
 
 from shared.schemas.events import (
     CaseAcknowledged,
+    CaseEscalated,
     CaseOutcomeReported,
+    CaseReason,
+    CaseRenotified,
     ReportRouted,
     ReportSubmitted,
     ReportTriaged,
     ReportUnassigned,
+    SlaBreached,
 )
 
-STAGE_ORDER = ("submitted", "triaged", "routed", "unassigned", "acknowledged", "outcome")
+# Stages of one event share a time; this order breaks the tie (an escalation before the handoff
+# it causes).
+STAGE_ORDER = ("submitted", "triaged", "routed", "unassigned", "sla_breach_1", "renotified",
+               "sla_breach_2", "escalated", "handoff", "acknowledged", "outcome")
 LANES = ("p1", "p2", "p3", "informational")
 
 ReportEvent = (
     ReportSubmitted | ReportTriaged | ReportRouted | ReportUnassigned | CaseAcknowledged
-    | CaseOutcomeReported
+    | CaseOutcomeReported | SlaBreached | CaseRenotified | CaseEscalated
 )
 
 
@@ -32,100 +45,192 @@ class Step:
 
     stage: str
     detail: dict[str, Any]
-    counters: tuple[str, ...]
+    counters: tuple[str, ...] = ()
     agency_id: str | None = None
     lane: str | None = None
     open_case: Literal["add", "remove", ""] = ""
+    watch_sla: bool = False
     sums: dict[str, float] = field(default_factory=dict)
 
 
-def step_for(event: ReportEvent) -> Step:
-    """The ledger step of one event; each stage is recorded once per report."""
+def handoff(agency_id: str, why: CaseReason, at: str, lane: str, priority: int, jurisdiction: str,
+            incident_type: str, extra: tuple[str, ...] = ()) -> Step:
+    """A case handed to an agency: counted as forwarded, open until the agency acknowledges it.
+    Only the local agency's priority-1 case is watched for the SLA."""
+    return Step(
+        f"handoff:{agency_id}",
+        {"at": at, "why": why, "lane": lane, "priority": priority, "jurisdiction": jurisdiction,
+         "incidentType": incident_type},
+        ("forwarded", *extra), agency_id=agency_id, lane=lane, open_case="add",
+        watch_sla=lane == "p1" and why == "jurisdiction",
+    )
+
+
+def steps_for(event: ReportEvent) -> list[Step]:
+    """The ledger steps of one event; each stage is recorded once per report."""
     at = event.occurred_at.isoformat()
     match event:
         case ReportSubmitted():
-            return Step("submitted", {"at": at, "lane": event.lane, "esp": event.esp}, ("submitted",))
+            return [Step("submitted", {"at": at, "lane": event.lane, "esp": event.esp}, ("submitted",))]
         case ReportTriaged():
             member = event.bundle is not None and event.bundle.role == "member"
-            return Step("triaged", {
+            return [Step("triaged", {
                 "at": at, "priority": event.priority, "disposition": event.disposition,
                 "lane": event.lane, "reasons": [r.model_dump() for r in event.reasons],
                 "actionability": event.actionability.score,
                 "missing": event.actionability.missing, "labels": event.labels,
                 "knownFiles": event.known_files, "novelFiles": event.novel_files,
                 "bundle": event.bundle.model_dump() if event.bundle else None,
-            }, ("triaged", "bundled") if member else ("triaged",), lane=event.lane)
+            }, ("triaged", "bundled") if member else ("triaged",), lane=event.lane)]
         case ReportRouted():
-            return Step("routed", {
-                "at": at, "agency": event.agency_id, "jurisdiction": event.jurisdiction,
-                "basis": event.basis, "lane": event.lane,
-            }, ("forwarded",), agency_id=event.agency_id, lane=event.lane, open_case="add")
+            incident = event.incident_type
+            return [
+                Step("routed", {
+                    "at": at, "agency": event.agency_id, "jurisdiction": event.jurisdiction,
+                    "region": event.region, "basis": event.basis, "confidence": event.confidence,
+                    "conflicts": event.conflicts, "lane": event.lane,
+                    "alsoNotified": [n.model_dump() for n in event.also_notified],
+                }, ("routed",), lane=event.lane),
+                handoff(event.agency_id, "jurisdiction", at, event.lane, event.priority,
+                        event.jurisdiction, incident),
+                *[handoff(n.agency_id, n.why, at, event.lane, event.priority, event.jurisdiction,
+                          incident) for n in event.also_notified],
+            ]
         case ReportUnassigned():
-            return Step("unassigned", {"at": at, "reasons": event.reasons, "lane": event.lane},
-                        ("unassigned",), lane=event.lane)
+            steps = [Step("unassigned", {"at": at, "reasons": event.reasons, "lane": event.lane,
+                                         "offeredTo": event.offered_to}, ("unassigned",),
+                          lane=event.lane)]
+            if event.offered_to:
+                steps.append(handoff(event.offered_to, "unassigned_offer", at, event.lane,
+                                     event.priority, "unknown", "", extra=("offered",)))
+            return steps
         case CaseAcknowledged():
-            return Step("acknowledged", {
-                "at": at, "agency": event.agency_id, "afterHours": event.after_hours,
-            }, ("acknowledged",), agency_id=event.agency_id, lane=event.lane, open_case="remove",
-                sums={"ack_hours": event.after_hours})
+            return [Step(f"acknowledged:{event.agency_id}", {"at": at, "afterHours": event.after_hours},
+                         ("acknowledged",), agency_id=event.agency_id, lane=event.lane,
+                         open_case="remove", sums={"ack_hours": event.after_hours})]
         case CaseOutcomeReported():
-            return Step("outcome", {
-                "at": at, "agency": event.agency_id, "outcome": event.outcome,
-                "afterHours": event.after_hours,
-            }, ("outcome",), agency_id=event.agency_id, lane=event.lane)
+            return [Step(f"outcome:{event.agency_id}", {
+                "at": at, "outcome": event.outcome, "afterHours": event.after_hours,
+            }, ("outcome",), agency_id=event.agency_id, lane=event.lane)]
+        case SlaBreached():
+            return [Step(f"sla_breach_{event.level}:{event.agency_id}",
+                         {"at": at, "openHours": event.open_hours}, ("sla_breaches",),
+                         agency_id=event.agency_id, lane=event.lane)]
+        case CaseRenotified():
+            return [Step(f"renotified:{event.agency_id}", {"at": at}, ("renotified",),
+                         agency_id=event.agency_id, lane=event.lane)]
+        case CaseEscalated():
+            return [
+                Step(f"escalated:{event.from_agency}", {"at": at, "to": event.to_agency},
+                     ("escalations",), agency_id=event.from_agency, lane=event.lane),
+                handoff(event.to_agency, "escalation", at, event.lane, 1, "", ""),
+            ]
     raise TypeError(f"no ledger step for {type(event).__name__}")
 
 
+def sla_breach(report_id: int, agency_id: str, handoff_detail: dict[str, Any], level: int,
+               open_hours: float) -> SlaBreached | None:
+    """The breach to announce for a case still open past the SLA: level 1 (re-notify), level 2
+    (escalate); after that the case is no longer watched."""
+    if level > 2:
+        return None
+    return SlaBreached(
+        report_id=report_id, producer="tracker", agency_id=agency_id,
+        lane=handoff_detail.get("lane", "p1"),
+        priority=handoff_detail.get("priority", 1), jurisdiction=handoff_detail.get("jurisdiction", ""),
+        incident_type=handoff_detail.get("incidentType", ""), level=level,  # type: ignore[arg-type]
+        open_hours=round(open_hours, 2),
+    )
+
+
 class _Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
+                              serialize_by_alias=True, frozen=True)
 
 
 class StageView(_Out):
     stage: str
+    agency: str | None
     at: datetime
     detail: dict[str, Any]
+
+
+class HandoffView(_Out):
+    agency: str
+    why: str
+    at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_after_hours: float | None
+    outcome: str | None
+    sla_breaches: int
+    renotified: bool
+    escalated_to: str | None
 
 
 class Timeline(_Out):
     report_id: int
     stages: list[StageView]
+    handoffs: list[HandoffView]
     lane: str | None
     priority: int | None
     disposition: str | None
+    actionability: int | None
+    bundle: dict[str, Any] | None
     agency: str | None
     acknowledged: bool
     acknowledged_after_hours: float | None
     outcome: str | None
     unassigned_reasons: list[str] | None
-    actionability: int | None
-    bundle: dict[str, Any] | None
+
+
+def _stage_key(view: StageView) -> tuple[datetime, int]:
+    return view.at, STAGE_ORDER.index(view.stage) if view.stage in STAGE_ORDER else 99
 
 
 def timeline(report_id: int, fields: dict[str, str]) -> Timeline:
-    """A report's stages in time order, with the summary a reader wants first."""
-    stages = {name: json.loads(value) for name, value in fields.items()}
-    views = sorted(
-        (StageView(stage=name, at=d.pop("at"), detail=d) for name, d in
-         ((n, dict(v)) for n, v in stages.items())),
-        key=lambda v: (v.at, STAGE_ORDER.index(v.stage) if v.stage in STAGE_ORDER else 99),
-    )
-    triaged = stages.get("triaged", {})
-    routed = stages.get("routed", {})
-    ack = stages.get("acknowledged")
+    """A report's stages in time order, its handoffs, and the summary a reader wants first."""
+    views = []
+    by_name: dict[str, dict[str, Any]] = {}
+    for name, value in fields.items():
+        detail = json.loads(value)
+        by_name[name] = detail
+        stage, _, agency = name.partition(":")
+        rest = {k: v for k, v in detail.items() if k != "at"}
+        views.append(StageView(stage=stage, agency=agency or None, at=detail["at"], detail=rest))
+    views.sort(key=_stage_key)
+    handoffs = []
+    for view in views:
+        if view.stage != "handoff" or view.agency is None:
+            continue
+        a = view.agency
+        ack = by_name.get(f"acknowledged:{a}")
+        handoffs.append(HandoffView(
+            agency=a, why=view.detail["why"], at=view.at,
+            acknowledged_at=ack["at"] if ack else None,
+            acknowledged_after_hours=ack["afterHours"] if ack else None,
+            outcome=by_name.get(f"outcome:{a}", {}).get("outcome"),
+            sla_breaches=sum(1 for lvl in (1, 2) if f"sla_breach_{lvl}:{a}" in by_name),
+            renotified=f"renotified:{a}" in by_name,
+            escalated_to=by_name.get(f"escalated:{a}", {}).get("to"),
+        ))
+    triaged = by_name.get("triaged", {})
+    routed = by_name.get("routed", {})
+    primary = next((h for h in handoffs if h.agency == routed.get("agency")), None)
     return Timeline(
-        report_id=report_id, stages=views,
-        lane=triaged.get("lane") or stages.get("submitted", {}).get("lane"),
+        report_id=report_id, stages=views, handoffs=handoffs,
+        lane=triaged.get("lane") or by_name.get("submitted", {}).get("lane"),
         priority=triaged.get("priority"), disposition=triaged.get("disposition"),
-        agency=routed.get("agency"), acknowledged=ack is not None,
-        acknowledged_after_hours=ack["afterHours"] if ack else None,
-        outcome=stages.get("outcome", {}).get("outcome"),
-        unassigned_reasons=stages["unassigned"]["reasons"] if "unassigned" in stages else None,
         actionability=triaged.get("actionability"), bundle=triaged.get("bundle"),
+        agency=routed.get("agency"),
+        acknowledged=bool(primary and primary.acknowledged_at),
+        acknowledged_after_hours=primary.acknowledged_after_hours if primary else None,
+        outcome=primary.outcome if primary else None,
+        unassigned_reasons=by_name["unassigned"]["reasons"] if "unassigned" in by_name else None,
     )
 
 
 class GapRow(_Out):
-    """Forwarded cases of one agency or lane, and what is known of them afterwards."""
+    """Cases handed to one agency, or in one lane, and what is known of them afterwards."""
 
     name: str
     forwarded: int
@@ -144,11 +249,16 @@ class OpenCases(_Out):
 class Gap(_Out):
     submitted: int
     triaged: int
+    routed: int
     forwarded: int
     acknowledged: int
     outcome_known: int
     unassigned: int
+    offered_to_federal: int
     bundled: int
+    sla_breaches: int
+    renotified: int
+    escalations: int
     dead_letters: int
     no_ack_share: float | None
     open: OpenCases
@@ -172,13 +282,19 @@ def gap(totals: dict[str, str], by_agency: dict[str, dict[str, str]],
         by_lane: dict[str, dict[str, str]], open_count: int, oldest_open_hours: float | None) -> Gap:
     """The handoff gap: how often, and for how long, nobody knows what happened after forwarding."""
     overall = gap_row("all", totals)
+
+    def count(name: str) -> int:
+        return int(totals.get(name, 0))
+
     return Gap(
-        submitted=int(totals.get("submitted", 0)), triaged=int(totals.get("triaged", 0)),
+        submitted=count("submitted"), triaged=count("triaged"), routed=count("routed"),
         forwarded=overall.forwarded, acknowledged=overall.acknowledged,
         outcome_known=overall.outcome_known, unassigned=overall.unassigned,
-        bundled=int(totals.get("bundled", 0)), dead_letters=int(totals.get("dead_letters", 0)),
+        offered_to_federal=count("offered"), bundled=count("bundled"),
+        sla_breaches=count("sla_breaches"), renotified=count("renotified"),
+        escalations=count("escalations"), dead_letters=count("dead_letters"),
         no_ack_share=overall.no_ack_share,
         open=OpenCases(count=open_count, oldest_hours=oldest_open_hours),
-        by_agency=[gap_row(name, c) for name, c in by_agency.items()],
+        by_agency=[gap_row(name, c) for name, c in by_agency.items() if c],
         by_lane=[gap_row(name, by_lane.get(name, {})) for name in LANES],
     )

@@ -15,9 +15,9 @@ class Recorder:
         self.ledger = ledger
 
     def on_report_event(self, event: domain.ReportEvent, out: Outbox) -> None:
-        step = domain.step_for(event)
         at = event.occurred_at.timestamp()
-        out.write(lambda pipe: self.ledger.record(pipe, event.report_id, step, at))
+        for step in domain.steps_for(event):
+            out.write(lambda pipe, s=step: self.ledger.record(pipe, event.report_id, s, at))
 
     def on_message_dead_lettered(self, _event: MessageDeadLettered, out: Outbox) -> None:
         out.write(self.ledger.count_dead_letter)

@@ -82,11 +82,23 @@ class ReportTriaged(Event):
     report: Report
 
 
+CaseReason = Literal[
+    "jurisdiction", "federal_nexus", "multi_state", "unassigned_offer", "renotification",
+    "escalation",
+]
+
+
 class CaseAssigned(Event):
     """A case delivered to one agency's inbox."""
 
     type: Literal["CaseAssigned"] = "CaseAssigned"
     agency_id: str
+    why: CaseReason = Field(
+        default="jurisdiction",
+        description="jurisdiction: the local or international agency; federal_nexus, multi_state: "
+        "the federal partner as well; unassigned_offer: no jurisdiction found, offered to the federal "
+        "partner; renotification, escalation: after an SLA breach.",
+    )
     priority: Literal[1, 2, 3]
     lane: TriageLane
     jurisdiction: str
@@ -95,11 +107,23 @@ class CaseAssigned(Event):
     labels: list[str] = []
 
 
+class Notified(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agency_id: str
+    why: CaseReason
+
+
 class ReportRouted(Event):
     type: Literal["ReportRouted"] = "ReportRouted"
-    agency_id: str
+    agency_id: str = Field(description="The local or international agency.")
+    also_notified: list[Notified] = Field(default=[], description="Federal partners notified as well.")
     jurisdiction: str
+    region: str | None = None
     basis: str = Field(description="Which clue decided the jurisdiction.")
+    confidence: float = Field(ge=0, le=1, description="Share of the location evidence behind it.")
+    conflicts: list[str] = Field(default=[], description="Jurisdictions other clues pointed to.")
+    incident_type: str = ""
     priority: Literal[1, 2, 3]
     lane: TriageLane
 
@@ -107,7 +131,34 @@ class ReportRouted(Event):
 class ReportUnassigned(Event):
     type: Literal["ReportUnassigned"] = "ReportUnassigned"
     reasons: list[str] = Field(min_length=1, description="Reason codes.")
+    offered_to: str | None = Field(default=None, description="The federal partner offered the case.")
     priority: Literal[1, 2, 3]
+    lane: TriageLane
+
+
+class SlaBreached(Event):
+    """A priority-1 case not acknowledged within the SLA; level 1 then level 2."""
+
+    type: Literal["SlaBreached"] = "SlaBreached"
+    agency_id: str
+    lane: TriageLane
+    priority: Literal[1, 2, 3]
+    jurisdiction: str
+    incident_type: str
+    level: Literal[1, 2]
+    open_hours: float = Field(ge=0, description="Simulated hours since the case was handed over.")
+
+
+class CaseRenotified(Event):
+    type: Literal["CaseRenotified"] = "CaseRenotified"
+    agency_id: str
+    lane: TriageLane
+
+
+class CaseEscalated(Event):
+    type: Literal["CaseEscalated"] = "CaseEscalated"
+    from_agency: str
+    to_agency: str
     lane: TriageLane
 
 
@@ -142,6 +193,7 @@ class MessageDeadLettered(BaseModel):
     payload: str = Field(description="The original entry fields, as JSON.")
 
 
+RouterAction = Annotated[ReportRouted | CaseRenotified | CaseEscalated, Field(discriminator="type")]
 AgencyResponse = Annotated[CaseAcknowledged | CaseOutcomeReported, Field(discriminator="type")]
 AgencyResponseAdapter: TypeAdapter[CaseAcknowledged | CaseOutcomeReported] = TypeAdapter(
     AgencyResponse

@@ -69,4 +69,4 @@ def test_a_report_goes_through_the_compose_stack(compose_stack):
             break
         assert time.monotonic() < deadline, f"report {report_id} stuck at {sorted(stages)}"
         time.sleep(0.5)
-    assert t.json()["priority"] == 1 and t.json()["agency"] == "icac-ca"
+    assert t.json()["priority"] == 1 and t.json()["agency"] == "icac-ca-sacramento"

@@ -29,6 +29,7 @@ def stack_env(tmp_path: Path, directory: Path, redis_url: str | None) -> dict[st
         "TIPLINE_ROUTER_PORT": str(free_port()), "TIPLINE_TRACKER_PORT": str(free_port()),
         "TIPLINE_AGENCIES_PORT": str(free_port()), "TIPLINE_DIRECTORY_FILE": str(directory),
         "TIPLINE_SIM_SECONDS_PER_HOUR": "0.01", "TIPLINE_POLL_MS": "20",
+        "TIPLINE_SLA_P1_HOURS": "1000",  # these tests follow acknowledgements, not breaches
     })
     if redis_url:
         env["TIPLINE_REDIS_URL"] = redis_url
@@ -96,25 +97,29 @@ def test_each_kind_of_report_reaches_the_end_of_its_path(
                                       {"submitted", "triaged", "routed", "acknowledged"})
         nowhere = timeline_with(tracker, ids["no_location"], {"submitted", "triaged", "unassigned"})
 
-        assert (escalated["priority"], escalated["lane"], escalated["agency"]) == (1, "p1", "icac-ca")
+        assert (escalated["priority"], escalated["lane"], escalated["agency"]) == (
+            1, "p1", "icac-ca-sacramento")
         stages = [s["stage"] for s in escalated["stages"]]
-        assert stages == ["submitted", "triaged", "routed", "acknowledged", "outcome"]
+        assert stages == ["submitted", "triaged", "routed", "handoff", "acknowledged", "outcome"]
         assert [s["at"] for s in escalated["stages"]] == sorted(s["at"] for s in escalated["stages"])
         assert escalated["stages"][0]["detail"]["lane"] == "escalated"
-        assert referral["disposition"] == "referral" and referral["agency"] == "icac-wa"
+        assert referral["disposition"] == "referral" and referral["agency"] == "icac-oh"
         assert referral["stages"][2]["detail"]["basis"] == "ipCaptureEvent"
         assert informational["disposition"] == "informational"
         assert informational["agency"] == "intl-mock-gb"
         assert nowhere["unassignedReasons"] == ["only_proxy_ips"] and nowhere["agency"] is None
         assert "routed" not in {s["stage"] for s in nowhere["stages"]}
+        assert [(h["agency"], h["why"]) for h in nowhere["handoffs"]] == [
+            ("federal-mock-fbi", "unassigned_offer")]
 
         gap = subprocess.run(
             [sys.executable, "-m", "tipline", "gap", "--url", tracker], env=env, cwd=ROOT,
             capture_output=True, text=True, timeout=30,
         )
         assert gap.returncode == 0, gap.stderr
-        assert "forwarded 3" in gap.stdout and "unassigned 1" in gap.stdout
-        assert "icac-ca" in gap.stdout
+        assert "routed 3" in gap.stdout and "unassigned 1" in gap.stdout
+        assert "cases handed to agencies: 4" in gap.stdout
+        assert "icac-ca-sacramento" in gap.stdout and "federal-mock-fbi" in gap.stdout
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
@@ -142,6 +147,6 @@ def test_the_demo_starts_its_own_redis_and_prints_the_gap(tmp_path, sure_directo
     assert result.returncode == 0, result.stdout + result.stderr
     assert "redis:      redis://127.0.0.1:" in result.stdout
     assert "routed, unassigned or bundled: 24/24" in result.stdout
-    assert "submitted 24  triaged 24" in result.stdout
+    assert "reports: submitted 24  triaged 24" in result.stdout
     assert "by agency" in result.stdout and "by lane" in result.stdout
     assert list((tmp_path / "state").glob("redis-*/appendonlydir"))  # AOF on for its own Redis

@@ -8,6 +8,7 @@ from shared.consumer import encode
 from shared.schemas.events import (
     CaseAcknowledged,
     CaseOutcomeReported,
+    Notified,
     ReportRouted,
     ReportUnassigned,
 )
@@ -16,45 +17,60 @@ from tests.helpers import eventually, running
 pytestmark = pytest.mark.integration
 
 
+def routed(report_id: int, **extra) -> ReportRouted:
+    return ReportRouted(report_id=report_id, producer="test", agency_id="icac-oh",
+                        jurisdiction="US-OH", basis="estimatedLocation", confidence=1.0, priority=2,
+                        lane="p2", **extra)
+
+
+def ack(report_id: int, agency: str = "icac-oh", hours: float = 5.0) -> CaseAcknowledged:
+    return CaseAcknowledged(report_id=report_id, producer="test", agency_id=agency, lane="p2",
+                            after_hours=hours)
+
+
 async def test_timeline_and_gap_follow_the_events(fast_env, redis_client):
-    routed = [ReportRouted(report_id=i, producer="test", agency_id="icac-ca", jurisdiction="US-CA",
-                           basis="estimatedLocation", priority=2, lane="p2") for i in (1, 2, 3)]
-    ack = CaseAcknowledged(report_id=1, producer="test", agency_id="icac-ca", lane="p2",
-                           after_hours=5.0)
-    outcome = CaseOutcomeReported(report_id=1, producer="test", agency_id="icac-ca", lane="p2",
+    # Events made in the order they happen (their occurred_at), then written out of order.
+    first = routed(1, also_notified=[Notified(agency_id="federal-mock-fbi", why="federal_nexus")])
+    others = [routed(2), routed(3)]
+    acks = [ack(1), ack(2, hours=15.0)]
+    outcome = CaseOutcomeReported(report_id=1, producer="test", agency_id="icac-oh", lane="p2",
                                   outcome="arrest made", after_hours=40.0)
-    ack2 = CaseAcknowledged(report_id=2, producer="test", agency_id="icac-ca", lane="p2",
-                            after_hours=15.0)
     lost = ReportUnassigned(report_id=4, producer="test", reasons=["no_location_fields"], priority=3,
-                            lane="informational")
+                            lane="informational", offered_to="federal-mock-fbi")
     # The acknowledgement of report 2 arrives before its routing is read: still one closed case.
-    await redis_client.xadd(topology.AGENCY_RESPONSES, encode(ack2))
-    for e in routed:
+    await redis_client.xadd(topology.AGENCY_RESPONSES, encode(acks[1]))
+    for e in (first, *others):
         await redis_client.xadd(topology.ROUTED, encode(e))
-    for e in (ack, outcome, ack):  # the duplicate acknowledgement must count once
+    for e in (acks[0], outcome, acks[0]):  # the duplicate acknowledgement must count once
         await redis_client.xadd(topology.AGENCY_RESPONSES, encode(e))
     await redis_client.xadd(topology.UNASSIGNED, encode(lost))
 
     async with running(create_app()) as client:
         async def settled():
             gap = (await client.get("/v1/gap")).json()
-            return gap if gap["forwarded"] == 3 and gap["unassigned"] == 1 and \
-                gap["outcomeKnown"] == 1 and gap["acknowledged"] == 2 else None
+            return gap if (gap["routed"], gap["unassigned"], gap["outcomeKnown"],
+                           gap["acknowledged"]) == (3, 1, 1, 2) else None
         gap = await eventually(settled, what="the gap to count every event")
         one = (await client.get("/v1/reports/1")).json()
         four = (await client.get("/v1/reports/4")).json()
         missing = await client.get("/v1/reports/999")
 
-    assert gap["noAckShare"] == pytest.approx(1 / 3, abs=1e-3)
-    assert gap["open"]["count"] == 1  # report 3: forwarded, nobody has said anything since
-    [ca] = [row for row in gap["byAgency"] if row["name"] == "icac-ca"]
-    assert (ca["forwarded"], ca["acknowledged"], ca["outcomeKnown"]) == (3, 2, 1)
-    assert ca["meanAckHours"] == pytest.approx(10.0)
-    [p2] = [row for row in gap["byLane"] if row["name"] == "p2"]
-    assert p2["forwarded"] == 3
-    assert [s["stage"] for s in one["stages"]] == ["routed", "acknowledged", "outcome"]
-    assert one["agency"] == "icac-ca" and one["acknowledged"] is True and one["outcome"] == "arrest made"
+    # handoffs: 3 to icac-oh, 1 federal as well for report 1, 1 offer for report 4
+    assert (gap["forwarded"], gap["offeredToFederal"]) == (5, 1)
+    assert gap["noAckShare"] == pytest.approx(3 / 5)
+    assert gap["open"]["count"] == 3  # report 3 at icac-oh, report 1 and 4 at the federal partner
+    agencies = {row["name"]: row for row in gap["byAgency"]}
+    oh = agencies["icac-oh"]
+    assert (oh["forwarded"], oh["acknowledged"], oh["outcomeKnown"]) == (3, 2, 1)
+    assert oh["meanAckHours"] == pytest.approx(10.0)
+    assert agencies["federal-mock-fbi"]["forwarded"] == 2
+    assert [s["stage"] for s in one["stages"]] == ["routed", "handoff", "handoff", "acknowledged",
+                                                   "outcome"]
+    assert one["agency"] == "icac-oh" and one["acknowledged"] is True and one["outcome"] == "arrest made"
+    assert {h["agency"]: h["why"] for h in one["handoffs"]} == {"icac-oh": "jurisdiction",
+                                                                "federal-mock-fbi": "federal_nexus"}
     assert four["unassignedReasons"] == ["no_location_fields"] and four["acknowledged"] is False
+    assert four["handoffs"][0]["why"] == "unassigned_offer"
     assert missing.status_code == 404
 
 

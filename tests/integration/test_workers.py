@@ -15,8 +15,8 @@ from tests.helpers import eventually, running, stream_events
 pytestmark = pytest.mark.integration
 
 
-def submitted(kind: str, report_id: int) -> ReportSubmitted:
-    report = Report.model_validate(synthetic_report(kind, report_id))
+def submitted(kind: str, report_id: int, seed: object = None) -> ReportSubmitted:
+    report = Report.model_validate(synthetic_report(kind, report_id if seed is None else seed))
     lane = "escalated" if report.escalated else "standard"
     return ReportSubmitted(report_id=report_id, producer="test", esp="test-esp", lane=lane,
                            report=report)
@@ -42,7 +42,7 @@ async def test_triage_puts_each_report_on_the_lane_of_its_priority(fast_env, red
 
 
 def triaged(kind: str, report_id: int, lane: str = "p2") -> ReportTriaged:
-    source = submitted(kind, report_id)
+    source = submitted(kind, report_id, seed="sample")  # the sample files' places
     return ReportTriaged(report_id=report_id, producer="test", priority=2, disposition="referral",
                          lane=lane, reasons=[RuleHit(rule="test", reason="test")],
                          actionability=ActionabilityScore(score=50, missing=[]), report=source.report)
@@ -60,12 +60,16 @@ async def test_router_sends_a_case_to_the_agency_inbox_or_records_it_unassigned(
                 topology.UNASSIGNED) == 2
         await eventually(both_decided, what="a routed and an unassigned report")
     [routed] = await stream_events(redis_client, topology.ROUTED)
-    [case] = await stream_events(redis_client, topology.agency_inbox("icac-ca"))
+    [case] = await stream_events(redis_client, topology.agency_inbox("icac-ca-sacramento"))
     [unassigned] = await stream_events(redis_client, topology.UNASSIGNED)
+    [offer] = await stream_events(redis_client, topology.agency_inbox("federal-mock-fbi"))
     assert routed["report_id"] == case["report_id"] == 1
     assert routed["basis"] == "estimatedLocation" and routed["jurisdiction"] == "US-CA"
-    assert case["priority"] == 2 and case["lane"] == "p1"
+    assert routed["region"] == "Sacramento Valley"  # the city in the ESP's estimate
+    assert case["priority"] == 2 and case["lane"] == "p1" and case["why"] == "jurisdiction"
     assert unassigned["report_id"] == 2 and unassigned["reasons"] == ["only_proxy_ips"]
+    assert unassigned["offered_to"] == "federal-mock-fbi"
+    assert (offer["report_id"], offer["why"]) == (2, "unassigned_offer")
 
 
 async def test_agencies_acknowledge_after_the_simulated_delay(
@@ -74,7 +78,7 @@ async def test_agencies_acknowledge_after_the_simulated_delay(
     monkeypatch.setenv("TIPLINE_DIRECTORY_FILE", str(sure_directory))
     cases = [CaseAssigned(report_id=i, producer="test", agency_id=agency, priority=1, lane="p1",
                           jurisdiction="US-X", incident_type="Child Sex Trafficking")
-             for i, agency in enumerate(["icac-ny", "icac-tx", "intl-mock-gb"], 1)]
+             for i, agency in enumerate(["icac-ny-city", "icac-oh", "intl-mock-gb"], 1)]
     for case in cases:
         await redis_client.xadd(topology.agency_inbox(case.agency_id), encode(case))
     async with running(agencies_app()):

@@ -1,0 +1,119 @@
+"""Routing with real Redis: agency capacity, and an unacknowledged priority-1 case re-notified then
+escalated, step by step in the tracker's timeline."""
+
+import asyncio
+import json
+
+import pytest
+
+from services.agencies.app import create_app as agencies_app
+from services.router.app import create_app as router_app
+from services.tracker.app import create_app as tracker_app
+from shared import topology
+from shared.consumer import encode
+from shared.schemas.events import ActionabilityScore, CaseAssigned, ReportTriaged, RuleHit
+from shared.schemas.report import Report
+from shared.settings import DATA_DIR
+from tests.helpers import eventually, running, stream_events
+from tests.report_builder import build, file
+
+pytestmark = pytest.mark.integration
+
+
+def directory_with(tmp_path, **profile) -> str:
+    data = json.loads((DATA_DIR / "agencies.json").read_text())
+    for agency in data["agencies"]:
+        agency["profile"].update(profile)
+    path = tmp_path / "agencies.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+async def test_an_unacknowledged_priority_one_case_is_renotified_then_escalated(
+    fast_env, redis_client, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TIPLINE_DIRECTORY_FILE", directory_with(tmp_path, never_ack_share=1.0))
+    monkeypatch.setenv("TIPLINE_SIM_SECONDS_PER_HOUR", "0.2")
+    monkeypatch.setenv("TIPLINE_SLA_P1_HOURS", "1")
+    monkeypatch.setenv("TIPLINE_SLA_CHECK_INTERVAL_MS", "50")
+    report = Report.model_validate(build(user=("id",), files=(file(),), location=("US", "OH")))
+    await redis_client.xadd(topology.TRIAGED["p1"], encode(ReportTriaged(
+        report_id=1, producer="test", priority=1, disposition="referral", lane="p1",
+        reasons=[RuleHit(rule="esp_escalation", reason="test")],
+        actionability=ActionabilityScore(score=60, missing=[]), report=report)))
+
+    async with running(tracker_app()) as tracker, running(router_app()), running(agencies_app()):
+        async def escalated():
+            r = await tracker.get("/v1/reports/1")
+            return r.json() if r.status_code == 200 and any(
+                h["agency"] == "federal-mock-fbi" for h in r.json()["handoffs"]) else None
+        timeline = await eventually(escalated, timeout=20, what="the escalation")
+        await asyncio.sleep(1.0)  # long enough for another breach, were the case still watched
+        timeline = (await tracker.get("/v1/reports/1")).json()
+        gap = (await tracker.get("/v1/gap")).json()
+
+    stages = [(s["stage"], s["agency"]) for s in timeline["stages"]]
+    assert stages == [
+        ("triaged", None), ("routed", None), ("handoff", "icac-oh"), ("sla_breach_1", "icac-oh"),
+        ("renotified", "icac-oh"), ("sla_breach_2", "icac-oh"), ("escalated", "icac-oh"),
+        ("handoff", "federal-mock-fbi"),
+    ]
+    local = next(h for h in timeline["handoffs"] if h["agency"] == "icac-oh")
+    assert (local["slaBreaches"], local["renotified"], local["escalatedTo"]) == (
+        2, True, "federal-mock-fbi")
+    assert (gap["slaBreaches"], gap["renotified"], gap["escalations"]) == (2, 1, 1)
+    cases = await stream_events(redis_client, topology.agency_inbox("icac-oh"))
+    assert [c["why"] for c in cases] == ["jurisdiction", "renotification"]
+    [federal] = await stream_events(redis_client, topology.agency_inbox("federal-mock-fbi"))
+    assert federal["why"] == "escalation" and federal["priority"] == 1
+
+
+async def test_an_acknowledged_case_is_never_breached(fast_env, redis_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("TIPLINE_DIRECTORY_FILE", directory_with(
+        tmp_path, never_ack_share=0.0, ack_median_hours={"p1": 0.01, "p2": 1, "p3": 1,
+                                                         "informational": 1}, ack_spread=0.0))
+    monkeypatch.setenv("TIPLINE_SIM_SECONDS_PER_HOUR", "0.2")
+    monkeypatch.setenv("TIPLINE_SLA_P1_HOURS", "2")
+    monkeypatch.setenv("TIPLINE_SLA_CHECK_INTERVAL_MS", "50")
+    report = Report.model_validate(build(user=("id",), files=(file(),), location=("US", "OH")))
+    await redis_client.xadd(topology.TRIAGED["p1"], encode(ReportTriaged(
+        report_id=1, producer="test", priority=1, disposition="referral", lane="p1",
+        reasons=[RuleHit(rule="esp_escalation", reason="test")],
+        actionability=ActionabilityScore(score=60, missing=[]), report=report)))
+    # The agencies are up before the router hands anything over: the SLA clock starts then.
+    async with running(agencies_app()), running(tracker_app()) as tracker, running(router_app()):
+        async def acknowledged():
+            r = await tracker.get("/v1/reports/1")
+            return r.status_code == 200 and r.json()["acknowledged"]
+        await eventually(acknowledged, what="the acknowledgement")
+        await asyncio.sleep(1.0)  # past the SLA
+        gap = (await tracker.get("/v1/gap")).json()
+        timeline = (await tracker.get("/v1/reports/1")).json()
+    assert gap["slaBreaches"] == 0, timeline
+    assert await redis_client.zcard(topology.SLA_WATCH) == 0
+
+
+async def test_a_busy_agency_acknowledges_later_as_its_backlog_grows(
+    fast_env, redis_client, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TIPLINE_DIRECTORY_FILE", directory_with(
+        tmp_path, capacity_per_day=24, never_ack_share=0.0, outcome_share=0.0, ack_spread=0.0,
+        ack_median_hours={"p1": 0.01, "p2": 0.01, "p3": 0.01, "informational": 0.01}))
+    monkeypatch.setenv("TIPLINE_SIM_SECONDS_PER_HOUR", "0.05")
+    for i in range(1, 6):
+        await redis_client.xadd(topology.agency_inbox("icac-oh"), encode(CaseAssigned(
+            report_id=i, producer="test", agency_id="icac-oh", priority=3, lane="p3",
+            jurisdiction="US-OH", incident_type="x")))
+    async with running(agencies_app()):
+        await eventually(lambda: _xlen(redis_client, topology.AGENCY_RESPONSES, 5), timeout=10,
+                         what="five acknowledgements")
+    hours = sorted(r["after_hours"] for r in await stream_events(redis_client,
+                                                                  topology.AGENCY_RESPONSES))
+    # capacity 24 a day: each case holds the agency for an hour, so the n-th waits about n-1 hours
+    # (a little less: the wall clock moves on while the batch is handled)
+    assert hours == pytest.approx([0.01, 1.01, 2.01, 3.01, 4.01], abs=0.25)
+    assert all(b - a > 0.75 for a, b in zip(hours, hours[1:], strict=False))
+
+
+async def _xlen(redis, stream: str, n: int) -> bool:
+    return await redis.xlen(stream) >= n
