@@ -15,6 +15,8 @@ class IntakeSettings(TiplineSettings):
         description="Comma-separated name:key pairs, one per electronic service provider.",
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Larger requests get 413.")
+    max_batch_bytes: int = Field(default=50_000_000, ge=1024, description="Larger batches get 413.")
+    max_batch_reports: int = Field(default=1000, ge=1, description="Reports per batch request.")
     idempotency_ttl_s: int = Field(
         default=7 * 24 * 3600, ge=60, description="How long an Idempotency-Key is remembered."
     )

@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.intake import domain
-from services.intake.store import Submissions
+from services.intake.store import Accepted, Draft
 from shared.logging import bound, get_logger
-from shared.schemas.events import Lane, ReportSubmitted
+from shared.schemas.events import Lane
 from shared.schemas.report import Report
 
 log = get_logger(__name__)
@@ -36,8 +36,7 @@ def authenticated_esp(request: Request, authorization: Annotated[str | None, Hea
 CurrentEsp = Annotated[str, Depends(authenticated_esp)]
 
 
-async def read_limited(request: Request) -> bytes:
-    limit = request.app.state.settings.max_body_bytes
+async def read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise HTTPException(status_code=413, detail=f"request body over {limit} bytes")
@@ -67,35 +66,93 @@ async def submit_report(
     esp: CurrentEsp,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Any:
-    body = await read_limited(request)
+    body = await read_limited(request, request.app.state.settings.max_body_bytes)
     try:
         report = Report.model_validate_json(body)
     except ValidationError as exc:
         return JSONResponse(status_code=422, content={"detail": validation_errors(exc)})
-
-    submissions: Submissions = request.app.state.submissions
-    lane = domain.lane_for(report)
-    digest = domain.fingerprint(report)
-    if idempotency_key:
-        earlier = await submissions.remembered(esp, idempotency_key)
-        if earlier:
-            return _replay(earlier, digest, lane)
-    report_id = await submissions.next_report_id()
-    event = ReportSubmitted(report_id=report_id, producer="intake", esp=esp, lane=lane, report=report)
-    key = (esp, idempotency_key) if idempotency_key else None
-    winner = await submissions.publish(event, key, digest)
-    if winner[0] != report_id:  # a concurrent retry with the same key got there first
-        return _replay(winner, digest, lane)
-    with bound(report_id=report_id, event_id=event.event_id):
-        log.info("report accepted", esp=esp, lane=lane)
-    return ReportAccepted(report_id=report_id, lane=lane)
+    [result] = await request.app.state.submissions.accept(esp, [draft(report, idempotency_key)])
+    if result.conflict:
+        raise HTTPException(status_code=409, detail=REUSED_KEY)
+    _log_accepted(esp, result)
+    return ReportAccepted(report_id=result.report_id, lane=result.lane)
 
 
-def _replay(earlier: tuple[int, str], fingerprint: str, lane: Lane) -> Any:
-    report_id, earlier_print = earlier
-    if earlier_print != fingerprint:
-        raise HTTPException(
-            status_code=409,
-            detail="Idempotency-Key was already used for a different report",
-        )
-    return ReportAccepted(report_id=report_id, lane=lane)
+class BatchItemResult(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    index: int
+    status: int = Field(description="202 accepted, 409 key reused for another report, 422 invalid.")
+    report_id: int | None = Field(default=None, alias="reportId")
+    lane: Lane | None = None
+    detail: Any = None
+
+
+class BatchAccepted(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[BatchItemResult]
+
+
+@router.post(
+    "/reports/batch", response_model=BatchAccepted, response_model_by_alias=True,
+    summary="Submit many reports in one request: a result per report, in order.",
+    description="Body: {\"reports\": [report, ...]}. Each report is validated on its own; the "
+    "valid ones are accepted even when others are not. With an Idempotency-Key header, report i "
+    "of the batch is keyed '<key>#<i>', so a retried batch returns the same report ids and "
+    "publishes nothing twice.",
+    responses={401: {}, 413: {}, 422: {}},
+)
+async def submit_batch(
+    request: Request,
+    esp: CurrentEsp,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Any:
+    settings = request.app.state.settings
+    body = await read_limited(request, settings.max_batch_bytes)
+    try:
+        batch = BatchBody.model_validate_json(body)
+    except ValidationError as exc:
+        return JSONResponse(status_code=422, content={"detail": validation_errors(exc)})
+    if len(batch.reports) > settings.max_batch_reports:
+        return JSONResponse(status_code=422, content={"detail": [{
+            "loc": ["reports"], "type": "too_long",
+            "msg": f"at most {settings.max_batch_reports} reports per batch"}]})
+    results: list[BatchItemResult | None] = [None] * len(batch.reports)
+    drafts, where = [], []
+    for i, item in enumerate(batch.reports):
+        try:
+            report = Report.model_validate(item)
+        except ValidationError as exc:
+            results[i] = BatchItemResult(index=i, status=422, detail=validation_errors(exc))
+            continue
+        drafts.append(draft(report, f"{idempotency_key}#{i}" if idempotency_key else None))
+        where.append(i)
+    for i, result in zip(where, await request.app.state.submissions.accept(esp, drafts), strict=True):
+        if result.conflict:
+            results[i] = BatchItemResult(index=i, status=409, detail=REUSED_KEY)
+            continue
+        _log_accepted(esp, result)
+        results[i] = BatchItemResult(index=i, status=202, report_id=result.report_id, lane=result.lane)
+    done = [r for r in results if r is not None]
+    accepted = sum(1 for r in done if r.status == 202)
+    return BatchAccepted(accepted=accepted, rejected=len(done) - accepted, results=done)
+
+
+class BatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reports: list[dict[str, Any]] = Field(min_length=1)
+
+
+REUSED_KEY = "Idempotency-Key was already used for a different report"
+
+
+def draft(report: Report, idempotency_key: str | None) -> Draft:
+    return Draft(report, domain.lane_for(report), domain.fingerprint(report), idempotency_key)
+
+
+def _log_accepted(esp: str, result: Accepted) -> None:
+    if result.event_id:  # a replay was logged when it was first accepted
+        with bound(report_id=result.report_id, event_id=result.event_id):
+            log.info("report accepted", esp=esp, lane=result.lane)

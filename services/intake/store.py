@@ -1,10 +1,14 @@
 """Intake's Redis side: report numbers, and publishing with an idempotency record in one step."""
 
+from dataclasses import dataclass
+
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from shared import topology
-from shared.consumer import encode
-from shared.schemas.events import ReportSubmitted
+from shared.consumer import encode, queue_script
+from shared.schemas.events import Lane, ReportSubmitted
+from shared.schemas.report import Report
 
 # Claim the key and publish atomically: a crash between the two can never leave a key that
 # answers with a report id that was never published.
@@ -17,32 +21,74 @@ return redis.call('GET', KEYS[1])
 """
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A validated report on its way in."""
+
+    report: Report
+    lane: Lane
+    fingerprint: str
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    report_id: int
+    lane: Lane
+    event_id: str | None  # None: an earlier submission with the same key
+    conflict: bool = False  # the key was used for a different report
+
+
 class Submissions:
     def __init__(self, redis: Redis, idempotency_ttl_s: int) -> None:
         self.redis = redis
         self.ttl = idempotency_ttl_s
         self._claim_and_publish = redis.register_script(_CLAIM_AND_PUBLISH)
 
-    async def next_report_id(self) -> int:
-        return int(await self.redis.incr(topology.REPORT_ID_COUNTER))
+    async def accept(self, esp: str, drafts: list[Draft]) -> list[Accepted]:
+        """Number and publish reports in three round trips, however many: look up the keys, take
+        the ids, publish. A key seen before answers with the report it first published."""
+        keyed = [i for i, d in enumerate(drafts) if d.idempotency_key]
+        earlier: dict[int, tuple[int, str]] = {}
+        if keyed:
+            values = await self.redis.mget(
+                [topology.idempotency_key(esp, drafts[i].idempotency_key or "") for i in keyed])
+            earlier = {i: _split(v) for i, v in zip(keyed, values, strict=True) if v}
+        fresh = [i for i in range(len(drafts)) if i not in earlier]
+        results: dict[int, Accepted] = {
+            i: _replay(drafts[i], *earlier[i]) for i in earlier}
+        if fresh:
+            last = int(await self.redis.incrby(topology.REPORT_ID_COUNTER, len(fresh)))
+            events = {i: ReportSubmitted(report_id=last - len(fresh) + 1 + n, producer="intake",
+                                         esp=esp, lane=drafts[i].lane, report=drafts[i].report)
+                      for n, i in enumerate(fresh)}
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for i in fresh:
+                    self._publish(pipe, esp, drafts[i], events[i])
+                replies = await pipe.execute()
+            for i, reply in zip(fresh, replies, strict=True):
+                event = events[i]
+                if drafts[i].idempotency_key:
+                    winner = _split(reply)
+                    if winner[0] != event.report_id:  # a concurrent retry got there first
+                        results[i] = _replay(drafts[i], *winner)
+                        continue
+                results[i] = Accepted(event.report_id, event.lane, event.event_id)
+        return [results[i] for i in range(len(drafts))]
 
-    async def remembered(self, esp: str, key: str) -> tuple[int, str] | None:
-        value = await self.redis.get(topology.idempotency_key(esp, key))
-        return _split(value) if value else None
-
-    async def publish(self, event: ReportSubmitted, idempotency: tuple[str, str] | None,
-                      fingerprint: str) -> tuple[int, str]:
-        """Publish the event; with an idempotency key, return what the key first published."""
+    def _publish(self, pipe: Pipeline, esp: str, draft: Draft, event: ReportSubmitted) -> None:
         stream = topology.SUBMITTED[event.lane]
-        if idempotency is None:
-            await self.redis.xadd(stream, encode(event))
-            return event.report_id, fingerprint
-        esp, key = idempotency
-        winner = await self._claim_and_publish(
-            keys=[topology.idempotency_key(esp, key), stream],
-            args=[f"{event.report_id}:{fingerprint}", self.ttl, encode(event)[b"data"]],
-        )
-        return _split(winner)
+        data = encode(event)[b"data"]
+        if draft.idempotency_key is None:
+            pipe.xadd(stream, {b"data": data})
+            return
+        queue_script(pipe, self._claim_and_publish,
+                     keys=[topology.idempotency_key(esp, draft.idempotency_key), stream],
+                     args=[f"{event.report_id}:{draft.fingerprint}", self.ttl, data])
+
+
+def _replay(draft: Draft, report_id: int, fingerprint: str) -> Accepted:
+    return Accepted(report_id, draft.lane, None, conflict=fingerprint != draft.fingerprint)
 
 
 def _split(value: bytes | str) -> tuple[int, str]:

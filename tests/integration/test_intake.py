@@ -133,3 +133,47 @@ async def test_health_and_readiness(fast_env, redis_client):
         assert (await client.get("/healthz")).json()["status"] == "ok"
         ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
+async def test_a_batch_gets_a_result_per_report_and_publishes_the_valid_ones(fast_env, redis_client):
+    bad = synthetic_report("referral", "bad")
+    bad["incidentSummary"]["incidentType"] = "Something Else"
+    reports = [synthetic_report("referral", 1), bad, synthetic_report("escalated", 2)]
+    async with running(create_app()) as client:
+        r = await client.post("/v1/reports/batch", json={"reports": reports}, headers=KEY)
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["accepted"], body["rejected"]) == (2, 1)
+    assert [x["status"] for x in body["results"]] == [202, 422, 202]
+    assert body["results"][1]["detail"][0]["loc"] == ["incidentSummary", "incidentType"]
+    assert body["results"][2]["lane"] == "escalated"
+    assert body["results"][2]["reportId"] == body["results"][0]["reportId"] + 1
+    assert await published(redis_client) == 2
+
+
+async def test_a_retried_batch_returns_the_same_ids_and_publishes_once(fast_env, redis_client, test_id):
+    reports = [synthetic_report("referral", f"{test_id}-{i}") for i in range(5)]
+    headers = {**KEY, "Idempotency-Key": f"batch-{test_id}"}
+    async with running(create_app()) as client:
+        first = await client.post("/v1/reports/batch", json={"reports": reports}, headers=headers)
+        again = await client.post("/v1/reports/batch", json={"reports": reports}, headers=headers)
+        swapped = await client.post("/v1/reports/batch", json={"reports": reports[::-1]},
+                                    headers=headers)
+    ids = [x["reportId"] for x in first.json()["results"]]
+    assert [x["reportId"] for x in again.json()["results"]] == ids
+    assert await published(redis_client) == 5
+    # report i of a batch is keyed by position: a different report there is a conflict
+    assert [x["status"] for x in swapped.json()["results"]] == [409, 409, 202, 409, 409]
+
+
+async def test_a_malformed_or_oversized_batch_is_refused_whole(fast_env, redis_client, monkeypatch):
+    monkeypatch.setenv("TIPLINE_MAX_BATCH_REPORTS", "2")
+    async with running(create_app()) as client:
+        not_a_batch = await client.post("/v1/reports/batch", json=[synthetic_report("referral")],
+                                        headers=KEY)
+        too_many = await client.post("/v1/reports/batch", headers=KEY, json={
+            "reports": [synthetic_report("referral", i) for i in range(3)]})
+        no_key = await client.post("/v1/reports/batch", json={"reports": []})
+    assert not_a_batch.status_code == 422 and too_many.status_code == 422
+    assert no_key.status_code == 401
+    assert await published(redis_client) == 0
