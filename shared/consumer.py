@@ -19,7 +19,7 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from faststream import AckPolicy, Context
 from faststream.message import StreamMessage
@@ -31,7 +31,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from shared import topology
-from shared.logging import bound, get_logger
+from shared.logging import get_logger, message_context
 from shared.schemas.events import MessageDeadLettered
 
 DATA_FIELD = b"data"
@@ -47,11 +47,20 @@ def encode(event: BaseModel) -> dict[bytes, bytes]:
 WriteOp = Callable[[Pipeline], Any]
 
 
+class Collector(Protocol):
+    """Writes the items of a whole batch at once (one command instead of one per message)."""
+
+    def flush(self, pipe: Pipeline, items: list[Any]) -> None: ...
+
+
 @dataclass
 class Outbox:
-    """What handling one message writes; applied in the same transaction as its ack."""
+    """What handling one message writes; applied in the same transaction as its ack.
+    `prepared` is what the subscription's prepare step looked up for this message, if any."""
 
     ops: list[WriteOp] = field(default_factory=list)
+    collected: list[tuple[Collector, Any]] = field(default_factory=list)
+    prepared: Any = None
 
     def publish(self, stream: str, event: BaseModel) -> None:
         fields = encode(event)
@@ -60,8 +69,23 @@ class Outbox:
     def write(self, op: WriteOp) -> None:
         self.ops.append(op)
 
+    def collect(self, collector: Collector, item: Any) -> None:
+        self.collected.append((collector, item))
+
 
 Handler = Callable[[Any, Outbox], Awaitable[None] | None]
+# Looks up, for a whole batch in one round trip, what handlers need from Redis: event id -> value.
+# It must not fail because of one bad message (leave it out; its handler then fails on its own).
+Prepare = Callable[[list[Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """How one kind of message is handled: its type, its handler, and an optional batch lookup."""
+
+    adapter: TypeAdapter[Any]
+    handler: Handler
+    prepare: Prepare | None = None
 
 
 def queue_script(pipe: Pipeline, script: AsyncScript, keys: Sequence[Any], args: Sequence[Any]) -> None:
@@ -106,26 +130,29 @@ class ConsumeLoop:
         self,
         stream: str,
         entries: Sequence[tuple[bytes, dict[bytes, bytes]]],
-        adapter: TypeAdapter[Any],
-        handler: Handler,
+        sub: Subscription,
         deliveries: Sequence[int] | None = None,
     ) -> BatchResult:
-        ops: list[WriteOp] = []
         dead: list[MessageDeadLettered] = []
         done: list[bytes] = []
-        pending = 0
+        valid: list[tuple[bytes, dict[bytes, bytes], Any, int]] = []
         for index, (entry_id, fields) in enumerate(entries):
             delivery = deliveries[index] if deliveries else 1
             try:
-                event = adapter.validate_json(fields.get(DATA_FIELD, b""))
+                valid.append((entry_id, fields, sub.adapter.validate_json(fields.get(DATA_FIELD, b"")),
+                              delivery))
             except ValidationError as exc:
                 dead.append(self._dead(stream, entry_id, fields, _describe(exc), delivery))
                 done.append(entry_id)
-                continue
-            with bound(report_id=getattr(event, "report_id", None), event_id=event.event_id):
-                outbox = Outbox()
+        prepared = await sub.prepare([e for _, _, e, _ in valid]) if sub.prepare and valid else {}
+        ops: list[WriteOp] = []
+        collected: dict[int, tuple[Collector, list[Any]]] = {}
+        pending = 0
+        for entry_id, fields, event, delivery in valid:
+            with message_context(getattr(event, "report_id", None), event.event_id):
+                outbox = Outbox(prepared=prepared.get(event.event_id))
                 try:
-                    result = handler(event, outbox)
+                    result = sub.handler(event, outbox)
                     if inspect.isawaitable(result):
                         await result
                 except Exception as exc:
@@ -140,11 +167,15 @@ class ConsumeLoop:
                         pending += 1
                     continue
             ops.extend(outbox.ops)
+            for collector, item in outbox.collected:
+                collected.setdefault(id(collector), (collector, []))[1].append(item)
             done.append(entry_id)
         if done:
             async with self.redis.pipeline(transaction=True) as pipe:
                 for op in ops:
                     op(pipe)
+                for collector, items in collected.values():
+                    collector.flush(pipe, items)
                 for letter in dead:
                     pipe.xadd(topology.DEAD_LETTERS, encode(letter))
                 pipe.xack(stream, self.group, *done)
@@ -182,19 +213,19 @@ def subscribe(
     loop: ConsumeLoop,
     *,
     stream: str,
-    adapter: TypeAdapter[Any],
-    handler: Handler,
+    sub: Subscription,
     consumer: str,
     batch_size: int,
     poll_ms: int,
     description: str = "",
 ) -> None:
-    """Attach `handler` to new entries of `stream` for the loop's group (a FastStream subscriber)."""
+    """Attach a subscription to new entries of `stream` for the loop's group (a FastStream
+    subscriber)."""
 
     async def consume_new(message: Any = Context("message")) -> None:
         raw = message.raw_message
         entries = list(zip(raw["message_ids"], raw["data"], strict=True))
-        await loop.process(stream, entries, adapter, handler)
+        await loop.process(stream, entries, sub)
 
     broker.subscriber(
         stream=StreamSub(stream, group=loop.group, consumer=consumer, batch=True,
@@ -209,8 +240,7 @@ def subscribe_reclaim(
     loop: ConsumeLoop,
     *,
     stream: str,
-    adapter: TypeAdapter[Any],
-    handler: Handler,
+    sub: Subscription,
     consumer: str,
     batch_size: int,
     reclaim_idle_ms: int,
@@ -225,7 +255,7 @@ def subscribe_reclaim(
             await loop.redis.xack(stream, loop.group, *raw["message_ids"])
             return
         counts = await loop.delivery_counts(stream, [i for i, _ in entries])
-        await loop.process(stream, entries, adapter, handler, deliveries=counts)
+        await loop.process(stream, entries, sub, deliveries=counts)
 
     broker.subscriber(
         stream=StreamSub(stream, group=loop.group, consumer=consumer, batch=True,
@@ -239,8 +269,7 @@ def subscribe_reclaim(
 @dataclass(frozen=True)
 class Lane:
     stream: str
-    adapter: TypeAdapter[Any]
-    handler: Handler
+    sub: Subscription
 
 
 class LaneReader:
@@ -283,7 +312,7 @@ class LaneReader:
         for lane in self.lanes:
             entries = by_stream.get(lane.stream)
             if entries:
-                await self.loop.process(lane.stream, entries, lane.adapter, lane.handler)
+                await self.loop.process(lane.stream, entries, lane.sub)
                 handled += len(entries)
         return handled
 

@@ -4,7 +4,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from shared.geo import US_JURISDICTIONS, is_country_code
 from shared.schemas.events import TriageLane
@@ -115,14 +123,23 @@ class Directory(_Closed):
                 raise ValueError(f"federal partner for {role} is not a federal agency: {agency_id}")
         return self
 
-    def by_id(self, agency_id: str) -> Agency:
+    _by_id: dict[str, Agency] = PrivateAttr(default_factory=dict)
+    _by_jurisdiction: dict[str, list[Agency]] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, _context: object) -> None:
+        self._by_id.update({a.id: a for a in self.agencies})
         for agency in self.agencies:
-            if agency.id == agency_id:
-                return agency
-        raise KeyError(agency_id)
+            for j in agency.jurisdictions:
+                self._by_jurisdiction.setdefault(j, []).append(agency)
+
+    def by_id(self, agency_id: str) -> Agency:
+        return self._by_id[agency_id]
+
+    def get(self, agency_id: str) -> Agency | None:
+        return self._by_id.get(agency_id)
 
     def for_jurisdiction(self, jurisdiction: str) -> list[Agency]:
-        return [a for a in self.agencies if jurisdiction in a.jurisdictions]
+        return self._by_jurisdiction.get(jurisdiction, [])
 
 
 class DirectoryError(ValueError):

@@ -4,6 +4,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -14,6 +15,28 @@ PERSONAL_KEYS = frozenset({
     "email", "phone", "ip", "ip_address", "ipAddress", "screen_name", "screenName", "first_name",
     "firstName", "last_name", "lastName", "address", "report", "payload", "body",
 })
+
+
+_MESSAGE: ContextVar[tuple[Any, Any] | None] = ContextVar("tipline_message", default=None)
+
+
+def _add_message(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    current = _MESSAGE.get()
+    if current is not None:
+        event_dict.setdefault("report_id", current[0])
+        event_dict.setdefault("event_id", current[1])
+    return event_dict
+
+
+@contextmanager
+def message_context(report_id: Any, event_id: Any) -> Iterator[None]:
+    """Bind a message's report id and event id to every line logged while it is handled
+    (one context variable: cheap enough for every message of a busy stream)."""
+    token = _MESSAGE.set((report_id, event_id))
+    try:
+        yield
+    finally:
+        _MESSAGE.reset(token)
 
 
 def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -29,12 +52,15 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> N
     )
     shared_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _add_message,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
     ]
     structlog.configure(
-        processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Below the level, a line is dropped before any other work is done.
+        processors=[structlog.stdlib.filter_by_level, *shared_processors,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

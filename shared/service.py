@@ -18,6 +18,8 @@ from shared.consumer import (
     Handler,
     Lane,
     LaneReader,
+    Prepare,
+    Subscription,
     ensure_groups,
     missing_groups,
     subscribe,
@@ -67,34 +69,31 @@ class StreamService:
         self.consumed: list[str] = []
         self.background: list[Background] = []
 
-    def consume(
-        self, stream: str, event_type: Any, handler: Handler, description: str = ""
-    ) -> None:
+    def consume(self, stream: str, event_type: Any, handler: Handler, description: str = "",
+                prepare: Prepare | None = None) -> None:
         """Handle every entry of one stream (order among streams does not matter)."""
         s = self.settings
-        adapter = TypeAdapter(event_type)
-        subscribe(self.broker, self.loop, stream=stream, adapter=adapter, handler=handler,
-                  consumer=s.consumer_name, batch_size=s.batch_size, poll_ms=s.poll_ms,
-                  description=description)
-        self._reclaim(stream, adapter, handler)
+        sub = Subscription(TypeAdapter(event_type), handler, prepare)
+        subscribe(self.broker, self.loop, stream=stream, sub=sub, consumer=s.consumer_name,
+                  batch_size=s.batch_size, poll_ms=s.poll_ms, description=description)
+        self._reclaim(stream, sub)
 
     def consume_lanes(self, streams_by_urgency: Sequence[str], event_type: Any, handler: Handler,
-                      strict: bool = True) -> None:
+                      strict: bool = True, prepare: Prepare | None = None) -> None:
         """Handle several lanes of one kind of event, always draining the more urgent lane first
         (strict=False: many streams of equal standing, read together in one call)."""
         s = self.settings
-        adapter = TypeAdapter(event_type)
-        lanes = [Lane(stream, adapter, handler) for stream in streams_by_urgency]
+        sub = Subscription(TypeAdapter(event_type), handler, prepare)
+        lanes = [Lane(stream, sub) for stream in streams_by_urgency]
         self.run_in_background(LaneReader(self.loop, lanes, s.consumer_name, s.batch_size, s.poll_ms,
                                           strict=strict))
         for stream in streams_by_urgency:
-            self._reclaim(stream, adapter, handler)
+            self._reclaim(stream, sub)
 
-    def _reclaim(self, stream: str, adapter: TypeAdapter[Any], handler: Handler) -> None:
+    def _reclaim(self, stream: str, sub: Subscription) -> None:
         s = self.settings
-        subscribe_reclaim(self.broker, self.loop, stream=stream, adapter=adapter, handler=handler,
-                          consumer=s.consumer_name, batch_size=s.batch_size,
-                          reclaim_idle_ms=s.reclaim_idle_ms)
+        subscribe_reclaim(self.broker, self.loop, stream=stream, sub=sub, consumer=s.consumer_name,
+                          batch_size=s.batch_size, reclaim_idle_ms=s.reclaim_idle_ms)
         self.consumed.append(stream)
 
     def run_in_background(self, worker: "Background") -> None:

@@ -18,7 +18,7 @@ def create_service(settings: AgenciesSettings | None = None) -> StreamService:
     agencies = Agencies(service.redis, directory, settings.sim_seconds_per_hour)
     # Every inbox in one read: dozens of agencies, one blocking call.
     service.consume_lanes([topology.agency_inbox(a.id) for a in directory.agencies], CaseAssigned,
-                          agencies.on_case_assigned, strict=False)
+                          agencies.on_case_assigned, strict=False, prepare=agencies.prepare)
     service.run_in_background(ResponseClock(service.redis, settings.release_interval_ms))
     return service
 

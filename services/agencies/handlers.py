@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from services.agencies.domain import hours_per_case, plan_responses
 from shared import topology
-from shared.consumer import Outbox, encode
+from shared.consumer import Outbox, encode, queue_script
 from shared.directory import Directory
 from shared.logging import get_logger
 from shared.schemas.events import CaseAssigned
@@ -28,16 +28,29 @@ return tostring(start - now)
 
 class Agencies:
     def __init__(self, redis: Redis, directory: Directory, sim_seconds_per_hour: float) -> None:
+        self.redis = redis
         self.directory = directory
         self.seconds_per_hour = sim_seconds_per_hour
         self._take_turn = redis.register_script(_TAKE_TURN)
 
-    async def on_case_assigned(self, case: CaseAssigned, out: Outbox) -> None:
+    async def prepare(self, cases: list[CaseAssigned]) -> dict[str, float]:
+        """Each case takes its turn in its agency's backlog: the waits of a batch in one round trip."""
+        now = time.time()
+        # A case for an agency not in the directory gets no turn: its handler fails and the loop
+        # dead-letters it, without holding up the rest of the batch.
+        known = [c for c in cases if self.directory.get(c.agency_id)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case in known:
+                profile = self.directory.by_id(case.agency_id).profile
+                queue_script(pipe, self._take_turn, keys=[topology.agency_busy_until(case.agency_id)],
+                             args=[now, hours_per_case(profile) * self.seconds_per_hour])
+            waits = await pipe.execute() if known else []
+        return {case.event_id: float(wait) for case, wait in zip(known, waits, strict=True)}
+
+    def on_case_assigned(self, case: CaseAssigned, out: Outbox) -> None:
         profile = self.directory.by_id(case.agency_id).profile
         now = time.time()
-        wait_s = float(await self._take_turn(
-            keys=[topology.agency_busy_until(case.agency_id)],
-            args=[now, hours_per_case(profile) * self.seconds_per_hour]))
+        wait_s: float = out.prepared
         plan = plan_responses(case, profile, queue_hours=wait_s / self.seconds_per_hour)
         for planned in plan:
             due = now + planned.after_hours * self.seconds_per_hour

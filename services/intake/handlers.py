@@ -23,7 +23,7 @@ class ReportAccepted(BaseModel):
     lane: Lane
 
 
-def authenticated_esp(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+async def authenticated_esp(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
     esp = domain.authenticate(request.app.state.esp_keys, authorization)
     if esp is None:
         raise HTTPException(

@@ -7,7 +7,8 @@ from services.router.domain import load_ip_table, load_zip_table
 from services.router.handlers import Routing
 from shared import topology
 from shared.directory import load_directory
-from shared.schemas.events import ReportTriaged, SlaBreached
+from shared.schemas.events import SlaBreached
+from shared.schemas.views import ReportTriagedForRouting
 from shared.service import StreamService
 
 
@@ -16,7 +17,9 @@ def create_service(settings: RouterSettings | None = None) -> StreamService:
     routing = Routing(load_ip_table(settings.ip_table_file), load_zip_table(settings.zip_table_file),
                       load_directory(settings.directory_file))
     service = StreamService(topology.ROUTER, settings)
-    service.consume_lanes(topology.TRIAGED_BY_URGENCY, ReportTriaged, routing.on_report_triaged)
+    # The router reads only the incident type and the location clues of each report.
+    service.consume_lanes(topology.TRIAGED_BY_URGENCY, ReportTriagedForRouting,
+                          routing.on_report_triaged)
     service.consume(topology.SLA_BREACHES, SlaBreached, routing.on_sla_breached,
                     description="Priority-1 cases not acknowledged in time.")
     return service

@@ -10,6 +10,7 @@ the others are recorded as conflicts. A tie between different jurisdictions cann
 the report is unassigned with `conflicting_clues`. A clue of "US" alone supports any state.
 """
 
+import bisect
 import ipaddress
 import json
 from collections import defaultdict
@@ -20,6 +21,9 @@ from shared.directory import Agency, Directory
 from shared.geo import US_JURISDICTIONS, state_code
 from shared.schemas.events import CaseReason
 from shared.schemas.report import Address, Report
+from shared.schemas.views import ReportLocationView
+
+ReportClues = Report | ReportLocationView
 
 DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32",
@@ -51,11 +55,20 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 class IpTable:
     ranges: tuple[tuple[Network, str], ...]
 
+    def __post_init__(self) -> None:
+        # Ranges do not overlap: sorted by first address, a lookup is one bisection.
+        spans = sorted((n.version, int(n.network_address), int(n.broadcast_address), j)
+                       for n, j in self.ranges)
+        object.__setattr__(self, "_starts", [(v, lo) for v, lo, _, _ in spans])
+        object.__setattr__(self, "_spans", spans)
+
     def lookup(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-        for network, jurisdiction in self.ranges:
-            if address in network:
-                return jurisdiction
-        return None
+        key = (address.version, int(address))
+        i = bisect.bisect_right(self._starts, key) - 1  # type: ignore[attr-defined]
+        if i < 0:
+            return None
+        version, _, last, jurisdiction = self._spans[i]  # type: ignore[attr-defined]
+        return jurisdiction if version == address.version and int(address) <= last else None
 
 
 def _check_jurisdiction(value: str, where: str) -> str:
@@ -136,7 +149,7 @@ def _address_clues(address: Address, zips: ZipTable) -> list[Clue]:
     return []
 
 
-def clues(report: Report, ip_table: IpTable, zips: ZipTable) -> tuple[list[Clue], list[str]]:
+def clues(report: ReportClues, ip_table: IpTable, zips: ZipTable) -> tuple[list[Clue], list[str]]:
     """Every usable clue, most trusted first, and why the unusable ones were not used."""
     found: list[Clue] = []
     problems: list[str] = []
@@ -224,7 +237,7 @@ def pick_agency(jurisdiction: str, found: list[Clue], directory: Directory) -> t
     return directory.for_jurisdiction("INTL")[0], None
 
 
-def resolve(report: Report, ip_table: IpTable, zips: ZipTable, directory: Directory) -> Resolution:
+def resolve(report: ReportClues, ip_table: IpTable, zips: ZipTable, directory: Directory) -> Resolution:
     """Where the report goes and why, or why it cannot go anywhere (then offered to the federal
     partner)."""
     found, problems = clues(report, ip_table, zips)

@@ -26,6 +26,7 @@ from shared.schemas.events import (
     ReportUnassigned,
     SlaBreached,
 )
+from shared.schemas.views import ReportSubmittedSummary, ReportTriagedSummary
 
 # Stages of one event share a time; this order breaks the tie (an escalation before the handoff
 # it causes).
@@ -33,9 +34,10 @@ STAGE_ORDER = ("submitted", "triaged", "routed", "unassigned", "sla_breach_1", "
                "sla_breach_2", "escalated", "handoff", "acknowledged", "outcome")
 LANES = ("p1", "p2", "p3", "informational")
 
+# The tracker reads submitted and triaged reports without their bodies: it records what happened.
 ReportEvent = (
-    ReportSubmitted | ReportTriaged | ReportRouted | ReportUnassigned | CaseAcknowledged
-    | CaseOutcomeReported | SlaBreached | CaseRenotified | CaseEscalated
+    ReportSubmittedSummary | ReportTriagedSummary | ReportRouted | ReportUnassigned  # type: ignore[valid-type]
+    | CaseAcknowledged | CaseOutcomeReported | SlaBreached | CaseRenotified | CaseEscalated
 )
 
 
@@ -70,9 +72,9 @@ def steps_for(event: ReportEvent) -> list[Step]:
     """The ledger steps of one event; each stage is recorded once per report."""
     at = event.occurred_at.isoformat()
     match event:
-        case ReportSubmitted():
+        case ReportSubmitted() | ReportSubmittedSummary():
             return [Step("submitted", {"at": at, "lane": event.lane, "esp": event.esp}, ("submitted",))]
-        case ReportTriaged():
+        case ReportTriaged() | ReportTriagedSummary():
             member = event.bundle is not None and event.bundle.role == "member"
             return [Step("triaged", {
                 "at": at, "priority": event.priority, "disposition": event.disposition,

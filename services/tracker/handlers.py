@@ -17,7 +17,7 @@ class Recorder:
     def on_report_event(self, event: domain.ReportEvent, out: Outbox) -> None:
         at = event.occurred_at.timestamp()
         for step in domain.steps_for(event):
-            out.write(lambda pipe, s=step: self.ledger.record(pipe, event.report_id, s, at))
+            out.collect(self.ledger, (event.report_id, step, at))
 
     def on_message_dead_lettered(self, _event: MessageDeadLettered, out: Outbox) -> None:
         out.write(self.ledger.count_dead_letter)

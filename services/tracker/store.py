@@ -13,23 +13,30 @@ from shared import topology
 from shared.consumer import encode, queue_script
 from shared.schemas.events import SlaBreached
 
-# Record a stage once; move the counters only the first time, so a late duplicate counts nothing.
-# A case is open from its handoff until the agency acknowledges it, whichever is read first.
-_RECORD = """
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-if ARGV[3] == 'add' then
-  if redis.call('HEXISTS', KEYS[1], ARGV[6]) == 0 then
-    redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
-    if ARGV[7] == '1' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4]) end
+# Record the stages of a whole batch in one call. Each stage is recorded once: the counters move
+# only the first time, so a late duplicate counts nothing. A case is open from its handoff until
+# the agency acknowledges it, whichever of the two is read first.
+# Item: [timeline key, stage, detail JSON, open action, case, epoch, ack stage, watch SLA (0/1),
+#        counter hash keys, counter fields, sums as [field, value, ...]]
+_RECORD_MANY = """
+local open_cases, sla = KEYS[1], KEYS[2]
+for _, it in ipairs(cjson.decode(ARGV[1])) do
+  local timeline = it[1]
+  if redis.call('HSETNX', timeline, it[2], it[3]) == 1 then
+    if it[4] == 'add' then
+      if redis.call('HEXISTS', timeline, it[7]) == 0 then
+        redis.call('ZADD', open_cases, it[6], it[5])
+        if it[8] == 1 then redis.call('ZADD', sla, it[6], it[5]) end
+      end
+    elseif it[4] == 'remove' then
+      redis.call('ZREM', open_cases, it[5])
+      redis.call('ZREM', sla, it[5])
+    end
+    for _, hash in ipairs(it[9]) do
+      for _, name in ipairs(it[10]) do redis.call('HINCRBY', hash, name, 1) end
+      for j = 1, #it[11], 2 do redis.call('HINCRBYFLOAT', hash, it[11][j], it[11][j + 1]) end
+    end
   end
-elseif ARGV[3] == 'remove' then
-  redis.call('ZREM', KEYS[2], ARGV[4])
-  redis.call('ZREM', KEYS[3], ARGV[4])
-end
-local n = tonumber(ARGV[8])
-for i = 4, #KEYS do
-  for c = 9, 8 + n do redis.call('HINCRBY', KEYS[i], ARGV[c], 1) end
-  for j = 9 + n, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[i], ARGV[j], ARGV[j + 1]) end
 end
 return 1
 """
@@ -60,24 +67,26 @@ def case_member(report_id: int, agency_id: str) -> str:
 class Ledger:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._record = redis.register_script(_RECORD)
+        self._record_many = redis.register_script(_RECORD_MANY)
         self._breach = redis.register_script(_BREACH)
 
-    def record(self, pipe: Pipeline, report_id: int, step: Step, at_epoch: float) -> None:
-        counters = [topology.GAP_TOTALS]
-        if step.agency_id:
-            counters.append(topology.gap_by_agency(step.agency_id))
-        if step.lane:
-            counters.append(topology.gap_by_lane(step.lane))
-        member = case_member(report_id, step.agency_id or "")
-        sums = [x for pair in step.sums.items() for x in pair]
-        queue_script(
-            pipe, self._record,
-            keys=[topology.timeline_key(report_id), topology.GAP_OPEN, topology.SLA_WATCH, *counters],
-            args=[step.stage, json.dumps(step.detail), step.open_case, member, at_epoch,
-                  f"acknowledged:{step.agency_id}", "1" if step.watch_sla else "",
-                  len(step.counters), *step.counters, *sums],
-        )
+    def flush(self, pipe: Pipeline, items: list[tuple[int, Step, float]]) -> None:
+        """Queue every step of a batch as one script call (a Collector for the consume loop)."""
+        rows = []
+        for report_id, step, at_epoch in items:
+            counters = [topology.GAP_TOTALS]
+            if step.agency_id:
+                counters.append(topology.gap_by_agency(step.agency_id))
+            if step.lane:
+                counters.append(topology.gap_by_lane(step.lane))
+            rows.append([
+                topology.timeline_key(report_id), step.stage, json.dumps(step.detail),
+                step.open_case, case_member(report_id, step.agency_id or ""), at_epoch,
+                f"acknowledged:{step.agency_id}", 1 if step.watch_sla else 0, counters,
+                list(step.counters), [x for pair in step.sums.items() for x in pair],
+            ])
+        queue_script(pipe, self._record_many, keys=[topology.GAP_OPEN, topology.SLA_WATCH],
+                     args=[json.dumps(rows)])
 
     @staticmethod
     def count_dead_letter(pipe: Pipeline) -> None:

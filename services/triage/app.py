@@ -16,7 +16,8 @@ def create_service(settings: TriageSettings | None = None) -> StreamService:
     known = load_known_hashes(settings.known_hashes_file)
     service = StreamService(topology.TRIAGE, settings)
     handler = Triage(known, Bundles(service.redis, settings.bundle_window_s))
-    service.consume_lanes(topology.SUBMITTED_BY_URGENCY, ReportSubmitted, handler.on_report_submitted)
+    service.consume_lanes(topology.SUBMITTED_BY_URGENCY, ReportSubmitted, handler.on_report_submitted,
+                          prepare=handler.prepare)
     return service
 
 

@@ -1,6 +1,12 @@
 """Triage subscriber: one submitted report in, one triaged report out, on the lane of its priority."""
 
-from services.triage.domain import KnownHashes, as_bundle_first, as_bundle_member, triage
+from services.triage.domain import (
+    KnownHashes,
+    TriageDecision,
+    as_bundle_first,
+    as_bundle_member,
+    triage,
+)
 from services.triage.store import Bundles
 from shared import topology
 from shared.consumer import Outbox
@@ -21,12 +27,20 @@ class Triage:
         self.known = known
         self.bundles = bundles
 
-    async def on_report_submitted(self, event: ReportSubmitted, out: Outbox) -> None:
-        decision = triage(event.report, self.known)
-        if decision.bundle_keys:
-            first = await self.bundles.first_report(event.report_id, decision.bundle_keys)
-            decision = (as_bundle_first if first == event.report_id else as_bundle_member)(
-                decision, first)
+    async def prepare(self, events: list[ReportSubmitted]) -> dict[str, TriageDecision]:
+        """Decide every report of a batch, then look up the viral bundles of all in one round trip."""
+        decisions = {e.event_id: triage(e.report, self.known) for e in events}
+        viral = [e for e in events if decisions[e.event_id].bundle_keys]
+        if viral:
+            firsts = await self.bundles.first_reports(
+                [(e.report_id, decisions[e.event_id].bundle_keys) for e in viral])
+            for e, first in zip(viral, firsts, strict=True):
+                join = as_bundle_first if first == e.report_id else as_bundle_member
+                decisions[e.event_id] = join(decisions[e.event_id], first)
+        return decisions
+
+    def on_report_submitted(self, event: ReportSubmitted, out: Outbox) -> None:
+        decision: TriageDecision = out.prepared
         out.publish(topology.TRIAGED[decision.lane], ReportTriaged(
             event_id=derived_event_id(event.event_id, "triaged"), report_id=event.report_id,
             producer="triage", priority=decision.priority, disposition=decision.disposition,

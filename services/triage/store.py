@@ -3,6 +3,7 @@
 from redis.asyncio import Redis
 
 from shared import topology
+from shared.consumer import queue_script
 
 # The earliest report holding any of these hashes is the bundle's first; this report's hashes
 # join that bundle. Run again for the same report, it gives the same answer.
@@ -20,9 +21,15 @@ return first
 
 class Bundles:
     def __init__(self, redis: Redis, window_s: int) -> None:
+        self.redis = redis
         self.window_s = window_s
         self._join = redis.register_script(_JOIN_BUNDLE)
 
-    async def first_report(self, report_id: int, hash_keys: tuple[str, ...]) -> int:
-        keys = [topology.bundle_key(k) for k in hash_keys]
-        return int(await self._join(keys=keys, args=[report_id, self.window_s]))
+    async def first_reports(self, wanted: list[tuple[int, tuple[str, ...]]]) -> list[int]:
+        """For each (report id, hash keys), the report that opened its bundle: one round trip for
+        the whole batch, run in order, so two reports of one batch see each other."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for report_id, hash_keys in wanted:
+                queue_script(pipe, self._join, keys=[topology.bundle_key(k) for k in hash_keys],
+                             args=[report_id, self.window_s])
+            return [int(first) for first in await pipe.execute()]

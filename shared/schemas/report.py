@@ -2,10 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, StringConstraints
 from pydantic.alias_generators import to_camel
 
 
@@ -78,7 +77,7 @@ class Reporter(_Element):
 
 
 class IpCaptureEvent(_Element):
-    ip_address: IPv4Address | IPv6Address
+    ip_address: IPvAnyAddress
     event_name: Text | None = None
     date_time: datetime | None = None
     possible_proxy: bool = False

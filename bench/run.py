@@ -1,0 +1,544 @@
+"""python -m bench: the pipeline's speed, measured on the real stack against its own redis-server.
+
+Phases, each on a fresh stack and a fresh Redis:
+  pipeline  N reports preloaded into the submitted lanes; time until the tracker has every one
+            as routed, unassigned or bundled; throughput per stage and overall
+  raw       the same hops as minimal hand-written redis-py loops (bench/raw_chain.py)
+  http      N reports through intake: the single endpoint, then the batch endpoint
+  flood     N informational reports in flight, priority-1 reports submitted at intervals over
+            HTTP: intake-accepted -> delivered-to-agency-inbox latency
+Cost (peak RSS per service, Redis memory per 100,000 reports) is read in the pipeline phase.
+Writes results.json, results.md and results.png to --out (default bench/results).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from shared import topology
+from shared.directory import load_directory
+from shared.schemas.events import ReportSubmitted
+from shared.schemas.report import Report
+from shared.settings import DATA_DIR
+from shared.synthetic import scenario, synthetic_report
+from tipline.stack import SERVICES, Stack, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = {"Authorization": "Bearer dev-key-not-secret"}
+TARGETS = {
+    "pipeline_reports_per_s": 10_000,
+    "pipeline_share_of_raw": 0.25,
+    "http_batch_reports_per_s": 5_000,
+    "p1_latency_p99_ms": 50,
+}
+
+
+def say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def progress_line(label: str, done: int, total: int, started: float) -> None:
+    rate = done / max(time.monotonic() - started, 1e-9)
+    end = "\n" if done >= total else ""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r  {label}: {done}/{total} ({rate:,.0f}/s)" + end)
+        sys.stderr.flush()
+
+
+# ---------- the stack ----------
+
+@contextmanager
+def stack_env(settings: dict[str, str]):
+    saved = dict(os.environ)
+    os.environ.update(settings)
+    for name in SERVICES:
+        os.environ[f"TIPLINE_{name.upper()}_PORT"] = str(free_port())
+    os.environ.pop("TIPLINE_REDIS_URL", None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def running_stack(work: Path, name: str, settings: dict[str, str]):
+    with stack_env(settings):
+        stack = Stack(state_dir=work / name)
+        try:
+            stack.start(timeout=120)
+            yield stack
+        finally:
+            stack.stop()
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+# ---------- load ----------
+
+def report_events(n: int, start_id: int = 1, informational_only: bool = False) -> list[tuple[str, bytes]]:
+    """n ReportSubmitted events (stream, JSON), cycling through 1,000 synthetic reports."""
+    bodies = ([synthetic_report("informational", f"flood-{i}") for i in range(1000)]
+              if informational_only else scenario(1000, seed=7))
+    reports = [Report.model_validate(b) for b in bodies]
+    events = []
+    for i in range(n):
+        report = reports[i % len(reports)]
+        lane = "escalated" if report.escalated else "standard"
+        event = ReportSubmitted(report_id=start_id + i, producer="bench", esp="bench", lane=lane,
+                                report=report)
+        events.append((topology.SUBMITTED[lane], event.model_dump_json().encode()))
+    return events
+
+
+def preload(r: redis.Redis, events: list[tuple[str, bytes]], chunk: int = 2000) -> float:
+    started = time.monotonic()
+    for i in range(0, len(events), chunk):
+        pipe = r.pipeline(transaction=False)
+        for stream, data in events[i:i + chunk]:
+            pipe.xadd(stream, {b"data": data})
+        pipe.execute()
+    return time.monotonic() - started
+
+
+def group_done(r: redis.Redis, streams: list[str], group: str) -> int:
+    pipe = r.pipeline(transaction=False)
+    for s in streams:
+        pipe.xinfo_groups(s)
+    done = 0
+    for groups in pipe.execute():
+        for g in groups:
+            if g["name"] in (group, group.encode()):
+                done += (g.get("entries-read") or 0) - g["pending"]
+    return done
+
+
+def tracker_placed(r: redis.Redis) -> int:
+    totals = r.hmget(topology.GAP_TOTALS, "routed", "unassigned", "bundled")
+    return sum(int(v or 0) for v in totals)
+
+
+def watch(r: redis.Redis, n: int, started: float, timeout: float, label: str) -> dict[str, Any]:
+    """Sample each stage's progress until the tracker has all n; when each stage finished."""
+    stages = {
+        "triage": lambda: group_done(r, topology.SUBMITTED_BY_URGENCY, topology.TRIAGE),
+        "router": lambda: group_done(r, topology.TRIAGED_BY_URGENCY, topology.ROUTER),
+        "tracker": lambda: tracker_placed(r),
+    }
+    finished: dict[str, float] = {}
+    samples = []
+    while True:
+        now = time.monotonic() - started
+        counts = {name: f() for name, f in stages.items()}
+        samples.append({"t": round(now, 3), **counts})
+        for name, count in counts.items():
+            if count >= n and name not in finished:
+                finished[name] = now
+        progress_line(label, counts["tracker"], n, started)
+        if counts["tracker"] >= n or now > timeout:
+            break
+        time.sleep(0.1)
+    return {"finished_s": finished, "samples": samples, "complete": counts["tracker"] >= n}
+
+
+def loss_check(r: redis.Redis, n: int) -> dict[str, Any]:
+    """Every report accounted for, nothing pending, no dead letter."""
+    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(topology.GAP_TOTALS).items()}
+    pending = 0
+    for group, streams in topology.ALL_CONSUMED.items():
+        for s in streams:
+            for g in r.xinfo_groups(s):
+                if g["name"] in (group, group.encode()):
+                    pending += g["pending"]
+    placed = totals.get("routed", 0) + totals.get("unassigned", 0) + totals.get("bundled", 0)
+    lost = n - placed
+    return {"submitted": totals.get("submitted", 0), "triaged": totals.get("triaged", 0),
+            "placed": placed, "lost": lost, "pending": pending,
+            "dead_letters": totals.get("dead_letters", 0),
+            "ok": lost == 0 and totals.get("dead_letters", 0) == 0 and pending == 0}
+
+
+# ---------- phases ----------
+
+def phase_pipeline(work: Path, n: int, settings: dict[str, str]) -> dict[str, Any]:
+    say(f"pipeline: {n:,} reports preloaded into the submitted lanes")
+    events = report_events(n)
+    with running_stack(work, "pipeline", settings) as stack:
+        r = redis.Redis.from_url(stack.redis_url)
+        memory_before = r.info("memory")["used_memory"]
+        started = time.monotonic()
+        preload_s = preload(r, events)
+        seen = watch(r, n, started, timeout=max(120, n / 200), label="recorded by the tracker")
+        total_s = seen["finished_s"].get("tracker")
+        losses = loss_check(r, n) if seen["complete"] else {"ok": False, "lost": "incomplete"}
+        memory_after = r.info("memory")["used_memory"]
+        rss = {name: peak_rss_mb(p.pid) for name, p in stack.processes.items()}
+    per_stage = {name: round(n / t) for name, t in seen["finished_s"].items() if t}
+    return {
+        "reports": n, "preload_s": round(preload_s, 2), "total_s": total_s and round(total_s, 2),
+        "reports_per_s": round(n / total_s) if total_s else None,
+        "stage_finished_s": {k: round(v, 2) for k, v in seen["finished_s"].items()},
+        "stage_reports_per_s": per_stage, "samples": seen["samples"], "loss": losses,
+        "cost": {"peak_rss_mb": rss,
+                 "redis_bytes_per_100k_reports": round((memory_after - memory_before) / n * 100_000)},
+    }
+
+
+def phase_raw(work: Path, n: int) -> dict[str, Any]:
+    say(f"raw chain: {n:,} reports through three hand-written redis-py hops")
+    from bench import raw_chain
+
+    events = report_events(n)
+    with stack_env({}):
+        stack = Stack(state_dir=work / "raw")
+        (stack.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        url = stack.start_redis()
+        r = redis.Redis.from_url(url)
+        hops = [subprocess.Popen([sys.executable, "-m", "bench.raw_chain", hop, url], cwd=ROOT)
+                for hop in ("triage", "route", "track")]
+        try:
+            deadline = time.monotonic() + 60
+            while not all(r.exists(raw_chain.READY + h) for h in ("triage", "route", "track")):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("raw chain hops did not start")
+                time.sleep(0.05)
+            started = time.monotonic()
+            pipe = r.pipeline(transaction=False)
+            for i, (_, data) in enumerate(events):
+                pipe.xadd(raw_chain.SUBMITTED, {b"data": data})
+                if i % 2000 == 1999:
+                    pipe.execute()
+            pipe.execute()
+            while int(r.get(raw_chain.COUNT) or 0) < n:
+                progress_line("counted by the last hop", int(r.get(raw_chain.COUNT) or 0), n, started)
+                if time.monotonic() - started > max(120, n / 200):
+                    break
+                time.sleep(0.05)
+            total_s = time.monotonic() - started
+            counted = int(r.get(raw_chain.COUNT) or 0)
+            r.set(raw_chain.STOP, 1)
+        finally:
+            for hop in hops:
+                try:
+                    hop.wait(10)
+                except subprocess.TimeoutExpired:
+                    hop.kill()
+            stack.stop()
+    return {"reports": n, "counted": counted, "total_s": round(total_s, 2),
+            "reports_per_s": round(counted / total_s)}
+
+
+async def _post_all(url: str, bodies: list[bytes], concurrency: int, path: str) -> tuple[int, float]:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    accepted = 0
+    headers = {**KEY, "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal accepted
+        while not queue.empty():
+            body = queue.get_nowait()
+            for _ in range(5):
+                try:
+                    resp = await client.post(path, content=body, headers=headers)
+                    break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.2)
+            else:
+                raise RuntimeError("intake stopped answering")
+            if resp.status_code == 202:
+                accepted += 1
+            elif resp.status_code == 200:
+                accepted += resp.json()["accepted"]
+            else:
+                raise RuntimeError(f"intake refused a bench request: {resp.status_code} {resp.text[:200]}")
+
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        await asyncio.gather(*[worker(client) for _ in range(concurrency)])
+    return accepted, time.monotonic() - started
+
+
+def phase_http(work: Path, n: int, settings: dict[str, str], clients: int, batch_size: int) -> dict[str, Any]:
+    reports = [json.dumps(b).encode() for b in scenario(1000, seed=11)]
+    out: dict[str, Any] = {}
+    for mode in ("single", "batch"):
+        say(f"http {mode}: {n:,} reports through intake")
+        if mode == "single":
+            bodies = [reports[i % len(reports)] for i in range(n)]
+            path, concurrency = "/v1/reports", clients
+        else:
+            bodies = [b'{"reports": [' + b",".join(reports[(i + j) % len(reports)]
+                                                  for j in range(min(batch_size, n - i))) + b"]}"
+                      for i in range(0, n, batch_size)]
+            path, concurrency = "/v1/reports/batch", max(2, clients // 16)
+        with running_stack(work, f"http-{mode}", settings) as stack:
+            r = redis.Redis.from_url(stack.redis_url)
+            started = time.monotonic()
+            accepted, submit_s = asyncio.run(_post_all(stack.url("intake"), bodies, concurrency, path))
+            seen = watch(r, n, started, timeout=max(180, n / 100), label="recorded by the tracker")
+            total_s = seen["finished_s"].get("tracker")
+            losses = loss_check(r, n) if seen["complete"] else {"ok": False, "lost": "incomplete"}
+        out[mode] = {
+            "reports": n, "accepted": accepted, "concurrency": concurrency,
+            "batch_size": batch_size if mode == "batch" else 1,
+            "submit_s": round(submit_s, 2), "accepted_per_s": round(accepted / submit_s),
+            "total_s": total_s and round(total_s, 2),
+            "reports_per_s": round(n / total_s) if total_s else None, "loss": losses,
+        }
+    return out
+
+
+def phase_flood(work: Path, flood: int, p1: int, interval_ms: int, settings: dict[str, str]) -> dict[str, Any]:
+    say(f"flood: {flood:,} informational reports in flight, {p1} priority-1 reports over HTTP")
+    events = report_events(flood, start_id=10_000_000, informational_only=True)
+    urgent = [synthetic_report("escalated", f"p1-{i}") for i in range(p1)]
+    directory = load_directory(DATA_DIR / "agencies.json")
+    with running_stack(work, "flood", settings) as stack:
+        r = redis.Redis.from_url(stack.redis_url)
+        started = time.monotonic()
+        preload(r, events)
+        ids = []
+        with httpx.Client(base_url=stack.url("intake"), timeout=30) as client:
+            for body in urgent:
+                resp = client.post("/v1/reports", json=body, headers=KEY)
+                resp.raise_for_status()
+                ids.append(resp.json()["reportId"])
+                time.sleep(interval_ms / 1000)
+        in_flight_at_end = flood - group_done(r, topology.SUBMITTED_BY_URGENCY, topology.TRIAGE)
+        seen = watch(r, flood + p1, started, timeout=max(180, flood / 200), label="recorded")
+        losses = loss_check(r, flood + p1) if seen["complete"] else {"ok": False, "lost": "incomplete"}
+        accepted_ms = {}
+        for _, fields in r.xrange(topology.SUBMITTED["escalated"]):
+            event = json.loads(fields[b"data"])
+            accepted_ms[event["report_id"]] = datetime.fromisoformat(event["occurred_at"]).timestamp() * 1000
+        delivered_ms: dict[int, float] = {}
+        wanted = set(ids)
+        for agency in directory.agencies:
+            stream = topology.agency_inbox(agency.id)
+            if agency.kind != "icac" or r.xlen(stream) == 0:
+                continue
+            for entry_id, fields in r.xrange(stream):
+                case = json.loads(fields[b"data"])
+                if case["report_id"] in wanted and case["report_id"] not in delivered_ms:
+                    delivered_ms[case["report_id"]] = int(entry_id.split(b"-")[0])
+    latencies = sorted(delivered_ms[i] - accepted_ms[i] for i in ids if i in delivered_ms and i in accepted_ms)
+
+    def pct(q: float) -> float | None:
+        if not latencies:
+            return None
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1)
+
+    return {
+        "flood": flood, "p1_reports": p1, "p1_delivered": len(latencies), "interval_ms": interval_ms,
+        "flood_still_untriaged_after_last_p1": in_flight_at_end,
+        "p1_latency_ms": {"p50": pct(0.5), "p99": pct(0.99), "max": latencies[-1] if latencies else None,
+                          "mean": round(statistics.fmean(latencies), 1) if latencies else None},
+        "p1_latencies_ms": [round(x, 1) for x in latencies], "loss": losses,
+    }
+
+
+# ---------- results ----------
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    redis_version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(), "platform": platform.platform(), "redis_server": redis_version,
+        "packages": {p: version(p) for p in ("faststream", "redis", "pydantic", "fastapi", "uvicorn")},
+    }
+
+
+def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
+    phases = results["phases"]
+    checks = []
+
+    def check(name: str, value: float | None, target: float, higher_is_better: bool, note: str) -> None:
+        met = value is not None and (value >= target if higher_is_better else value <= target)
+        gap = None if value is None else round((value / target - 1) * 100, 1)
+        checks.append({"target": name, "value": value, "goal": target, "met": met,
+                       "off_by_percent": gap, "note": note})
+
+    if "pipeline" in phases:
+        check("stream pipeline reports/s", phases["pipeline"]["reports_per_s"],
+              TARGETS["pipeline_reports_per_s"], True, "end to end, tracker has every report")
+    if "pipeline" in phases and "raw" in phases and phases["pipeline"]["reports_per_s"]:
+        share = round(phases["pipeline"]["reports_per_s"] / phases["raw"]["reports_per_s"], 3)
+        results["pipeline_share_of_raw"] = share
+        check("pipeline / raw chain", share, TARGETS["pipeline_share_of_raw"], True,
+              "same validation and domain functions in both")
+    if "http" in phases:
+        check("HTTP batch intake reports/s", phases["http"]["batch"]["reports_per_s"],
+              TARGETS["http_batch_reports_per_s"], True, "end to end, tracker has every report")
+    if "flood" in phases:
+        check("P1 latency p99 ms", phases["flood"]["p1_latency_ms"]["p99"],
+              TARGETS["p1_latency_p99_ms"], False, "intake-accepted -> agency inbox, under flood")
+    losses = [p.get("loss", {}).get("ok") for p in phases.values() if isinstance(p, dict) and "loss" in p]
+    losses += [m["loss"]["ok"] for m in phases.get("http", {}).values()]
+    checks.append({"target": "no report lost", "value": all(losses), "goal": True, "met": all(losses),
+                   "off_by_percent": None, "note": "every phase: all placed, none pending, no dead letter"})
+    return checks
+
+
+def markdown(results: dict[str, Any]) -> str:
+    p = results["phases"]
+    m = results["machine"]
+    lines = [
+        "# Benchmark results", "",
+        f"{results['started_at']} · {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB · "
+        f"Python {m['python']} · {m['redis_server'].split(' sha')[0]} · "
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items()), "",
+        f"Settings: {json.dumps(results['settings'])}", "",
+        "| measure | figure |", "|---|---|",
+    ]
+    if "pipeline" in p:
+        x = p["pipeline"]
+        lines += [
+            f"| stream pipeline, {x['reports']:,} reports preloaded | **{x['reports_per_s']:,} reports/s** end to end ({x['total_s']} s) |",
+            "| per stage (reports/s, to the stage's last report) | " + ", ".join(
+                f"{k} {v:,}" for k, v in x["stage_reports_per_s"].items()) + " |",
+            "| peak RSS per process (MB) | " + ", ".join(
+                f"{k} {v}" for k, v in x["cost"]["peak_rss_mb"].items()) + " |",
+            f"| Redis memory per 100,000 reports | {x['cost']['redis_bytes_per_100k_reports'] / 1e6:,.0f} MB |",
+        ]
+    if "raw" in p:
+        lines.append(f"| raw redis-py chain, same hops | {p['raw']['reports_per_s']:,} reports/s |")
+    if "pipeline_share_of_raw" in results:
+        lines.append(f"| pipeline / raw chain | {results['pipeline_share_of_raw'] * 100:.0f}% |")
+    if "http" in p:
+        for mode, x in p["http"].items():
+            lines.append(
+                f"| HTTP {mode} endpoint, {x['reports']:,} reports, {x['concurrency']} clients"
+                f"{'' if mode == 'single' else ', ' + str(x['batch_size']) + ' per request'} | "
+                f"**{x['reports_per_s']:,} reports/s** end to end (intake accepted {x['accepted_per_s']:,}/s) |")
+    if "flood" in p:
+        x = p["flood"]
+        lat = x["p1_latency_ms"]
+        lines.append(
+            f"| P1 latency under a {x['flood']:,}-report flood ({x['p1_delivered']}/{x['p1_reports']} P1 delivered) | "
+            f"p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms |")
+    lines += ["", "| target | goal | measured | met |", "|---|---|---|---|"]
+    for c in results["targets"]:
+        off = "" if c["off_by_percent"] is None or c["met"] else f" ({c['off_by_percent']:+.0f}%)"
+        lines.append(f"| {c['target']} | {c['goal']} | {c['value']}{off} | {'yes' if c['met'] else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: dict[str, Any], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        say("matplotlib is not installed: no chart (pip install -e '.[bench]')")
+        return False
+    p = results["phases"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    bars = {}
+    if "pipeline" in p:
+        for stage, v in p["pipeline"]["stage_reports_per_s"].items():
+            bars[f"pipeline: {stage}"] = v
+    if "raw" in p:
+        bars["raw chain"] = p["raw"]["reports_per_s"]
+    for mode, x in p.get("http", {}).items():
+        bars[f"HTTP {mode}"] = x["reports_per_s"] or 0
+    left.barh(list(bars), list(bars.values()), color="#4a7ab5")
+    left.axvline(TARGETS["pipeline_reports_per_s"], color="#c33", linestyle="--", label="10,000/s target")
+    left.set_xlabel("reports per second")
+    left.set_title("Throughput, end to end per stage")
+    left.legend()
+    if "flood" in p and p["flood"]["p1_latencies_ms"]:
+        lat = p["flood"]["p1_latencies_ms"]
+        right.hist(lat, bins=30, color="#4a7ab5")
+        right.axvline(TARGETS["p1_latency_p99_ms"], color="#c33", linestyle="--", label="50 ms p99 target")
+        right.axvline(p["flood"]["p1_latency_ms"]["p99"], color="#333", label="measured p99")
+        right.set_xlabel("intake-accepted -> agency inbox (ms)")
+        right.set_title(f"P1 latency under a {p['flood']['flood']:,}-report flood")
+        right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", type=int, default=100_000, help="reports per throughput phase")
+    parser.add_argument("--http-reports", type=int, default=None, help="reports per HTTP phase (default: --reports)")
+    parser.add_argument("--flood", type=int, default=100_000, help="informational reports in flight")
+    parser.add_argument("--p1", type=int, default=200, help="priority-1 reports sent during the flood")
+    parser.add_argument("--p1-interval-ms", type=int, default=25, help="pause between priority-1 reports")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent HTTP clients (single endpoint)")
+    parser.add_argument("--batch-size", type=int, default=500, help="reports per batch request")
+    parser.add_argument("--phases", default="pipeline,raw,http,flood", help="which phases to run")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="where results go")
+    parser.add_argument("--log-level", default="WARNING", help="services' log level during the run")
+    args = parser.parse_args(argv)
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = set(phases) - {"pipeline", "raw", "http", "flood"}
+    if unknown:
+        parser.error(f"unknown phases: {sorted(unknown)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {"TIPLINE_LOG_LEVEL": args.log_level, "TIPLINE_SLA_P1_HOURS": "100000",
+                "TIPLINE_LOG_FORMAT": "json"}
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+        "settings": {**settings, "reports": args.reports, "flood": args.flood, "p1": args.p1,
+                     "clients": args.clients, "batch_size": args.batch_size,
+                     "batch_read": "TIPLINE_BATCH_SIZE default (100)"},
+        "phases": {},
+    }
+    begun = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="tipline-bench-") as tmp:
+        work = Path(tmp)
+        if "pipeline" in phases:
+            results["phases"]["pipeline"] = phase_pipeline(work, args.reports, settings)
+        if "raw" in phases:
+            results["phases"]["raw"] = phase_raw(work, args.reports)
+        if "http" in phases:
+            results["phases"]["http"] = phase_http(work, args.http_reports or args.reports, settings,
+                                                   args.clients, args.batch_size)
+        if "flood" in phases:
+            results["phases"]["flood"] = phase_flood(work, args.flood, args.p1, args.p1_interval_ms, settings)
+    results["duration_s"] = round(time.monotonic() - begun, 1)
+    results["targets"] = judge(results)
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    (out / "results.md").write_text(markdown(results))
+    drew = chart(results, out / "results.png")
+    sys.stdout.write(markdown(results))
+    sys.stdout.write(f"\nwritten: {out / 'results.json'}, {out / 'results.md'}"
+                     + (f", {out / 'results.png'}" if drew else "") + "\n")
+    lost = not results["targets"][-1]["met"]
+    return 1 if lost else 0
