@@ -88,6 +88,15 @@ def running_stack(work: Path, name: str, settings: dict[str, str]):
             stack.stop()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def peak_rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -190,9 +199,11 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str]) -> dict[str, An
     with running_stack(work, "pipeline", settings) as stack:
         r = redis.Redis.from_url(stack.redis_url)
         memory_before = r.info("memory")["used_memory"]
+        cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
         started = time.monotonic()
         preload_s = preload(r, events)
         seen = watch(r, n, started, timeout=max(120, n / 200), label="recorded by the tracker")
+        cpu_used = {name: cpu_seconds(p.pid) - cpu_before[name] for name, p in stack.processes.items()}
         total_s = seen["finished_s"].get("tracker")
         losses = loss_check(r, n) if seen["complete"] else {"ok": False, "lost": "incomplete"}
         memory_after = r.info("memory")["used_memory"]
@@ -204,6 +215,7 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str]) -> dict[str, An
         "stage_finished_s": {k: round(v, 2) for k, v in seen["finished_s"].items()},
         "stage_reports_per_s": per_stage, "samples": seen["samples"], "loss": losses,
         "cost": {"peak_rss_mb": rss,
+                 "cpu_us_per_report": {k: round(v / n * 1e6) for k, v in cpu_used.items()},
                  "redis_bytes_per_100k_reports": round((memory_after - memory_before) / n * 100_000)},
     }
 
@@ -427,6 +439,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| stream pipeline, {x['reports']:,} reports preloaded | **{x['reports_per_s']:,} reports/s** end to end ({x['total_s']} s) |",
             "| per stage (reports/s, to the stage's last report) | " + ", ".join(
                 f"{k} {v:,}" for k, v in x["stage_reports_per_s"].items()) + " |",
+            "| CPU per report (µs, by process) | " + ", ".join(
+                f"{k} {v}" for k, v in x["cost"]["cpu_us_per_report"].items()) + " |",
             "| peak RSS per process (MB) | " + ", ".join(
                 f"{k} {v}" for k, v in x["cost"]["peak_rss_mb"].items()) + " |",
             f"| Redis memory per 100,000 reports | {x['cost']['redis_bytes_per_100k_reports'] / 1e6:,.0f} MB |",

@@ -275,13 +275,16 @@ class Lane:
 class LaneReader:
     """Reads new entries of several streams for one group, most urgent first: a batch of a less
     urgent lane is read only when every more urgent lane is empty, so an urgent report never
-    waits behind a backlog of others (at most behind the one batch already in hand).
+    waits behind a backlog of others. A batch in hand is handled `preempt_every` entries at a
+    time, and between two such chunks the more urgent lanes are looked at again: an urgent entry
+    waits for one chunk at most, never for a whole batch.
     With strict=False the lanes have no order: one read serves them all (many streams, one call)."""
 
     def __init__(self, loop: ConsumeLoop, lanes: Sequence[Lane], consumer: str, batch_size: int,
-                 poll_ms: int, strict: bool = True) -> None:
+                 poll_ms: int, strict: bool = True, preempt_every: int = 20) -> None:
         self.loop = loop
         self.strict = strict
+        self.preempt_every = preempt_every
         self.lanes = list(lanes)
         self.consumer = consumer
         self.batch_size = batch_size
@@ -309,11 +312,24 @@ class LaneReader:
     async def _handle(self, reply: Any) -> int:
         by_stream = {(s.decode() if isinstance(s, bytes) else s): entries for s, entries in reply}
         handled = 0
-        for lane in self.lanes:
-            entries = by_stream.get(lane.stream)
-            if entries:
-                await self.loop.process(lane.stream, entries, lane.sub)
-                handled += len(entries)
+        for rank, lane in enumerate(self.lanes):
+            entries = by_stream.get(lane.stream) or []
+            step = self.preempt_every if self.strict and rank > 0 else len(entries) or 1
+            for start in range(0, len(entries), step):
+                if start:
+                    handled += await self._more_urgent(rank)
+                await self.loop.process(lane.stream, entries[start:start + step], lane.sub)
+                handled += len(entries[start:start + step])
+        return handled
+
+    async def _more_urgent(self, rank: int) -> int:
+        """Drain every lane more urgent than lane `rank` before going on with it (one read looks
+        at all of them)."""
+        handled = 0
+        redis, group = self.loop.redis, self.loop.group
+        urgent = {lane.stream: ">" for lane in self.lanes[:rank]}
+        while reply := await redis.xreadgroup(group, self.consumer, urgent, count=self.batch_size):
+            handled += await self._handle(reply)
         return handled
 
     async def run(self) -> None:

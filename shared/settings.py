@@ -34,6 +34,14 @@ class TiplineSettings(BaseSettings):
     max_deliveries: int = Field(
         default=3, ge=1, description="Deliveries of a failing entry before it is dead-lettered."
     )
+    preempt_every: int = Field(
+        default=20, ge=1, description="Entries of a less urgent lane handled between two looks at the "
+        "more urgent lanes.",
+    )
+    nice: int = Field(
+        default=0, ge=0, le=19, description="OS scheduling niceness of the process: the ledger and "
+        "the agency simulator can yield the CPU to the dispatch path.",
+    )
     directory_file: Path = Field(
         default=DATA_DIR / "agencies.json", description="The synthetic agency directory."
     )
