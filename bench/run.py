@@ -174,21 +174,37 @@ def watch(r: redis.Redis, n: int, started: float, timeout: float, label: str) ->
     return {"finished_s": finished, "samples": samples, "complete": counts["tracker"] >= n}
 
 
-def loss_check(r: redis.Redis, n: int) -> dict[str, Any]:
-    """Every report accounted for, nothing pending, no dead letter."""
-    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(topology.GAP_TOTALS).items()}
-    pending = 0
+REPORT_PATH = {*topology.SUBMITTED_BY_URGENCY, *topology.TRIAGED_BY_URGENCY, topology.ROUTED,
+               topology.UNASSIGNED}
+
+
+def backlog(r: redis.Redis) -> int:
+    """Entries of the report path's streams not yet read or not yet acknowledged, by any group
+    (agency responses keep arriving on their own clock and are left out)."""
+    left = 0
     for group, streams in topology.ALL_CONSUMED.items():
-        for s in streams:
+        for s in (s for s in streams if s in REPORT_PATH):
             for g in r.xinfo_groups(s):
                 if g["name"] in (group, group.encode()):
-                    pending += g["pending"]
+                    left += g["pending"] + (g.get("lag") or 0)
+    return left
+
+
+def loss_check(r: redis.Redis, n: int, settle_s: float = 120) -> dict[str, Any]:
+    """Every report accounted for, nothing pending, no dead letter (once the tracker, which reads
+    the early stages in parallel, has caught up)."""
+    deadline = time.monotonic() + settle_s
+    while backlog(r) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pending = backlog(r)
+    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(topology.GAP_TOTALS).items()}
     placed = totals.get("routed", 0) + totals.get("unassigned", 0) + totals.get("bundled", 0)
     lost = n - placed
     return {"submitted": totals.get("submitted", 0), "triaged": totals.get("triaged", 0),
             "placed": placed, "lost": lost, "pending": pending,
             "dead_letters": totals.get("dead_letters", 0),
-            "ok": lost == 0 and totals.get("dead_letters", 0) == 0 and pending == 0}
+            "ok": lost == 0 and pending == 0 and totals.get("dead_letters", 0) == 0
+            and totals.get("submitted", 0) == n and totals.get("triaged", 0) == n}
 
 
 # ---------- phases ----------

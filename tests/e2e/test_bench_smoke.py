@@ -1,0 +1,33 @@
+"""The benchmark, small: every phase runs, every report is accounted for, the results are written.
+It checks completeness, never speed."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_small_benchmark_runs_every_phase_and_loses_nothing(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--reports", "400", "--http-reports", "200",
+         "--flood", "400", "--p1", "5", "--p1-interval-ms", "10", "--batch-size", "50",
+         "--clients", "8", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    phases = results["phases"]
+    assert set(phases) == {"pipeline", "raw", "http", "flood"}
+    assert phases["pipeline"]["loss"] == {**phases["pipeline"]["loss"], "lost": 0, "ok": True}
+    assert phases["raw"]["counted"] == 400
+    assert all(m["loss"]["ok"] and m["accepted"] == 200 for m in phases["http"].values())
+    assert phases["flood"]["p1_delivered"] == 5 and phases["flood"]["loss"]["ok"]
+    assert {t["target"] for t in results["targets"]} >= {"no report lost", "P1 latency p99 ms"}
+    assert (tmp_path / "results.md").read_text().startswith("# Benchmark results")
+    assert (tmp_path / "results.png").stat().st_size > 10_000
