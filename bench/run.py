@@ -281,35 +281,42 @@ def phase_raw(work: Path, n: int) -> dict[str, Any]:
 
 
 async def _post_all(url: str, bodies: list[bytes], concurrency: int, path: str) -> tuple[int, float]:
+    """POST every body over `concurrency` keep-alive connections. A minimal HTTP/1.1 client on
+    asyncio streams: a general-purpose client in the same process would be the bottleneck."""
+    host, port = url.removeprefix("http://").split(":")
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
     accepted = 0
-    headers = {**KEY, "Content-Type": "application/json"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {KEY['Authorization']}\r\n"
+            "Content-Type: application/json\r\nContent-Length: ").encode()
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker() -> None:
         nonlocal accepted
-        while not queue.empty():
-            body = queue.get_nowait()
-            for _ in range(5):
-                try:
-                    resp = await client.post(path, content=body, headers=headers)
-                    break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.2)
-            else:
-                raise RuntimeError("intake stopped answering")
-            if resp.status_code == 202:
-                accepted += 1
-            elif resp.status_code == 200:
-                accepted += resp.json()["accepted"]
-            else:
-                raise RuntimeError(f"intake refused a bench request: {resp.status_code} {resp.text[:200]}")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while not queue.empty():
+                body = queue.get_nowait()
+                writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+                status_line = await reader.readline()
+                status = int(status_line.split()[1])
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.partition(b":")
+                    if name.lower() == b"content-length":
+                        length = int(value)
+                payload = await reader.readexactly(length)
+                if status == 202:
+                    accepted += 1
+                elif status == 200:
+                    accepted += json.loads(payload)["accepted"]
+                else:
+                    raise RuntimeError(f"intake refused a bench request: {status} {payload[:200]!r}")
+        finally:
+            writer.close()
 
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-        await asyncio.gather(*[worker(client) for _ in range(concurrency)])
+    await asyncio.gather(*[worker() for _ in range(concurrency)])
     return accepted, time.monotonic() - started
 
 
@@ -328,10 +335,13 @@ def phase_http(work: Path, n: int, settings: dict[str, str], clients: int, batch
             path, concurrency = "/v1/reports/batch", max(2, clients // 16)
         with running_stack(work, f"http-{mode}", settings) as stack:
             r = redis.Redis.from_url(stack.redis_url)
+            cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
             started = time.monotonic()
             accepted, submit_s = asyncio.run(_post_all(stack.url("intake"), bodies, concurrency, path))
             seen = watch(r, n, started, timeout=max(180, n / 100), label="recorded by the tracker")
             total_s = seen["finished_s"].get("tracker")
+            cpu = {name: round((cpu_seconds(p.pid) - cpu_before[name]) / n * 1e6)
+                   for name, p in stack.processes.items()}
             losses = loss_check(r, n) if seen["complete"] else {"ok": False, "lost": "incomplete"}
         out[mode] = {
             "reports": n, "accepted": accepted, "concurrency": concurrency,
@@ -339,6 +349,7 @@ def phase_http(work: Path, n: int, settings: dict[str, str], clients: int, batch
             "submit_s": round(submit_s, 2), "accepted_per_s": round(accepted / submit_s),
             "total_s": total_s and round(total_s, 2),
             "reports_per_s": round(n / total_s) if total_s else None, "loss": losses,
+            "cpu_us_per_report": cpu,
         }
     return out
 
@@ -529,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flood", type=int, default=100_000, help="informational reports in flight")
     parser.add_argument("--p1", type=int, default=200, help="priority-1 reports sent during the flood")
     parser.add_argument("--p1-interval-ms", type=int, default=25, help="pause between priority-1 reports")
-    parser.add_argument("--clients", type=int, default=64, help="concurrent HTTP clients (single endpoint)")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients (single endpoint)")
     parser.add_argument("--batch-size", type=int, default=500, help="reports per batch request")
     parser.add_argument("--phases", default="pipeline,raw,http,flood", help="which phases to run")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="where results go")
