@@ -29,6 +29,15 @@ def directory_with(tmp_path, **profile) -> str:
     return str(path)
 
 
+async def triaged_priority_one_in_ohio(redis_client) -> None:
+    """Report 1: priority 1, located in Ohio, waiting on the p1 lane for the router."""
+    report = Report.model_validate(build(user=("id",), files=(file(),), location=("US", "OH")))
+    await redis_client.xadd(topology.TRIAGED["p1"], encode(ReportTriaged(
+        report_id=1, producer="test", priority=1, disposition="referral", lane="p1",
+        reasons=[RuleHit(rule="esp_escalation", reason="test")],
+        actionability=ActionabilityScore(score=60, missing=[]), report=report)))
+
+
 async def test_an_unacknowledged_priority_one_case_is_renotified_then_escalated(
     fast_env, redis_client, tmp_path, monkeypatch
 ):
@@ -36,11 +45,7 @@ async def test_an_unacknowledged_priority_one_case_is_renotified_then_escalated(
     monkeypatch.setenv("TIPLINE_SIM_SECONDS_PER_HOUR", "0.2")
     monkeypatch.setenv("TIPLINE_SLA_P1_HOURS", "1")
     monkeypatch.setenv("TIPLINE_SLA_CHECK_INTERVAL_MS", "50")
-    report = Report.model_validate(build(user=("id",), files=(file(),), location=("US", "OH")))
-    await redis_client.xadd(topology.TRIAGED["p1"], encode(ReportTriaged(
-        report_id=1, producer="test", priority=1, disposition="referral", lane="p1",
-        reasons=[RuleHit(rule="esp_escalation", reason="test")],
-        actionability=ActionabilityScore(score=60, missing=[]), report=report)))
+    await triaged_priority_one_in_ohio(redis_client)
 
     async with running(tracker_app()) as tracker, running(router_app()), running(agencies_app()):
         async def escalated():
@@ -75,11 +80,7 @@ async def test_an_acknowledged_case_is_never_breached(fast_env, redis_client, tm
     monkeypatch.setenv("TIPLINE_SIM_SECONDS_PER_HOUR", "0.2")
     monkeypatch.setenv("TIPLINE_SLA_P1_HOURS", "2")
     monkeypatch.setenv("TIPLINE_SLA_CHECK_INTERVAL_MS", "50")
-    report = Report.model_validate(build(user=("id",), files=(file(),), location=("US", "OH")))
-    await redis_client.xadd(topology.TRIAGED["p1"], encode(ReportTriaged(
-        report_id=1, producer="test", priority=1, disposition="referral", lane="p1",
-        reasons=[RuleHit(rule="esp_escalation", reason="test")],
-        actionability=ActionabilityScore(score=60, missing=[]), report=report)))
+    await triaged_priority_one_in_ohio(redis_client)
     # The agencies are up before the router hands anything over: the SLA clock starts then.
     async with running(agencies_app()), running(tracker_app()) as tracker, running(router_app()):
         async def acknowledged():
