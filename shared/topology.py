@@ -62,8 +62,6 @@ def gap_by_lane(lane: str) -> str:
     return f"{PREFIX}:gap:lane:{lane}"
 
 
-GAP_AGENCIES = f"{PREFIX}:gap:agencies"
-
 ALL_CONSUMED = {
     TRIAGE: SUBMITTED_BY_URGENCY,
     ROUTER: [*TRIAGED_BY_URGENCY, SLA_BREACHES],
