@@ -29,6 +29,7 @@ from shared.consumer import (
 )
 from shared.directory import load_directory
 from shared.logging import configure_logging, get_logger
+from shared.retention import Janitor
 from shared.settings import TiplineSettings
 
 log = get_logger(__name__)
@@ -114,6 +115,10 @@ class StreamService:
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         await ensure_groups(self.redis, all_groups(self.settings))
+        trimmed = [s for s in self.consumed if s != topology.DEAD_LETTERS]
+        if trimmed:
+            self.run_in_background(Janitor(self.redis, trimmed, self.settings.stream_retention_s,
+                                           self.settings.trim_interval_s))
         await self.broker.start()
         tasks = [asyncio.create_task(w.run(), name=f"{self.name}-{type(w).__name__}")
                  for w in self.background]

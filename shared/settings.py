@@ -42,6 +42,11 @@ class TiplineSettings(BaseSettings):
         default=0, ge=0, le=19, description="OS scheduling niceness of the process: the ledger and "
         "the agency simulator can yield the CPU to the dispatch path.",
     )
+    stream_retention_s: float = Field(
+        default=3600, ge=0, description="Entries every group has finished with are kept this long, "
+        "then trimmed. Dead letters are never trimmed.",
+    )
+    trim_interval_s: float = Field(default=60, gt=0, description="How often streams are trimmed.")
     directory_file: Path = Field(
         default=DATA_DIR / "agencies.json", description="The synthetic agency directory."
     )

@@ -1,0 +1,75 @@
+"""Stream retention against a real Redis: only what every group has finished with goes."""
+
+import asyncio
+
+import pytest
+
+from services.tracker.app import create_app as tracker_app
+from services.triage.app import create_app as triage_app
+from shared import topology
+from shared.consumer import encode
+from shared.retention import trim
+from shared.schemas.events import ReportSubmitted
+from shared.schemas.report import Report
+from shared.synthetic import synthetic_report
+from tests.helpers import eventually, running
+
+pytestmark = pytest.mark.integration
+
+
+async def test_entries_go_only_when_every_group_is_done_with_them(redis_client, test_id):
+    stream = f"retention-{test_id}"
+    await redis_client.xgroup_create(stream, "fast", id="0", mkstream=True)
+    await redis_client.xgroup_create(stream, "slow", id="0")
+    ids = [await redis_client.xadd(stream, {"n": i}) for i in range(10)]
+
+    # fast has read and acknowledged everything; slow has read nothing
+    await redis_client.xreadgroup("fast", "c", {stream: ">"}, count=10)
+    await redis_client.xack(stream, "fast", *ids)
+    assert await trim(redis_client, stream, retention_s=0) == 0
+
+    # slow reads six and acknowledges the first four: two stay pending
+    await redis_client.xreadgroup("slow", "c", {stream: ">"}, count=6)
+    await redis_client.xack(stream, "slow", *ids[:4])
+    assert await trim(redis_client, stream, retention_s=0) == 4
+    remaining = [entry_id for entry_id, _ in await redis_client.xrange(stream)]
+    assert remaining == ids[4:]
+
+    # everything read and acknowledged: all but nothing newer than the retention period goes
+    await redis_client.xreadgroup("slow", "c", {stream: ">"}, count=10)
+    await redis_client.xack(stream, "slow", *ids)
+    assert await trim(redis_client, stream, retention_s=3600) == 0
+    assert await trim(redis_client, stream, retention_s=0) == 6
+    assert await redis_client.xlen(stream) == 0
+
+
+async def test_a_stream_without_groups_is_left_alone(redis_client, test_id):
+    stream = f"retention-{test_id}"
+    await redis_client.xadd(stream, {"n": 1})
+    assert await trim(redis_client, stream, retention_s=0) == 0
+    assert await redis_client.xlen(stream) == 1
+
+
+async def test_services_trim_a_lane_once_every_reader_is_done(fast_env, redis_client, monkeypatch):
+    monkeypatch.setenv("TIPLINE_STREAM_RETENTION_S", "0")
+    monkeypatch.setenv("TIPLINE_TRIM_INTERVAL_S", "0.1")
+    lane = topology.SUBMITTED["standard"]
+    for i in range(1, 21):
+        report = Report.model_validate(synthetic_report("referral", i))
+        await redis_client.xadd(lane, encode(ReportSubmitted(
+            report_id=i, producer="test", esp="e", lane="standard", report=report)))
+
+    async with running(triage_app()):
+        await eventually(lambda: _triaged(redis_client, 20), what="20 triaged")
+        await asyncio.sleep(0.5)  # several trim rounds: the tracker has not read the lane yet
+        assert await redis_client.xlen(lane) == 20
+        async with running(tracker_app()):
+            async def trimmed():
+                return await redis_client.xlen(lane) == 0
+            await eventually(trimmed, what="the lane trimmed once the tracker had read it")
+    # the tracker still has every report
+    assert int(await redis_client.hget(topology.GAP_TOTALS, "submitted")) == 20
+
+
+async def _triaged(redis, n: int) -> bool:
+    return sum([await redis.xlen(s) for s in topology.TRIAGED.values()]) >= n
