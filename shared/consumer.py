@@ -1,7 +1,8 @@
 """The one consume -> handle -> publish -> ack -> dead-letter loop every service uses.
 
-A batch of stream entries is read by a FastStream subscriber (consumer group, batch=True,
-AckPolicy.MANUAL). Each entry is decoded and validated on its own; its handler records what it
+A batch of stream entries is read for a consumer group -- by a FastStream subscriber (batch=True,
+AckPolicy.MANUAL) for a single stream, by a LaneReader for lanes read in order of urgency -- and
+handed to ConsumeLoop.process. Each entry is decoded and validated on its own; its handler records what it
 wants written in an Outbox. Then everything the batch produced -- published events, extra writes,
 dead letters and the XACK of every finished entry -- goes to Redis in one MULTI/EXEC, so an entry
 is acknowledged exactly when its output exists, and a crash leaves it pending, never half done.
@@ -95,13 +96,6 @@ def queue_script(pipe: Pipeline, script: AsyncScript, keys: Sequence[Any], args:
     pipe.evalsha(script.sha, len(keys), *keys, *args)
 
 
-@dataclass(frozen=True)
-class BatchResult:
-    handled: int
-    dead_lettered: int
-    left_pending: int
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         errors = "; ".join(
@@ -132,7 +126,7 @@ class ConsumeLoop:
         entries: Sequence[tuple[bytes, dict[bytes, bytes]]],
         sub: Subscription,
         deliveries: Sequence[int] | None = None,
-    ) -> BatchResult:
+    ) -> None:
         dead: list[MessageDeadLettered] = []
         done: list[bytes] = []
         valid: list[tuple[bytes, dict[bytes, bytes], Any, int]] = []
@@ -147,7 +141,6 @@ class ConsumeLoop:
         prepared = await sub.prepare([e for _, _, e, _ in valid]) if sub.prepare and valid else {}
         ops: list[WriteOp] = []
         collected: dict[int, tuple[Collector, list[Any]]] = {}
-        pending = 0
         for entry_id, fields, event, delivery in valid:
             with message_context(getattr(event, "report_id", None), event.event_id):
                 outbox = Outbox(prepared=prepared.get(event.event_id))
@@ -164,7 +157,6 @@ class ConsumeLoop:
                     else:
                         log.warning("handler failed; left pending for redelivery", stream=stream,
                                     deliveries=delivery, error=_describe(exc))
-                        pending += 1
                     continue
             ops.extend(outbox.ops)
             for collector, item in outbox.collected:
@@ -183,7 +175,6 @@ class ConsumeLoop:
         for letter in dead:
             log.warning("dead-lettered", stream=stream, entry_id=letter.source_entry_id,
                         reason=letter.reason)
-        return BatchResult(handled=len(done) - len(dead), dead_lettered=len(dead), left_pending=pending)
 
     def _dead(
         self, stream: str, entry_id: bytes, fields: dict[bytes, bytes], reason: str, deliveries: int
@@ -273,41 +264,35 @@ class Lane:
 
 
 class LaneReader:
-    """Reads new entries of several streams for one group, most urgent first: a batch of a less
-    urgent lane is read only when every more urgent lane is empty, so an urgent report never
-    waits behind a backlog of others. A batch in hand is handled `preempt_every` entries at a
-    time, and between two such chunks the more urgent lanes are looked at again: an urgent entry
-    waits for one chunk at most, never for a whole batch.
-    With strict=False the lanes have no order: one read serves them all (many streams, one call)."""
+    """Reads new entries of several streams for one group in one call, and handles them most
+    urgent lane first. With strict order, a less urgent lane's entries are handled
+    `preempt_every` at a time, and before each such chunk the more urgent lanes are read again and
+    drained: an urgent entry never waits behind a backlog, at most behind one chunk in hand.
+    With strict=False the lanes have no order (many streams of equal standing, one call)."""
 
     def __init__(self, loop: ConsumeLoop, lanes: Sequence[Lane], consumer: str, batch_size: int,
                  poll_ms: int, strict: bool = True, preempt_every: int = 20) -> None:
         self.loop = loop
-        self.strict = strict
-        self.preempt_every = preempt_every
         self.lanes = list(lanes)
         self.consumer = consumer
         self.batch_size = batch_size
         self.poll_ms = poll_ms
+        self.strict = strict
+        self.preempt_every = preempt_every
         self._stopping = False
 
     def stop(self) -> None:
         self._stopping = True
 
-    async def read_once(self, block_ms: int | None) -> int:
-        """Handle one batch of the most urgent lane that has entries; 0 when all were empty."""
-        redis, group = self.loop.redis, self.loop.group
-        for lane in self.lanes if self.strict else ():
-            reply = await redis.xreadgroup(group, self.consumer, {lane.stream: ">"},
-                                           count=self.batch_size)
-            if reply:
-                return await self._handle(reply)
-        if block_ms is None and self.strict:
-            return 0
-        # Everything empty (or no order wanted): one read of every lane, handled by urgency.
-        reply = await redis.xreadgroup(group, self.consumer, {lane.stream: ">" for lane in self.lanes},
-                                       count=self.batch_size, block=block_ms)
+    async def read_once(self, block_ms: int | None = None) -> int:
+        """Read every lane (waiting up to `block_ms` when all are empty) and handle what came."""
+        reply = await self._read(self.lanes, block_ms)
         return await self._handle(reply) if reply else 0
+
+    async def _read(self, lanes: Sequence[Lane], block_ms: int | None = None) -> Any:
+        return await self.loop.redis.xreadgroup(
+            self.loop.group, self.consumer, {lane.stream: ">" for lane in lanes},
+            count=self.batch_size, block=block_ms)
 
     async def _handle(self, reply: Any) -> int:
         by_stream = {(s.decode() if isinstance(s, bytes) else s): entries for s, entries in reply}
@@ -316,19 +301,16 @@ class LaneReader:
             entries = by_stream.get(lane.stream) or []
             step = self.preempt_every if self.strict and rank > 0 else len(entries) or 1
             for start in range(0, len(entries), step):
-                if start:
-                    handled += await self._more_urgent(rank)
+                if self.strict and rank > 0:
+                    handled += await self._drain(self.lanes[:rank])
                 await self.loop.process(lane.stream, entries[start:start + step], lane.sub)
                 handled += len(entries[start:start + step])
         return handled
 
-    async def _more_urgent(self, rank: int) -> int:
-        """Drain every lane more urgent than lane `rank` before going on with it (one read looks
-        at all of them)."""
+    async def _drain(self, lanes: Sequence[Lane]) -> int:
+        """Handle everything waiting on these (more urgent) lanes."""
         handled = 0
-        redis, group = self.loop.redis, self.loop.group
-        urgent = {lane.stream: ">" for lane in self.lanes[:rank]}
-        while reply := await redis.xreadgroup(group, self.consumer, urgent, count=self.batch_size):
+        while reply := await self._read(lanes):
             handled += await self._handle(reply)
         return handled
 

@@ -34,6 +34,7 @@ from shared.settings import TiplineSettings
 
 log = get_logger(__name__)
 
+
 class Background(Protocol):
     """A long-running worker of a service: runs until asked to stop, finishing what it has."""
 
@@ -99,7 +100,7 @@ class StreamService:
                           batch_size=s.batch_size, reclaim_idle_ms=s.reclaim_idle_ms)
         self.consumed.append(stream)
 
-    def run_in_background(self, worker: "Background") -> None:
+    def run_in_background(self, worker: Background) -> None:
         self.background.append(worker)
 
     async def readiness(self) -> list[str]:
@@ -115,19 +116,20 @@ class StreamService:
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         await ensure_groups(self.redis, all_groups(self.settings))
+        workers = list(self.background)
         trimmed = [s for s in self.consumed if s != topology.DEAD_LETTERS]
         if trimmed:
-            self.run_in_background(Janitor(self.redis, trimmed, self.settings.stream_retention_s,
-                                           self.settings.trim_interval_s))
+            workers.append(Janitor(self.redis, trimmed, self.settings.stream_retention_s,
+                                   self.settings.trim_interval_s))
         await self.broker.start()
         tasks = [asyncio.create_task(w.run(), name=f"{self.name}-{type(w).__name__}")
-                 for w in self.background]
+                 for w in workers]
         log.info("service started", consumes=len(self.consumed))
         try:
             yield
         finally:
             # Drain: let every worker finish the batch in hand, then stop the subscribers.
-            for worker in self.background:
+            for worker in workers:
                 worker.stop()
             _, late = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())
             for task in late:
