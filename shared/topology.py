@@ -52,6 +52,7 @@ def agency_busy_until(agency_id: str) -> str:
 GAP_TOTALS = f"{PREFIX}:gap:totals"
 GAP_OPEN = f"{PREFIX}:gap:open"
 SLA_WATCH = f"{PREFIX}:sla:watch"
+SLA_LEVELS = f"{PREFIX}:sla:levels"
 
 
 def gap_by_agency(agency_id: str) -> str:

@@ -25,13 +25,18 @@ class SlaWatcher:
     async def check_once(self) -> int:
         """Announce the breaches due now; how many were announced."""
         t = now()
-        announced = 0
+        due = []
         for report_id, agency, level, detail in await self.ledger.overdue_cases(t - self.sla_seconds,
                                                                                 limit=200):
             handed = datetime.fromisoformat(detail["at"]).timestamp() if detail else t
-            breach = domain.sla_breach(report_id, agency, detail, level + 1,
-                                       (t - handed) / self.seconds_per_hour)
-            if await self.ledger.announce(report_id, agency, level, breach, t) and breach:
+            due.append((report_id, agency, level, domain.sla_breach(
+                report_id, agency, detail, level + 1, (t - handed) / self.seconds_per_hour)))
+        if not due:
+            return 0
+        announced = 0
+        for (report_id, agency, _, breach), done in zip(due, await self.ledger.announce(due, t),
+                                                        strict=True):
+            if done and breach:
                 announced += 1
                 log.warning("SLA breach", report_id=report_id, agency=agency, level=breach.level)
         return announced

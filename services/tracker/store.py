@@ -19,7 +19,7 @@ from shared.schemas.events import SlaBreached
 # Item: [timeline key, stage, detail JSON, open action, case, epoch, ack stage, watch SLA (0/1),
 #        counter hash keys, counter fields, sums as [field, value, ...]]
 _RECORD_MANY = """
-local open_cases, sla = KEYS[1], KEYS[2]
+local open_cases, sla, levels = KEYS[1], KEYS[2], KEYS[3]
 for _, it in ipairs(cjson.decode(ARGV[1])) do
   local timeline = it[1]
   if redis.call('HSETNX', timeline, it[2], it[3]) == 1 then
@@ -31,6 +31,7 @@ for _, it in ipairs(cjson.decode(ARGV[1])) do
     elseif it[4] == 'remove' then
       redis.call('ZREM', open_cases, it[5])
       redis.call('ZREM', sla, it[5])
+      redis.call('HDEL', levels, it[5])
     end
     for _, hash in ipairs(it[9]) do
       for _, name in ipairs(it[10]) do redis.call('HINCRBY', hash, name, 1) end
@@ -49,6 +50,7 @@ if level ~= tonumber(ARGV[2]) then return 0 end
 if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
 if ARGV[5] == '' then
   redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[1], ARGV[1])
   return 1
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -56,9 +58,6 @@ redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 redis.call('XADD', KEYS[3], '*', 'data', ARGV[5])
 return 1
 """
-
-SLA_LEVELS = f"{topology.PREFIX}:sla:levels"
-
 
 def case_member(report_id: int, agency_id: str) -> str:
     return f"{report_id}:{agency_id}"
@@ -85,7 +84,8 @@ class Ledger:
                 f"acknowledged:{step.agency_id}", 1 if step.watch_sla else 0, counters,
                 list(step.counters), [x for pair in step.sums.items() for x in pair],
             ])
-        queue_script(pipe, self._record_many, keys=[topology.GAP_OPEN, topology.SLA_WATCH],
+        queue_script(pipe, self._record_many,
+                     keys=[topology.GAP_OPEN, topology.SLA_WATCH, topology.SLA_LEVELS],
                      args=[json.dumps(rows)])
 
     @staticmethod
@@ -135,7 +135,7 @@ class Ledger:
         cases = [(int(m.decode().split(":", 1)[0]), m.decode().split(":", 1)[1]) for m in members]
         async with self.redis.pipeline(transaction=False) as pipe:
             for report_id, agency in cases:
-                pipe.hget(SLA_LEVELS, case_member(report_id, agency))
+                pipe.hget(topology.SLA_LEVELS, case_member(report_id, agency))
                 pipe.hget(topology.timeline_key(report_id), f"handoff:{agency}")
             replies = await pipe.execute()
         found = []
@@ -144,16 +144,20 @@ class Ledger:
             found.append((report_id, agency, int(level or 0), json.loads(detail) if detail else {}))
         return found
 
-    async def announce(self, report_id: int, agency: str, level_before: int,
-                       breach: SlaBreached | None, now: float) -> bool:
-        """Publish the breach (or stop watching the case when there is none to announce)."""
-        member = case_member(report_id, agency)
-        done = await self._breach(
-            keys=[SLA_LEVELS, topology.SLA_WATCH, topology.SLA_BREACHES],
-            args=[member, level_before, level_before + 1, now,
-                  encode(breach)[b"data"] if breach else ""],
-        )
-        return bool(done)
+    async def announce(self, breaches: list[tuple[int, str, int, SlaBreached | None]],
+                       now: float) -> list[bool]:
+        """For each (report id, agency, level read, breach): publish the breach, or stop watching
+        the case when there is none to announce. One round trip for all; each is announced only
+        if its level is still the one read."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for report_id, agency, level_before, breach in breaches:
+                queue_script(
+                    pipe, self._breach,
+                    keys=[topology.SLA_LEVELS, topology.SLA_WATCH, topology.SLA_BREACHES],
+                    args=[case_member(report_id, agency), level_before, level_before + 1, now,
+                          encode(breach)[b"data"] if breach else ""],
+                )
+            return [bool(done) for done in await pipe.execute()]
 
 
 def now() -> float:

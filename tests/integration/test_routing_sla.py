@@ -71,6 +71,9 @@ async def test_an_unacknowledged_priority_one_case_is_renotified_then_escalated(
     assert [c["why"] for c in cases] == ["jurisdiction", "renotification"]
     [federal] = await stream_events(redis_client, topology.agency_inbox("federal-mock-fbi"))
     assert federal["why"] == "escalation" and federal["priority"] == 1
+    # after the second breach the case is no longer watched, and its breach level is gone
+    assert await redis_client.zcard(topology.SLA_WATCH) == 0
+    assert await redis_client.hlen(topology.SLA_LEVELS) == 0
 
 
 async def test_an_acknowledged_case_is_never_breached(fast_env, redis_client, tmp_path, monkeypatch):
