@@ -36,10 +36,12 @@ from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import Report
 from shared.settings import DATA_DIR
 from shared.synthetic import scenario, synthetic_report
-from tipline.stack import SERVICES, Stack, free_port
+from shared.topology import Topology
+from tipline.stack import RedisServer, Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = {"Authorization": "Bearer dev-key-not-secret"}
+T = Topology()
 TARGETS = {
     "pipeline_reports_per_s": 10_000,
     "pipeline_share_of_raw": 0.25,
@@ -64,28 +66,13 @@ def progress_line(label: str, done: int, total: int, started: float) -> None:
 # ---------- the stack ----------
 
 @contextmanager
-def stack_env(settings: dict[str, str]):
-    saved = dict(os.environ)
-    os.environ.update(settings)
-    for name in SERVICES:
-        os.environ[f"TIPLINE_{name.upper()}_PORT"] = str(free_port())
-    os.environ.pop("TIPLINE_REDIS_URL", None)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-@contextmanager
 def running_stack(work: Path, name: str, settings: dict[str, str]):
-    with stack_env(settings):
-        stack = Stack(state_dir=work / name)
-        try:
-            stack.start(timeout=120)
-            yield stack
-        finally:
-            stack.stop()
+    stack = Stack.on_free_ports(work / name, settings=settings)
+    try:
+        stack.start(timeout=120)
+        yield stack
+    finally:
+        stack.stop()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -120,7 +107,7 @@ def report_events(n: int, start_id: int = 1, informational_only: bool = False) -
         lane = "escalated" if report.escalated else "standard"
         event = ReportSubmitted(report_id=start_id + i, producer="bench", esp="bench", lane=lane,
                                 report=report)
-        events.append((topology.SUBMITTED[lane], event.model_dump_json().encode()))
+        events.append((T.submitted[lane], event.model_dump_json().encode()))
     return events
 
 
@@ -147,15 +134,15 @@ def group_done(r: redis.Redis, streams: list[str], group: str) -> int:
 
 
 def tracker_placed(r: redis.Redis) -> int:
-    totals = r.hmget(topology.GAP_TOTALS, "routed", "unassigned", "bundled")
+    totals = r.hmget(T.gap_totals, "routed", "unassigned", "bundled")
     return sum(int(v or 0) for v in totals)
 
 
 def watch(r: redis.Redis, n: int, started: float, timeout: float, label: str) -> dict[str, Any]:
     """Sample each stage's progress until the tracker has all n; when each stage finished."""
     stages = {
-        "triage": lambda: group_done(r, topology.SUBMITTED_BY_URGENCY, topology.TRIAGE),
-        "router": lambda: group_done(r, topology.TRIAGED_BY_URGENCY, topology.ROUTER),
+        "triage": lambda: group_done(r, T.submitted_by_urgency, topology.TRIAGE),
+        "router": lambda: group_done(r, T.triaged_by_urgency, topology.ROUTER),
         "tracker": lambda: tracker_placed(r),
     }
     finished: dict[str, float] = {}
@@ -174,15 +161,15 @@ def watch(r: redis.Redis, n: int, started: float, timeout: float, label: str) ->
     return {"finished_s": finished, "samples": samples, "complete": counts["tracker"] >= n}
 
 
-REPORT_PATH = {*topology.SUBMITTED_BY_URGENCY, *topology.TRIAGED_BY_URGENCY, topology.ROUTED,
-               topology.UNASSIGNED}
+REPORT_PATH = {*T.submitted_by_urgency, *T.triaged_by_urgency, T.routed,
+               T.unassigned}
 
 
 def backlog(r: redis.Redis) -> int:
     """Entries of the report path's streams not yet read or not yet acknowledged, by any group
     (agency responses keep arriving on their own clock and are left out)."""
     left = 0
-    for group, streams in topology.ALL_CONSUMED.items():
+    for group, streams in T.consumed([]).items():
         for s in (s for s in streams if s in REPORT_PATH):
             for g in r.xinfo_groups(s):
                 if g["name"] in (group, group.encode()):
@@ -197,7 +184,7 @@ def loss_check(r: redis.Redis, n: int, settle_s: float = 120) -> dict[str, Any]:
     while backlog(r) and time.monotonic() < deadline:
         time.sleep(0.2)
     pending = backlog(r)
-    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(topology.GAP_TOTALS).items()}
+    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(T.gap_totals).items()}
     placed = totals.get("routed", 0) + totals.get("unassigned", 0) + totals.get("bundled", 0)
     lost = n - placed
     return {"submitted": totals.get("submitted", 0), "triaged": totals.get("triaged", 0),
@@ -241,41 +228,39 @@ def phase_raw(work: Path, n: int) -> dict[str, Any]:
     from bench import raw_chain
 
     events = report_events(n)
-    with stack_env({}):
-        stack = Stack(state_dir=work / "raw")
-        (stack.state_dir / "logs").mkdir(parents=True, exist_ok=True)
-        url = stack.start_redis()
-        r = redis.Redis.from_url(url)
-        hops = [subprocess.Popen([sys.executable, "-m", "bench.raw_chain", hop, url], cwd=ROOT)
-                for hop in ("triage", "route", "track")]
-        try:
-            deadline = time.monotonic() + 60
-            while not all(r.exists(raw_chain.READY + h) for h in ("triage", "route", "track")):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("raw chain hops did not start")
-                time.sleep(0.05)
-            started = time.monotonic()
-            pipe = r.pipeline(transaction=False)
-            for i, (_, data) in enumerate(events):
-                pipe.xadd(raw_chain.SUBMITTED, {b"data": data})
-                if i % 2000 == 1999:
-                    pipe.execute()
-            pipe.execute()
-            while int(r.get(raw_chain.COUNT) or 0) < n:
-                progress_line("counted by the last hop", int(r.get(raw_chain.COUNT) or 0), n, started)
-                if time.monotonic() - started > max(120, n / 200):
-                    break
-                time.sleep(0.05)
-            total_s = time.monotonic() - started
-            counted = int(r.get(raw_chain.COUNT) or 0)
-            r.set(raw_chain.STOP, 1)
-        finally:
-            for hop in hops:
-                try:
-                    hop.wait(10)
-                except subprocess.TimeoutExpired:
-                    hop.kill()
-            stack.stop()
+    server = RedisServer(work / "raw-redis", appendonly=False).start()
+    url = server.url
+    r = redis.Redis.from_url(url)
+    hops = [subprocess.Popen([sys.executable, "-m", "bench.raw_chain", hop, url], cwd=ROOT)
+            for hop in ("triage", "route", "track")]
+    try:
+        deadline = time.monotonic() + 60
+        while not all(r.exists(raw_chain.READY + h) for h in ("triage", "route", "track")):
+            if time.monotonic() > deadline:
+                raise RuntimeError("raw chain hops did not start")
+            time.sleep(0.05)
+        started = time.monotonic()
+        pipe = r.pipeline(transaction=False)
+        for i, (_, data) in enumerate(events):
+            pipe.xadd(raw_chain.SUBMITTED, {b"data": data})
+            if i % 2000 == 1999:
+                pipe.execute()
+        pipe.execute()
+        while int(r.get(raw_chain.COUNT) or 0) < n:
+            progress_line("counted by the last hop", int(r.get(raw_chain.COUNT) or 0), n, started)
+            if time.monotonic() - started > max(120, n / 200):
+                break
+            time.sleep(0.05)
+        total_s = time.monotonic() - started
+        counted = int(r.get(raw_chain.COUNT) or 0)
+        r.set(raw_chain.STOP, 1)
+    finally:
+        for hop in hops:
+            try:
+                hop.wait(10)
+            except subprocess.TimeoutExpired:
+                hop.kill()
+        server.stop()
     return {"reports": n, "counted": counted, "total_s": round(total_s, 2),
             "reports_per_s": round(counted / total_s)}
 
@@ -370,17 +355,17 @@ def phase_flood(work: Path, flood: int, p1: int, interval_ms: int, settings: dic
                 resp.raise_for_status()
                 ids.append(resp.json()["reportId"])
                 time.sleep(interval_ms / 1000)
-        in_flight_at_end = flood - group_done(r, topology.SUBMITTED_BY_URGENCY, topology.TRIAGE)
+        in_flight_at_end = flood - group_done(r, T.submitted_by_urgency, topology.TRIAGE)
         seen = watch(r, flood + p1, started, timeout=max(180, flood / 200), label="recorded")
         losses = loss_check(r, flood + p1) if seen["complete"] else {"ok": False, "lost": "incomplete"}
         accepted_ms = {}
-        for _, fields in r.xrange(topology.SUBMITTED["escalated"]):
+        for _, fields in r.xrange(T.submitted["escalated"]):
             event = json.loads(fields[b"data"])
             accepted_ms[event["report_id"]] = datetime.fromisoformat(event["occurred_at"]).timestamp() * 1000
         delivered_ms: dict[int, float] = {}
         wanted = set(ids)
         for agency in directory.agencies:
-            stream = topology.agency_inbox(agency.id)
+            stream = T.agency_inbox(agency.id)
             if agency.kind != "icac" or r.xlen(stream) == 0:
                 continue
             for entry_id, fields in r.xrange(stream):

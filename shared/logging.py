@@ -45,11 +45,32 @@ def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     return event_dict
 
 
+# Tracebacks as structured data in JSON lines, without the frames' local variables (a handler's
+# frame holds the report it was handling).
+_tracebacks = structlog.processors.ExceptionRenderer(
+    structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
+
+
+def _safe_exception_text(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """A validation error's text quotes the values it refused: keep only where and why."""
+    for exc in event_dict.get("exception") or []:
+        if isinstance(exc, dict) and exc.get("exc_type") == "ValidationError":
+            exc["exc_value"] = _validation_summary(exc.get("exc_value", ""))
+    return event_dict
+
+
+def _validation_summary(text: str) -> str:
+    kept = [line for line in str(text).splitlines()
+            if line and not line.startswith(" ") and "input_value=" not in line]
+    return "\n".join(kept)
+
+
 def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> None:
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     )
+    final = [_tracebacks, _safe_exception_text, renderer] if use_json else [renderer]
     shared_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         _add_message,
@@ -69,7 +90,7 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> N
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared_processors, structlog.stdlib.ExtraAdder()],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
         )
     )
     root = logging.getLogger()

@@ -5,13 +5,13 @@ delivered entry and older than the group's oldest pending one: nobody will read 
 those, entries younger than the retention period are kept anyway, to be looked at.
 """
 
-import asyncio
 import time
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
 from shared.logging import get_logger
+from shared.worker import Periodic
 
 log = get_logger(__name__)
 
@@ -59,21 +59,16 @@ class Janitor:
         self.streams = list(streams)
         self.retention_s = retention_s
         self.interval_s = interval_s
-        self._stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            for stream in self.streams:
-                try:
-                    removed = await trim(self.redis, stream, self.retention_s)
-                    if removed:
-                        log.debug("stream trimmed", stream=stream, removed=removed)
-                except Exception as exc:  # a missing stream or Redis away: next round
-                    log.warning("could not trim", stream=stream, error=f"{type(exc).__name__}: {exc}")
+    async def trim_once(self) -> bool:
+        for stream in self.streams:
             try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval_s)
-            except TimeoutError:
-                pass
+                removed = await trim(self.redis, stream, self.retention_s)
+                if removed:
+                    log.debug("stream trimmed", stream=stream, removed=removed)
+            except Exception as exc:  # a missing stream or Redis away: next round
+                log.warning("could not trim", stream=stream, error=f"{type(exc).__name__}: {exc}")
+        return False
+
+    def worker(self) -> Periodic:
+        return Periodic("janitor", self.trim_once, self.interval_s)

@@ -1,36 +1,30 @@
-"""The frame every service runs in: Redis, the FastStream broker, the consume loop, health routes."""
+"""The frame every service runs in: Redis, its contract, the consume loop, health, metrics, docs."""
 
-import asyncio
 import gc
-import logging
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import uvicorn
+import yaml
 from fastapi import FastAPI, Response
-from faststream.redis import RedisBroker
+from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import TypeAdapter
-from redis.asyncio import Redis
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import topology
-from shared.consumer import (
-    ConsumeLoop,
-    Handler,
-    Lane,
-    LaneReader,
-    Prepare,
-    Subscription,
-    ensure_groups,
-    missing_groups,
-    subscribe,
-    subscribe_reclaim,
-)
+from shared.contracts import Channel, Contract
 from shared.directory import load_directory
+from shared.groups import ensure_groups, group_state, missing_groups
 from shared.logging import configure_logging, get_logger
+from shared.loop import ConsumeLoop, Handler, Prepare, Subscription
+from shared.metrics import Metrics
+from shared.outbox import Collector
+from shared.reading import Lane, LaneReader, Reclaimer
 from shared.retention import Janitor
 from shared.settings import TiplineSettings
+from shared.tracing import configure_tracing, parent_context, tracer
 
 log = get_logger(__name__)
 
@@ -43,65 +37,49 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
-def all_groups(settings: TiplineSettings) -> dict[str, list[str]]:
-    """Every group of the topology, agency inboxes included."""
-    directory = load_directory(settings.directory_file)
-    groups = {group: list(streams) for group, streams in topology.ALL_CONSUMED.items()}
-    groups[topology.AGENCIES] = [topology.agency_inbox(a.id) for a in directory.agencies]
-    return groups
-
-
 class StreamService:
-    """One service: its settings, its Redis client, its broker and what it consumes."""
+    """One service: its contract, settings, Redis client, consume loop and background workers.
 
-    def __init__(self, name: str, settings: TiplineSettings) -> None:
-        self.name = name
+    `strict`: the order in which channels are consumed is their urgency (a more urgent lane is
+    always drained first); otherwise they have equal standing."""
+
+    def __init__(self, contract: Contract, settings: TiplineSettings, strict: bool = True) -> None:
+        self.name = contract.service
+        self.contract = contract
         self.settings = settings
-        self.redis = Redis.from_url(settings.redis_url)
-        framework_log = logging.getLogger(f"tipline.faststream.{name}")
-        self.broker = RedisBroker(
-            settings.redis_url,
-            graceful_timeout=10.0,
-            logger=framework_log,
-            log_level=logging.DEBUG,  # its per-message lines; our own lines say what matters
+        self.topology = settings.topology()
+        self.redis = settings.redis()
+        self.metrics = Metrics(self.name)
+        self.strict = strict
+        self.loop = ConsumeLoop(
+            self.redis, self.name, dead_letters=self.topology.dead_letters,
+            seen_prefix=self.topology.seen_prefix(self.name),
+            max_deliveries=settings.max_deliveries, dedupe_ttl_s=settings.dedupe_ttl_s,
+            metrics=self.metrics, may_publish=contract.may_publish(),
         )
-        # FastStream gives the logger a coloured handler of its own; route it through structlog.
-        framework_log.handlers.clear()
-        framework_log.propagate = True
-        framework_log.setLevel(logging.WARNING)  # task start/stop chatter at INFO
-        self.loop = ConsumeLoop(self.redis, group=name, max_deliveries=settings.max_deliveries)
-        self.consumed: list[str] = []
+        self.lanes: list[Lane] = []
         self.background: list[Background] = []
+        self._adapters: dict[int, TypeAdapter[Any]] = {}
+        self.metrics.on_scrape(self._read_group_state)
 
-    def consume(self, stream: str, event_type: Any, handler: Handler, description: str = "",
-                prepare: Prepare | None = None) -> None:
-        """Handle every entry of one stream (order among streams does not matter)."""
-        s = self.settings
-        sub = Subscription(TypeAdapter(event_type), handler, prepare)
-        subscribe(self.broker, self.loop, stream=stream, sub=sub, consumer=s.consumer_name,
-                  batch_size=s.batch_size, poll_ms=s.poll_ms, description=description)
-        self._reclaim(stream, sub)
-
-    def consume_lanes(self, streams_by_urgency: Sequence[str], event_type: Any, handler: Handler,
-                      strict: bool = True, prepare: Prepare | None = None) -> None:
-        """Handle several lanes of one kind of event, always draining the more urgent lane first
-        (strict=False: many streams of equal standing, read together in one call)."""
-        s = self.settings
-        sub = Subscription(TypeAdapter(event_type), handler, prepare)
-        lanes = [Lane(stream, sub) for stream in streams_by_urgency]
-        self.run_in_background(LaneReader(self.loop, lanes, s.consumer_name, s.batch_size, s.poll_ms,
-                                          strict=strict, preempt_every=s.preempt_every))
-        for stream in streams_by_urgency:
-            self._reclaim(stream, sub)
-
-    def _reclaim(self, stream: str, sub: Subscription) -> None:
-        s = self.settings
-        subscribe_reclaim(self.broker, self.loop, stream=stream, sub=sub, consumer=s.consumer_name,
-                          batch_size=s.batch_size, reclaim_idle_ms=s.reclaim_idle_ms)
-        self.consumed.append(stream)
+    def consume(self, channel: Channel, handler: Handler, *, streams: Sequence[str] = (),
+                prepare: Prepare | None = None, collector: Collector | None = None,
+                dedupe: bool = True) -> None:
+        """Handle every entry of a declared channel (of `streams`, for a channel named by a
+        pattern such as an agency inbox). Channels are read in the order they are consumed."""
+        if channel not in self.contract.consumes:
+            raise ValueError(f"{self.name} does not declare that it consumes {channel.stream}")
+        adapter = self._adapters.setdefault(id(channel.event), TypeAdapter(channel.event))
+        sub = Subscription(adapter, handler, prepare, collector, dedupe)
+        for stream in streams or [channel.stream]:
+            self.lanes.append(Lane(stream, sub))
 
     def run_in_background(self, worker: Background) -> None:
         self.background.append(worker)
+
+    @property
+    def consumed(self) -> list[str]:
+        return [lane.stream for lane in self.lanes]
 
     async def readiness(self) -> list[str]:
         """What keeps the service from being ready; empty when it is."""
@@ -110,58 +88,137 @@ class StreamService:
         except Exception as exc:
             return [f"redis unreachable: {type(exc).__name__}"]
         return [f"missing group: {m}" for m in await missing_groups(
-            self.redis, {self.name: self.consumed}
-        )]
+            self.redis, {self.name: self.consumed})]
+
+    async def _read_group_state(self) -> None:
+        for stream, group, lag, pending in await group_state(self.redis, {self.name: self.consumed}):
+            self.metrics.lag.labels(stream, group).set(lag)
+            self.metrics.pending.labels(stream, group).set(pending)
+
+    def _workers(self) -> list[Background]:
+        s = self.settings
+        workers: list[Background] = []
+        if self.lanes:
+            workers.append(LaneReader(self.loop, self.lanes, s.consumer_name, s.batch_size,
+                                      s.poll_ms, strict=self.strict,
+                                      preempt_every=s.preempt_every).worker())
+            workers.append(Reclaimer(self.loop, self.lanes, s.consumer_name, s.batch_size,
+                                     s.reclaim_idle_ms).worker())
+            trimmed = [st for st in self.consumed if st != self.topology.dead_letters]
+            if trimmed:
+                workers.append(Janitor(self.redis, trimmed, s.stream_retention_s,
+                                       s.trim_interval_s).worker())
+        return workers + self.background
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        await ensure_groups(self.redis, all_groups(self.settings))
-        workers = list(self.background)
-        trimmed = [s for s in self.consumed if s != topology.DEAD_LETTERS]
-        if trimmed:
-            workers.append(Janitor(self.redis, trimmed, self.settings.stream_retention_s,
-                                   self.settings.trim_interval_s))
-        await self.broker.start()
-        tasks = [asyncio.create_task(w.run(), name=f"{self.name}-{type(w).__name__}")
-                 for w in workers]
-        log.info("service started", consumes=len(self.consumed))
+        import asyncio
+
+        directory = load_directory(self.settings.directory_file)
+        groups = self.topology.consumed([a.id for a in directory.agencies])
+        groups[self.name] = sorted({*groups.get(self.name, []), *self.consumed})
+        await ensure_groups(self.redis, groups)
+        workers = self._workers()
+        tasks = [asyncio.create_task(w.run(), name=f"{self.name}-{i}") for i, w in enumerate(workers)]
+        log.info("service started", consumes=len(self.lanes))
         try:
             yield
         finally:
-            # Drain: let every worker finish the batch in hand, then stop the subscribers.
+            # Drain: every worker finishes what it has in hand, then stops.
             for worker in workers:
                 worker.stop()
             _, late = await asyncio.wait(tasks, timeout=10) if tasks else (set(), set())
             for task in late:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self.broker.stop()  # waits for in-flight batches (graceful_timeout)
             await self.redis.aclose()
             log.info("service stopped")
 
     def app(self, routers: Sequence[Any] = (), **fastapi_args: Any) -> FastAPI:
         app = FastAPI(title=f"tipline {self.name}", lifespan=self.lifespan, **fastapi_args)
+        document = self.contract.asyncapi()
 
         @app.get("/healthz", tags=["health"], summary="The process is alive.")
         async def healthz() -> dict[str, str]:
             return {"status": "ok", "service": self.name}
 
-        @app.get("/readyz", tags=["health"], summary="Redis answers and every group exists.")
+        @app.get("/readyz", tags=["health"], summary="Redis answers and every group exists.",
+                 responses={503: {"description": "Not ready: Redis or a consumer group is missing."}})
         async def readyz(response: Response) -> dict[str, Any]:
             problems = await self.readiness()
             if problems:
                 response.status_code = 503
             return {"ready": not problems, "service": self.name, "problems": problems}
 
+        @app.get("/metrics", tags=["health"], summary="Prometheus metrics.",
+                 response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+        async def metrics() -> Response:
+            return Response(await self.metrics.exposition(),
+                            media_type="text/plain; version=0.0.4; charset=utf-8")
+
+        @app.get("/asyncapi", tags=["docs"], summary="The service's AsyncAPI document (JSON).")
+        async def asyncapi() -> dict[str, Any]:
+            return document
+
+        @app.get("/asyncapi.yaml", tags=["docs"], summary="The service's AsyncAPI document (YAML).",
+                 response_class=Response, responses={200: {"content": {"application/yaml": {}}}})
+        async def asyncapi_yaml() -> Response:
+            return Response(yaml.safe_dump(document, sort_keys=False), media_type="application/yaml")
+
         for router in routers:
             app.include_router(router)
+        app.add_middleware(HttpTelemetry, metrics=self.metrics, service=self.name)
         app.state.service = self
         return app
+
+
+class HttpTelemetry:
+    """A server span and request metrics for every HTTP request, by route template (never by the
+    raw path, which would name report ids)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, service: str) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        status = [500]
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"traceparent")
+        started = time.perf_counter()
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        with tracer().start_as_current_span(
+                method, context=parent_context(incoming.decode() if incoming else None),
+                kind=SpanKind.SERVER) as span:
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                if span.is_recording():
+                    span.update_name(f"{method} {route}")
+                    span.set_attributes({"tipline.service": self.service,
+                                         "http.request.method": method, "http.route": route,
+                                         "http.response.status_code": status[0]})
+                    if status[0] >= 500:
+                        span.set_status(StatusCode.ERROR)
+                self.metrics.http_requests.labels(method, route, str(status[0])).inc()
+                self.metrics.http_seconds.labels(method, route).observe(
+                    time.perf_counter() - started)
 
 
 def serve(app_factory: Callable[[], FastAPI], settings: TiplineSettings, name: str, port: int) -> None:
     """Run one service in the foreground; SIGTERM and Ctrl-C drain and stop it."""
     configure_logging(name, settings.log_format, settings.log_level)
+    configure_tracing(name, settings.trace_exporter, settings.otlp_endpoint)
     if settings.nice:
         os.nice(settings.nice)
     app = app_factory()
@@ -171,6 +228,7 @@ def serve(app_factory: Callable[[], FastAPI], settings: TiplineSettings, name: s
     gc.set_threshold(20_000, 20, 20)
     config = uvicorn.Config(
         app, host=settings.host, port=port, log_config=None, access_log=False,
-        timeout_graceful_shutdown=15,
+        timeout_graceful_shutdown=15, timeout_keep_alive=int(settings.http_keepalive_s),
+        limit_concurrency=settings.http_max_concurrency,
     )
     uvicorn.Server(config).run()

@@ -5,8 +5,11 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.asyncio import Redis
+
+from shared.topology import Topology
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -20,6 +23,11 @@ class TiplineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIPLINE_", extra="ignore")
 
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis for every stream and key.")
+    redis_password: SecretStr | None = Field(
+        default=None, description="Redis password (AUTH), when the URL does not carry one.")
+    prefix: str = Field(default="tipline", pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+                        description="Prefix of every stream and key: stacks with different prefixes "
+                        "share a Redis without seeing each other.")
     host: str = Field(default="127.0.0.1", description="Address the service's HTTP server binds.")
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: console on a terminal, JSON otherwise."
@@ -33,6 +41,10 @@ class TiplineSettings(BaseSettings):
     )
     max_deliveries: int = Field(
         default=3, ge=1, description="Deliveries of a failing entry before it is dead-lettered."
+    )
+    dedupe_ttl_s: int = Field(
+        default=24 * 3600, ge=60, description="How long a consumer group remembers the event ids "
+        "it has committed: the same event arriving again within it writes nothing.",
     )
     preempt_every: int = Field(
         default=20, ge=1, description="Entries of a less urgent lane handled between two looks at the "
@@ -53,3 +65,21 @@ class TiplineSettings(BaseSettings):
     sim_seconds_per_hour: float = Field(
         default=2.5, gt=0, description="Wall seconds per simulated hour (2.5: a day in a minute)."
     )
+    trace_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none", description="Where spans go: nowhere, standard error, or an OTLP endpoint.")
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces endpoint, e.g. http://jaeger:4318/v1/traces.")
+    http_keepalive_s: float = Field(default=5, gt=0, description="Idle keep-alive connections "
+                                    "are closed after this long.")
+    http_max_concurrency: int = Field(default=200, ge=1, description="Connections and tasks served "
+                                      "at once; more get 503.")
+    http_body_timeout_s: float = Field(default=30, gt=0, description="A request body not received "
+                                       "within this long is refused (408).")
+
+    def topology(self) -> Topology:
+        return Topology(self.prefix)
+
+    def redis(self) -> Redis:
+        """A client for the configured Redis (the URL's password wins over redis_password)."""
+        password = self.redis_password.get_secret_value() if self.redis_password else None
+        return Redis.from_url(self.redis_url, password=password)

@@ -1,30 +1,12 @@
-"""Every stream name and consumer group, in one place."""
+"""Every stream name, consumer group and key, in one place, under one prefix (TIPLINE_PREFIX).
+
+Two stacks (or two tests) with different prefixes share a Redis without seeing each other.
+"""
+
+from dataclasses import dataclass, field
+from typing import get_args
 
 from shared.schemas.events import Lane, TriageLane
-
-PREFIX = "tipline"
-
-SUBMITTED: dict[Lane, str] = {
-    "escalated": f"{PREFIX}:reports:submitted:escalated",
-    "standard": f"{PREFIX}:reports:submitted:standard",
-}
-TRIAGED: dict[TriageLane, str] = {
-    lane: f"{PREFIX}:reports:triaged:{lane}" for lane in ("p1", "p2", "p3", "informational")
-}
-ROUTED = f"{PREFIX}:reports:routed"
-UNASSIGNED = f"{PREFIX}:reports:unassigned"
-AGENCY_RESPONSES = f"{PREFIX}:agency:responses"
-SLA_BREACHES = f"{PREFIX}:sla:breaches"
-DEAD_LETTERS = f"{PREFIX}:dead-letters"
-
-# Urgent lanes first: a reader that serves several lanes polls them in this order.
-SUBMITTED_BY_URGENCY = [SUBMITTED["escalated"], SUBMITTED["standard"]]
-TRIAGED_BY_URGENCY = [TRIAGED[lane] for lane in ("p1", "p2", "p3", "informational")]
-
-
-def agency_inbox(agency_id: str) -> str:
-    return f"{PREFIX}:agency:{agency_id}:inbox"
-
 
 # Consumer groups: each is the consuming service's name.
 TRIAGE = "triage"
@@ -32,47 +14,128 @@ ROUTER = "router"
 AGENCIES = "agencies"
 TRACKER = "tracker"
 
-# Plain keys (not streams).
-REPORT_ID_COUNTER = f"{PREFIX}:report-id"
+TRIAGE_LANES: tuple[TriageLane, ...] = get_args(TriageLane)
+SUBMIT_LANES: tuple[Lane, ...] = get_args(Lane)
 
 
-def idempotency_key(esp: str, key: str) -> str:
-    return f"{PREFIX}:idempotency:{esp}:{key}"
+@dataclass(frozen=True)
+class Topology:
+    prefix: str = "tipline"
+    submitted: dict[Lane, str] = field(init=False)
+    triaged: dict[TriageLane, str] = field(init=False)
 
+    def __post_init__(self) -> None:
+        p = self.prefix
+        object.__setattr__(self, "submitted", {
+            lane: f"{p}:reports:submitted:{lane}" for lane in SUBMIT_LANES})
+        object.__setattr__(self, "triaged", {lane: f"{p}:reports:triaged:{lane}"
+                                             for lane in TRIAGE_LANES})
 
-def timeline_key(report_id: int) -> str:
-    return f"{PREFIX}:report:{report_id}"
+    def key(self, *parts: object) -> str:
+        return ":".join((self.prefix, *map(str, parts)))
 
+    # ---- streams ----
 
-AGENCY_SCHEDULE = f"{PREFIX}:agency:schedule"
+    @property
+    def submitted_by_urgency(self) -> list[str]:
+        """Urgent lanes first: a reader that serves several lanes drains them in this order."""
+        return [self.submitted["escalated"], self.submitted["standard"]]
 
+    @property
+    def triaged_by_urgency(self) -> list[str]:
+        return [self.triaged[lane] for lane in TRIAGE_LANES]
 
-def agency_busy_until(agency_id: str) -> str:
-    return f"{PREFIX}:agency:{agency_id}:busy-until"
-GAP_TOTALS = f"{PREFIX}:gap:totals"
-GAP_OPEN = f"{PREFIX}:gap:open"
-SLA_WATCH = f"{PREFIX}:sla:watch"
-SLA_LEVELS = f"{PREFIX}:sla:levels"
+    @property
+    def routed(self) -> str:
+        return self.key("reports", "routed")
 
+    @property
+    def unassigned(self) -> str:
+        return self.key("reports", "unassigned")
 
-def gap_by_agency(agency_id: str) -> str:
-    return f"{PREFIX}:gap:agency:{agency_id}"
+    @property
+    def agency_responses(self) -> str:
+        return self.key("agency", "responses")
 
+    @property
+    def sla_breaches(self) -> str:
+        return self.key("sla", "breaches")
 
-def gap_by_lane(lane: str) -> str:
-    return f"{PREFIX}:gap:lane:{lane}"
+    @property
+    def dead_letters(self) -> str:
+        return self.key("dead-letters")
 
+    def agency_inbox(self, agency_id: str) -> str:
+        return self.key("agency", agency_id, "inbox")
 
-ALL_CONSUMED = {
-    TRIAGE: SUBMITTED_BY_URGENCY,
-    ROUTER: [*TRIAGED_BY_URGENCY, SLA_BREACHES],
-    TRACKER: [
-        *SUBMITTED_BY_URGENCY, *TRIAGED_BY_URGENCY, ROUTED, UNASSIGNED, AGENCY_RESPONSES,
-        SLA_BREACHES, DEAD_LETTERS,
-    ],
-}
+    @property
+    def agency_inbox_pattern(self) -> str:
+        """How an agency inbox is named, for documents: the agency id in braces."""
+        return self.agency_inbox("{agency_id}")
 
+    def consumed(self, agency_ids: list[str]) -> dict[str, list[str]]:
+        """Every consumer group and the streams it reads."""
+        return {
+            TRIAGE: self.submitted_by_urgency,
+            ROUTER: [self.sla_breaches, *self.triaged_by_urgency],
+            AGENCIES: [self.agency_inbox(a) for a in agency_ids],
+            TRACKER: [*self.submitted_by_urgency, *self.triaged_by_urgency, self.routed,
+                      self.unassigned, self.agency_responses, self.sla_breaches, self.dead_letters],
+        }
 
-def bundle_key(hash_key: str) -> str:
-    """A viral file's hash (`MD5:abc...`) -> the report that opened its bundle."""
-    return f"{PREFIX}:bundle:{hash_key}"
+    # ---- plain keys ----
+
+    @property
+    def report_id_counter(self) -> str:
+        return self.key("report-id")
+
+    def idempotency_key(self, esp: str, key: str) -> str:
+        return self.key("idempotency", esp, key)
+
+    def seen_prefix(self, group: str) -> str:
+        """Event ids a consumer group has committed (the consume loop's idempotency records)."""
+        return self.key("seen", group) + ":"
+
+    def timeline_key(self, report_id: int) -> str:
+        return self.key("report", report_id)
+
+    @property
+    def agency_schedule(self) -> str:
+        return self.key("agency", "schedule")
+
+    def agency_busy_until(self, agency_id: str) -> str:
+        return self.key("agency", agency_id, "busy-until")
+
+    def agency_turn(self, event_id: str) -> str:
+        """The backlog turn a case took, so a redelivered case takes none."""
+        return self.key("agency", "turn", event_id)
+
+    @property
+    def gap_totals(self) -> str:
+        return self.key("gap", "totals")
+
+    @property
+    def gap_open(self) -> str:
+        return self.key("gap", "open")
+
+    def gap_by_agency(self, agency_id: str) -> str:
+        return self.key("gap", "agency", agency_id)
+
+    def gap_by_lane(self, lane: str) -> str:
+        return self.key("gap", "lane", lane)
+
+    @property
+    def sla_watch(self) -> str:
+        return self.key("sla", "watch")
+
+    @property
+    def sla_levels(self) -> str:
+        return self.key("sla", "levels")
+
+    def bundle_key(self, hash_key: str) -> str:
+        """A viral file's hash (`MD5:abc...`) -> the report that opened its bundle."""
+        return self.key("bundle", hash_key)
+
+    def replayed_key(self, dead_letter_id: str) -> str:
+        """Set once a dead letter has been replayed: replay happens once."""
+        return self.key("dead-letter", "replayed", dead_letter_id)

@@ -1,18 +1,22 @@
 """Test fixtures: a real Redis for every integration test, chosen in a fixed order and named."""
 
+import json
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
+
+from shared.settings import DATA_DIR, TiplineSettings
+from shared.topology import Topology
+from tipline.stack import RedisServer, free_port  # noqa: F401  (free_port: used by e2e tests)
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # the reaper image is not to be had
 
@@ -34,12 +38,6 @@ def docker_answers() -> bool:
         return False
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_for(url: str, timeout: float = 15.0) -> None:
     client = redis.Redis.from_url(url)
     deadline = time.monotonic() + timeout
@@ -51,34 +49,6 @@ def _wait_for(url: str, timeout: float = 15.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-
-
-class LocalRedis:
-    """A redis-server of the tests' own, on a free port, with its own data directory."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="tipline-test-redis-")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "LocalRedis":
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        _wait_for(self.url)
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def start_testcontainer() -> tuple[str, object]:
@@ -115,12 +85,14 @@ def redis_url() -> Iterator[str]:
             container.stop()  # type: ignore[attr-defined]
         return
     if shutil.which("redis-server"):
-        local = LocalRedis().start()
+        data = Path(tempfile.mkdtemp(prefix="tipline-test-redis-"))
+        local = RedisServer(data, appendonly=False).start()
         _chosen.append(f"redis-server on PATH (port {local.port})")
         try:
             yield local.url
         finally:
             local.stop()
+            shutil.rmtree(data, ignore_errors=True)
         return
     pytest.fail(
         "no Redis for the integration tests: set TIPLINE_TEST_REDIS_URL, start a Docker engine, "
@@ -135,49 +107,58 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    """A client on an emptied database: no test sees another's streams."""
-    client = aioredis.Redis.from_url(redis_url)
-    await client.flushdb()
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 def test_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
 @pytest.fixture
-def fast_env(redis_url: str, test_id: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Settings for services under test: quick polling, quick reclaiming, quick simulated time."""
-    env = {
-        "TIPLINE_REDIS_URL": redis_url,
-        "TIPLINE_POLL_MS": "20",
-        "TIPLINE_RECLAIM_IDLE_MS": "300",
-        "TIPLINE_CONSUMER_NAME": f"test-{test_id}",
-        "TIPLINE_SIM_SECONDS_PER_HOUR": "0.01",
-        "TIPLINE_LOG_FORMAT": "json",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+def topology(test_id: str) -> Topology:
+    """Every test's streams and keys under a prefix of its own: tests never share state, and run
+    side by side (pytest -n) on one Redis."""
+    return Topology(f"t{test_id}")
+
+
+@pytest.fixture
+async def redis_client(redis_url: str, topology: Topology) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    async for key in client.scan_iter(match=f"{topology.prefix}:*", count=1000):
+        await client.unlink(key)
+    await client.aclose()
+
+
+Settings = Callable[..., Any]
+
+
+@pytest.fixture
+def make_settings(redis_url: str, topology: Topology, test_id: str) -> Settings:
+    """Settings for services under test, passed explicitly: quick polling, quick reclaiming, quick
+    simulated time, this test's prefix. `make_settings(IntakeSettings, max_body_bytes=2048)`."""
+
+    def make(cls: type[TiplineSettings] = TiplineSettings, **overrides: Any) -> Any:
+        base: dict[str, Any] = dict(
+            redis_url=redis_url, prefix=topology.prefix, poll_ms=20, reclaim_idle_ms=300,
+            consumer_name=f"test-{test_id}", sim_seconds_per_hour=0.01, log_format="json",
+        )
+        return cls(**{**base, **overrides})
+
+    return make
+
+
+def directory_with(path: Path, **profile: Any) -> Path:
+    """The shipped directory with every agency's profile changed as given."""
+    data = json.loads((DATA_DIR / "agencies.json").read_text())
+    for agency in data["agencies"]:
+        agency["profile"].update(profile)
+    path.write_text(json.dumps(data))
+    return path
 
 
 @pytest.fixture
 def sure_directory(tmp_path: Path) -> Path:
-    """The shipped directory with every agency acknowledging every case within simulated hours and
-    reporting an outcome: tests then wait for certainties, not for luck."""
-    import json
-
-    from shared.settings import DATA_DIR
-
-    data = json.loads((DATA_DIR / "agencies.json").read_text())
-    for agency in data["agencies"]:
-        agency["profile"]["never_ack_share"] = 0.0
-        agency["profile"]["outcome_share"] = 1.0
-        agency["profile"]["ack_median_hours"] = {lane: 1.0 for lane in ("p1", "p2", "p3", "informational")}
-        agency["profile"]["outcome_median_hours"] = 2.0
-    path = tmp_path / "agencies.json"
-    path.write_text(json.dumps(data))
-    return path
+    """Every agency acknowledges every case within simulated hours and reports an outcome: tests
+    then wait for certainties, not for luck."""
+    return directory_with(
+        tmp_path / "agencies.json", never_ack_share=0.0, outcome_share=1.0,
+        ack_median_hours={lane: 1.0 for lane in ("p1", "p2", "p3", "informational")},
+        outcome_median_hours=2.0)

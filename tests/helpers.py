@@ -39,3 +39,8 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0,
 async def stream_events(redis: Redis, stream: str) -> list[dict[str, Any]]:
     """Every entry of a stream, decoded from its JSON field."""
     return [json.loads(fields[b"data"]) for _, fields in await redis.xrange(stream)]
+
+
+async def has_entries(redis: Redis, stream: str, n: int) -> bool:
+    """At least n entries in the stream (for `eventually`)."""
+    return await redis.xlen(stream) >= n

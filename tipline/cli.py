@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -10,11 +11,14 @@ from typing import Any
 
 import httpx
 
+from services.agencies.config import AgenciesSettings
 from services.intake.config import DEVELOPMENT_KEYS, IntakeSettings
+from services.router.config import RouterSettings
 from services.tracker.config import TrackerSettings
-from shared.settings import DATA_DIR
+from services.triage.config import TriageSettings
+from shared.settings import DATA_DIR, TiplineSettings
 from shared.synthetic import scenario
-from tipline.stack import Stack, StackError
+from tipline.stack import Stack, StackError, masked
 
 SAMPLES = DATA_DIR / "samples"
 DEV_KEY = DEVELOPMENT_KEYS.split(":", 1)[1]
@@ -189,8 +193,26 @@ def stack_seconds_per_hour() -> float:
     return TrackerSettings().sim_seconds_per_hour
 
 
+def _stack(args: argparse.Namespace) -> Stack:
+    """The stack as the settings describe it: Redis at TIPLINE_REDIS_URL when set (or --redis-url),
+    else a redis-server of its own, with TIPLINE_REDIS_PASSWORD as its password when set."""
+    settings = TiplineSettings()
+    given = args.redis_url or (settings.redis_url if "redis_url" in settings.model_fields_set
+                               else None)
+    password = settings.redis_password.get_secret_value() if settings.redis_password else None
+    ports = {"intake": IntakeSettings().intake_port, "tracker": TrackerSettings().tracker_port,
+             "triage": TriageSettings().triage_port, "router": RouterSettings().router_port,
+             "agencies": AgenciesSettings().agencies_port}
+    # The settings this command was started with are the services' settings.
+    passed = {k: v for k, v in os.environ.items() if k.startswith("TIPLINE_")}
+    stack = Stack(state_dir=Path(args.state_dir).resolve(), settings=passed, redis_url=given,
+                  redis_password=password)
+    stack.ports.update(ports)
+    return stack
+
+
 def cmd_up(args: argparse.Namespace) -> int:
-    stack = Stack(state_dir=Path(args.state_dir).resolve(), redis_url=args.redis_url)
+    stack = _stack(args)
     stopping = False
 
     def stop_signal(signum: int, _frame: Any) -> None:
@@ -202,12 +224,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         out("starting redis and five services ...")
         stack.start(timeout=args.timeout)
-        out(f"redis:      {stack.redis_url}")
+        out(f"redis:      {masked(stack.redis_url or '')}")
         for name in ("intake", "tracker", "triage", "router", "agencies"):
             out(f"{name + ':':<12}{stack.url(name)}   (health: /healthz, /readyz)")
         out(f"API docs:   {stack.url('intake')}/docs  {stack.url('tracker')}/docs")
         out(f"the gap:    {stack.url('tracker')}/v1/gap   or: tipline gap")
-        out(f"logs:       {stack.state_dir / 'logs'}")
+        out(f"logs:       {stack.logs()}")
         if args.demo:
             run_demo(stack, args.count, args.settle)
         if args.exit_after_demo:
@@ -216,7 +238,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         while True:
             dead = [n for n in stack.dead() if n in stack.processes]
             if dead:
-                err(f"stopped unexpectedly: {', '.join(dead)}; see {stack.state_dir / 'logs'}")
+                err(f"stopped unexpectedly: {', '.join(dead)}; see {stack.logs()}")
                 return 1
             time.sleep(0.5)
     except KeyboardInterrupt:

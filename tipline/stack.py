@@ -1,4 +1,8 @@
-"""Runs the whole stack without Docker: Redis (given, or started here) and every service as a process."""
+"""Runs the whole stack without Docker: Redis (given, or started here) and every service as a process.
+
+One helper for `tipline up`, the tests and the benchmark. Settings are passed explicitly (a dict of
+TIPLINE_* values given to the child processes); nothing here changes this process's environment.
+"""
 
 import os
 import shutil
@@ -7,18 +11,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
-
-from services.agencies.config import AgenciesSettings
-from services.intake.config import IntakeSettings
-from services.router.config import RouterSettings
-from services.tracker.config import TrackerSettings
-from services.triage.config import TriageSettings
+import redis
 
 SERVICES = ("tracker", "triage", "router", "agencies", "intake")
+DEFAULT_PORTS = {"intake": 8001, "triage": 8002, "router": 8003, "tracker": 8004, "agencies": 8005}
 # The ledger and the agency simulator are off the path a report takes to an agency: under load
 # they yield the CPU to intake, triage and the router (they catch up afterwards).
 OFF_PATH_NICE = {"tracker": "5", "agencies": "5"}
@@ -28,90 +30,137 @@ class StackError(RuntimeError):
     pass
 
 
-def service_ports() -> dict[str, int]:
-    """Each service's port, as its own settings read it (defaults or TIPLINE_<SERVICE>_PORT)."""
-    return {
-        "intake": IntakeSettings().intake_port,
-        "triage": TriageSettings().triage_port,
-        "router": RouterSettings().router_port,
-        "tracker": TrackerSettings().tracker_port,
-        "agencies": AgenciesSettings().agencies_port,
-    }
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
+def masked(url: str) -> str:
+    """A Redis URL fit to print: its password replaced."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass
-class Stack:
-    state_dir: Path
-    redis_url: str | None = None
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    ports: dict[str, int] = field(default_factory=dict)
+class RedisServer:
+    """A redis-server of our own on a free port, with its own data directory (AOF on by default)."""
 
-    def start_redis(self) -> str:
-        """A redis-server of our own on a free port, with its own data directory and AOF on."""
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    appendonly: bool = True
+    password: str | None = None
+    log_path: Path | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def answers(self) -> bool:
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return False
+
+    def start(self, timeout: float = 10.0) -> "RedisServer":
         binary = shutil.which("redis-server")
         if not binary:
             raise StackError(
                 "no TIPLINE_REDIS_URL is set and no redis-server is on PATH: "
-                "install Redis (apt-get install redis-server) or point TIPLINE_REDIS_URL at one"
-            )
-        port = free_port()
-        data = self.state_dir / f"redis-{port}"
-        data.mkdir(parents=True, exist_ok=True)
-        log = open(self.state_dir / "logs" / "redis.log", "ab")
-        self.processes["redis"] = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-             "--appendonly", "yes", "--save", "", "--daemonize", "no"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while not redis_answers(port):
-            if self.processes["redis"].poll() is not None or time.monotonic() > deadline:
-                raise StackError(f"redis-server did not start; see {log.name}")
+                "install Redis (apt-get install redis-server) or point TIPLINE_REDIS_URL at one")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+                "--appendonly", "yes" if self.appendonly else "no", "--save", "",
+                "--daemonize", "no"]
+        if self.password:
+            args += ["--requirepass", self.password]
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not self.answers():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise StackError(f"redis-server did not start on port {self.port}"
+                                 + (f"; see {self.log_path}" if self.log_path else ""))
             time.sleep(0.05)
-        return f"redis://127.0.0.1:{port}/0"
+        return self
 
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
+    def stop(self, kill: bool = False) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            self.proc.wait(15)
+
+    def restart(self, kill: bool = True) -> None:
+        """Stop (by default abruptly) and start again on the same port and data directory."""
+        self.stop(kill=kill)
+        self.start()
+
+
+@dataclass
+class Stack:
+    """Redis and every service. `settings` are TIPLINE_* values for every service process;
+    `ports` are each service's HTTP port (defaults: 8001-8005)."""
+
+    state_dir: Path
+    settings: Mapping[str, str] = field(default_factory=dict)
+    redis_url: str | None = None
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    redis_password: str | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    redis_server: RedisServer | None = None
+
+    @classmethod
+    def on_free_ports(cls, state_dir: Path, **kwargs: object) -> "Stack":
+        return cls(state_dir, ports={name: free_port() for name in SERVICES}, **kwargs)  # type: ignore[arg-type]
+
+    def env(self, name: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")}
+        env["TIPLINE_LOG_FORMAT"] = "json"
+        env["TIPLINE_NICE"] = OFF_PATH_NICE.get(name, "0")
+        env.update(self.settings)
         env["TIPLINE_REDIS_URL"] = self.redis_url or ""
-        env.setdefault("TIPLINE_LOG_FORMAT", "json")
+        for service, port in self.ports.items():
+            env[f"TIPLINE_{service.upper()}_PORT"] = str(port)
         return env
 
+    def logs(self) -> Path:
+        path = self.state_dir / "logs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def start_redis(self) -> str:
+        self.redis_server = RedisServer(self.state_dir / "redis", password=self.redis_password,
+                                        log_path=self.logs() / "redis.log").start()
+        self.processes["redis"] = self.redis_server.proc  # type: ignore[assignment]
+        return self.redis_server.url
+
     def start(self, timeout: float = 60.0) -> None:
-        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
         if not self.redis_url:
-            self.redis_url = os.environ.get("TIPLINE_REDIS_URL") or self.start_redis()
-        env = self.env()
-        self.ports = service_ports()
+            self.redis_url = self.start_redis()
         for name in SERVICES:
-            log = open(self.state_dir / "logs" / f"{name}.log", "ab")
-            own_env = {**env, "TIPLINE_NICE": env.get("TIPLINE_NICE", OFF_PATH_NICE.get(name, "0"))}
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}"], env=own_env, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )
+            self.start_service(name)
         self.wait_ready(timeout)
+
+    def start_service(self, name: str) -> subprocess.Popen[bytes]:
+        log = open(self.logs() / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"], env=self.env(name), stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        return self.processes[name]
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float, names: tuple[str, ...] = SERVICES) -> None:
         deadline = time.monotonic() + timeout
-        waiting = set(SERVICES)
+        waiting = set(names)
         with httpx.Client(timeout=1.0) as client:
             while waiting:
                 for name in sorted(waiting):
@@ -119,8 +168,7 @@ class Stack:
                     if proc.poll() is not None:
                         raise StackError(
                             f"{name} exited with code {proc.returncode} during start-up; "
-                            f"see {self.state_dir / 'logs' / (name + '.log')}"
-                        )
+                            f"see {self.logs() / (name + '.log')}")
                     try:
                         if client.get(self.url(name) + "/readyz").status_code == 200:
                             waiting.discard(name)
@@ -135,10 +183,9 @@ class Stack:
 
     def stop(self, timeout: float = 20.0) -> dict[str, int | None]:
         """SIGTERM every service (they drain in-flight work), then Redis last; SIGKILL stragglers."""
-        order = [n for n in reversed(SERVICES) if n in self.processes]
-        order += ["redis"] if "redis" in self.processes else []
+        services = [n for n in reversed(SERVICES) if n in self.processes]
         codes: dict[str, int | None] = {}
-        for group in (order[:-1] if "redis" in order else order, ["redis"] if "redis" in order else []):
+        for group in (services, ["redis"] if "redis" in self.processes else []):
             for name in group:
                 if self.processes[name].poll() is None:
                     self.processes[name].send_signal(signal.SIGTERM)

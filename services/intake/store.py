@@ -5,16 +5,19 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from shared import topology
-from shared.consumer import encode, queue_script
+from shared import wire
+from shared.redis_scripts import queue_script
 from shared.schemas.events import Lane, ReportSubmitted
 from shared.schemas.report import Report
+from shared.topology import Topology
+from shared.tracing import current_traceparent
 
 # Claim the key and publish atomically: a crash between the two can never leave a key that
 # answers with a report id that was never published.
+# ARGV: report id and fingerprint, ttl, then the entry's fields as name, value pairs.
 _CLAIM_AND_PUBLISH = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  redis.call('XADD', KEYS[2], '*', 'data', ARGV[3])
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
   return ARGV[1]
 end
 return redis.call('GET', KEYS[1])
@@ -40,8 +43,9 @@ class Accepted:
 
 
 class Submissions:
-    def __init__(self, redis: Redis, idempotency_ttl_s: int) -> None:
+    def __init__(self, redis: Redis, topology: Topology, idempotency_ttl_s: int) -> None:
         self.redis = redis
+        self.topology = topology
         self.ttl = idempotency_ttl_s
         self._claim_and_publish = redis.register_script(_CLAIM_AND_PUBLISH)
 
@@ -52,19 +56,21 @@ class Submissions:
         earlier: dict[int, tuple[int, str]] = {}
         if keyed:
             values = await self.redis.mget(
-                [topology.idempotency_key(esp, drafts[i].idempotency_key or "") for i in keyed])
+                [self.topology.idempotency_key(esp, drafts[i].idempotency_key or "") for i in keyed])
             earlier = {i: _split(v) for i, v in zip(keyed, values, strict=True) if v}
         fresh = [i for i in range(len(drafts)) if i not in earlier]
         results: dict[int, Accepted] = {
             i: _replay(drafts[i], *earlier[i]) for i in earlier}
         if fresh:
-            last = int(await self.redis.incrby(topology.REPORT_ID_COUNTER, len(fresh)))
+            last = int(await self.redis.incrby(self.topology.report_id_counter, len(fresh)))
             events = {i: ReportSubmitted(report_id=last - len(fresh) + 1 + n, producer="intake",
                                          esp=esp, lane=drafts[i].lane, report=drafts[i].report)
                       for n, i in enumerate(fresh)}
-            async with self.redis.pipeline(transaction=False) as pipe:
+            traceparent = current_traceparent()
+            # One transaction: the batch is published whole or not at all.
+            async with self.redis.pipeline(transaction=True) as pipe:
                 for i in fresh:
-                    self._publish(pipe, esp, drafts[i], events[i])
+                    self._publish(pipe, esp, drafts[i], events[i], traceparent)
                 replies = await pipe.execute()
             for i, reply in zip(fresh, replies, strict=True):
                 event = events[i]
@@ -76,15 +82,17 @@ class Submissions:
                 results[i] = Accepted(event.report_id, event.lane, event.event_id)
         return [results[i] for i in range(len(drafts))]
 
-    def _publish(self, pipe: Pipeline, esp: str, draft: Draft, event: ReportSubmitted) -> None:
-        stream = topology.SUBMITTED[event.lane]
-        data = encode(event)[b"data"]
+    def _publish(self, pipe: Pipeline, esp: str, draft: Draft, event: ReportSubmitted,
+                 traceparent: str | None) -> None:
+        stream = self.topology.submitted[event.lane]
+        fields = wire.encode(event, traceparent)
         if draft.idempotency_key is None:
-            pipe.xadd(stream, {b"data": data})
+            pipe.xadd(stream, fields)  # type: ignore[arg-type]
             return
         queue_script(pipe, self._claim_and_publish,
-                     keys=[topology.idempotency_key(esp, draft.idempotency_key), stream],
-                     args=[f"{event.report_id}:{draft.fingerprint}", self.ttl, data])
+                     keys=[self.topology.idempotency_key(esp, draft.idempotency_key), stream],
+                     args=[f"{event.report_id}:{draft.fingerprint}", self.ttl,
+                           *[x for pair in fields.items() for x in pair]])
 
 
 def _replay(draft: Draft, report_id: int, fingerprint: str) -> Accepted:

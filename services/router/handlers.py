@@ -2,10 +2,9 @@
 offered to the federal partner); an SLA breach becomes a re-notification, then an escalation."""
 
 from services.router.domain import IpTable, ZipTable, resolve
-from shared import topology
-from shared.consumer import Outbox
 from shared.directory import Directory
 from shared.logging import get_logger
+from shared.outbox import Outbox
 from shared.schemas.events import (
     CaseAssigned,
     CaseEscalated,
@@ -18,17 +17,21 @@ from shared.schemas.events import (
     SlaBreached,
     derived_event_id,
 )
+from shared.schemas.views import ReportTriagedForRouting
+from shared.topology import Topology
 
 log = get_logger(__name__)
 
 
 class Routing:
-    def __init__(self, ip_table: IpTable, zips: ZipTable, directory: Directory) -> None:
+    def __init__(self, ip_table: IpTable, zips: ZipTable, directory: Directory,
+                 topology: Topology) -> None:
         self.ip_table = ip_table
         self.zips = zips
         self.directory = directory
+        self.topology = topology
 
-    def on_report_triaged(self, event: ReportTriaged, out: Outbox) -> None:
+    def on_report_triaged(self, event: ReportTriaged | ReportTriagedForRouting, out: Outbox) -> None:
         if event.bundle and event.bundle.role == "member":
             log.info("bundle member, not routed again", bundle=event.bundle.bundle_id)
             return
@@ -38,7 +41,7 @@ class Routing:
                       lane=event.lane)
 
         def hand_over(agency_id: str, why: CaseReason, jurisdiction: str) -> None:
-            out.publish(topology.agency_inbox(agency_id), CaseAssigned(
+            out.publish(self.topology.agency_inbox(agency_id), CaseAssigned(
                 event_id=derived_event_id(event.event_id, f"case:{agency_id}"), agency_id=agency_id,
                 why=why, jurisdiction=jurisdiction, incident_type=incident,
                 actionability=event.actionability.score, labels=event.labels, **common))
@@ -46,7 +49,7 @@ class Routing:
         if found.agency is None:
             if found.offered_to:
                 hand_over(found.offered_to, "unassigned_offer", "unknown")
-            out.publish(topology.UNASSIGNED, ReportUnassigned(
+            out.publish(self.topology.unassigned, ReportUnassigned(
                 event_id=derived_event_id(event.event_id, "unassigned"), reasons=list(found.reasons),
                 offered_to=found.offered_to, **common))
             log.info("report unassigned", reasons=list(found.reasons), offered_to=found.offered_to)
@@ -55,7 +58,7 @@ class Routing:
         hand_over(found.agency.id, "jurisdiction", found.jurisdiction)
         for agency_id, why in found.also_notify:
             hand_over(agency_id, why, found.jurisdiction)
-        out.publish(topology.ROUTED, ReportRouted(
+        out.publish(self.topology.routed, ReportRouted(
             event_id=derived_event_id(event.event_id, "routed"), agency_id=found.agency.id,
             also_notified=[Notified(agency_id=a, why=w) for a, w in found.also_notify],
             jurisdiction=found.jurisdiction, region=found.region, basis=found.basis,
@@ -73,15 +76,15 @@ class Routing:
         if breach.level == 2 and breach.agency_id == federal:
             log.warning("breach at the federal partner itself; nobody to escalate to")
             return
-        out.publish(topology.agency_inbox(target), CaseAssigned(
+        out.publish(self.topology.agency_inbox(target), CaseAssigned(
             event_id=derived_event_id(breach.event_id, "case"), report_id=breach.report_id,
             producer="router", agency_id=target, why=why, priority=breach.priority,
             lane=breach.lane, jurisdiction=breach.jurisdiction, incident_type=breach.incident_type))
         common = dict(event_id=derived_event_id(breach.event_id, why), report_id=breach.report_id,
                       producer="router", lane=breach.lane)
         if breach.level == 1:
-            out.publish(topology.ROUTED, CaseRenotified(agency_id=breach.agency_id, **common))
+            out.publish(self.topology.routed, CaseRenotified(agency_id=breach.agency_id, **common))
         else:
-            out.publish(topology.ROUTED, CaseEscalated(from_agency=breach.agency_id, to_agency=federal,
+            out.publish(self.topology.routed, CaseEscalated(from_agency=breach.agency_id, to_agency=federal,
                                                        **common))
         log.warning("SLA breached", agency=breach.agency_id, level=breach.level, action=why)

@@ -1,37 +1,70 @@
-"""Tracker wiring: its own group on every stage's stream, and the HTTP API."""
-
-from typing import Annotated
+"""Tracker wiring: its own group on every stage's stream, the SLA watcher, and the HTTP API."""
 
 from fastapi import FastAPI
-from pydantic import Field
 
 from services.tracker.config import TrackerSettings
-from services.tracker.domain import ReportEvent
 from services.tracker.handlers import Recorder, router
 from services.tracker.sla import SlaWatcher
 from services.tracker.store import Ledger
-from shared import topology
+from shared import topology as groups
+from shared.contracts import Channel, Contract
 from shared.directory import load_directory
-from shared.schemas.events import MessageDeadLettered
+from shared.schemas.events import (
+    AgencyResponse,
+    MessageDeadLettered,
+    ReportUnassigned,
+    RouterAction,
+    SlaBreached,
+)
+from shared.schemas.views import ReportSubmittedSummary, ReportTriagedSummary
 from shared.service import StreamService
+from shared.topology import TRIAGE_LANES, Topology
 
-AnyReportEvent = Annotated[ReportEvent, Field(discriminator="type")]
+
+def contract(topology: Topology) -> Contract:
+    t = topology
+    ledger = "recorded in the report's timeline and the gap counters"
+    return Contract(
+        service=groups.TRACKER, port=8004,
+        summary="a timeline per report with every handoff; the gap: cases forwarded, acknowledged, "
+        "outcome known, unassigned, share never acknowledged, per agency and lane; watches "
+        "priority-1 cases for the SLA",
+        http=["HTTP `GET /v1/reports/{id}`, `GET /v1/gap`, `GET /v1/dead-letters`"],
+        consumes=[
+            *[Channel(t.submitted[lane], ReportSubmittedSummary, f"Submitted reports ({lane}), {ledger} "
+                      "(read without their bodies).") for lane in ("escalated", "standard")],
+            *[Channel(t.triaged[lane], ReportTriagedSummary, f"Triaged reports ({lane}), {ledger} (read "
+                      "without their bodies).") for lane in TRIAGE_LANES],
+            Channel(t.routed, RouterAction, f"Routing decisions, re-notifications and escalations, "
+                    f"{ledger}."),
+            Channel(t.unassigned, ReportUnassigned, f"Unassigned reports, {ledger}."),
+            Channel(t.agency_responses, AgencyResponse, f"Acknowledgements and outcomes, {ledger}."),
+            Channel(t.sla_breaches, SlaBreached, f"SLA breaches, {ledger}."),
+            Channel(t.dead_letters, MessageDeadLettered, "Dead letters of every service, counted."),
+        ],
+        produces=[Channel(t.sla_breaches, SlaBreached,
+                          "A priority-1 case not acknowledged in time: level 1 (re-notify), then "
+                          "level 2 (escalate). Announced once, however many trackers run."),
+                  Channel(t.dead_letters, MessageDeadLettered,
+                          "Entries the tracker could not process, with the reason.")],
+    )
 
 
 def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     settings = settings or TrackerSettings()
-    service = StreamService(topology.TRACKER, settings)
-    ledger = Ledger(service.redis)
-    recorder = Recorder(ledger)
-    for stream in topology.ALL_CONSUMED[topology.TRACKER]:
-        if stream == topology.DEAD_LETTERS:
-            service.consume(stream, MessageDeadLettered, recorder.on_message_dead_lettered,
-                            description="Dead letters, counted.")
+    # Every stream has equal standing: the ledger records each stage whatever its order.
+    service = StreamService(contract(settings.topology()), settings, strict=False)
+    ledger = Ledger(service.redis, service.topology)
+    recorder = Recorder(service.topology)
+    for channel in service.contract.consumes:
+        if channel.event is MessageDeadLettered:
+            service.consume(channel, recorder.on_message_dead_lettered)
         else:
-            service.consume(stream, AnyReportEvent, recorder.on_report_event,
-                            description="Every stage of a report, recorded in its timeline.")
-    service.run_in_background(SlaWatcher(ledger, settings.sla_p1_hours, settings.sim_seconds_per_hour,
-                                         settings.sla_check_interval_ms))
+            # The ledger is its own idempotency record: each stage of a report is written once.
+            service.consume(channel, recorder.on_report_event, collector=ledger, dedupe=False)
+    service.run_in_background(SlaWatcher(ledger, settings.sla_p1_hours,
+                                         settings.sim_seconds_per_hour,
+                                         settings.sla_check_interval_ms).worker())
     app = service.app(routers=[router])
     app.state.settings = settings
     app.state.ledger = ledger

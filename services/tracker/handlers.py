@@ -5,22 +5,24 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from services.tracker import domain
-from services.tracker.store import Ledger, now
-from shared.consumer import Outbox
+from services.tracker.store import now
+from shared.outbox import Outbox
 from shared.schemas.events import MessageDeadLettered
+from shared.topology import Topology
 
 
 class Recorder:
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
 
     def on_report_event(self, event: domain.ReportEvent, out: Outbox) -> None:
+        """Every stage of a report goes to the ledger (the subscription's collector)."""
         at = event.occurred_at.timestamp()
         for step in domain.steps_for(event):
-            out.collect(self.ledger, (event.report_id, step, at))
+            out.collect((event.report_id, step, at))
 
     def on_message_dead_lettered(self, _event: MessageDeadLettered, out: Outbox) -> None:
-        out.write(self.ledger.count_dead_letter)
+        out.command("HINCRBY", self.topology.gap_totals, "dead_letters", 1)
 
 
 router = APIRouter(prefix="/v1", tags=["tracker"])

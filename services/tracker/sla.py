@@ -1,11 +1,11 @@
 """Watches priority-1 cases handed to their local agency and announces each SLA breach."""
 
-import asyncio
 from datetime import datetime
 
 from services.tracker import domain
 from services.tracker.store import Ledger, now
 from shared.logging import get_logger
+from shared.worker import Periodic
 
 log = get_logger(__name__)
 
@@ -16,11 +16,7 @@ class SlaWatcher:
         self.ledger = ledger
         self.sla_seconds = sla_hours * seconds_per_hour
         self.seconds_per_hour = seconds_per_hour
-        self.interval = interval_ms / 1000
-        self._stopping = False
-
-    def stop(self) -> None:
-        self._stopping = True
+        self.interval_s = interval_ms / 1000
 
     async def check_once(self) -> int:
         """Announce the breaches due now; how many were announced."""
@@ -41,12 +37,8 @@ class SlaWatcher:
                 log.warning("SLA breach", report_id=report_id, agency=agency, level=breach.level)
         return announced
 
-    async def run(self) -> None:
-        while not self._stopping:
-            try:
-                await self.check_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis away for a moment: look again on the next tick
-                log.warning("SLA check failed", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(self.interval)
+    def worker(self) -> Periodic:
+        async def step() -> bool:
+            return await self.check_once() >= 200
+
+        return Periodic("sla-watcher", step, self.interval_s)

@@ -6,21 +6,23 @@ import time
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from services.tracker.domain import LANES, Step
-from shared import topology
-from shared.consumer import encode, queue_script
+from shared import wire
+from shared.redis_scripts import queue_script
 from shared.schemas.events import SlaBreached
+from shared.topology import Topology
 
-# Record the stages of a whole batch in one call. Each stage is recorded once: the counters move
-# only the first time, so a late duplicate counts nothing. A case is open from its handoff until
-# the agency acknowledges it, whichever of the two is read first.
+# Record the stages of a batch: a Collector chunk run inside the consume loop's commit script, over
+# the items of the entries whose writes are applied. Each stage is recorded once: the counters
+# move only the first time, so a late duplicate counts nothing. A case is open from its handoff
+# until the agency acknowledges it, whichever of the two is read first.
 # Item: [timeline key, stage, detail JSON, open action, case, epoch, ack stage, watch SLA (0/1),
 #        counter hash keys, counter fields, sums as [field, value, ...]]
-_RECORD_MANY = """
+_RECORD = """
 local open_cases, sla, levels = KEYS[1], KEYS[2], KEYS[3]
-for _, it in ipairs(cjson.decode(ARGV[1])) do
+for _, raw in ipairs(items) do
+  local it = cjson.decode(raw)
   local timeline = it[1]
   if redis.call('HSETNX', timeline, it[2], it[3]) == 1 then
     if it[4] == 'add' then
@@ -39,7 +41,6 @@ for _, it in ipairs(cjson.decode(ARGV[1])) do
     end
   end
 end
-return 1
 """
 
 # Announce one SLA breach, if the case is still watched and still at the level we read: two
@@ -55,7 +56,7 @@ if ARGV[5] == '' then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-redis.call('XADD', KEYS[3], '*', 'data', ARGV[5])
+redis.call('XADD', KEYS[3], '*', ARGV[6], ARGV[5])
 return 1
 """
 
@@ -64,36 +65,36 @@ def case_member(report_id: int, agency_id: str) -> str:
 
 
 class Ledger:
-    def __init__(self, redis: Redis) -> None:
+    """The ledger's writes (a Collector of (report id, step, epoch) items) and reads."""
+
+    lua = _RECORD
+
+    def __init__(self, redis: Redis, topology: Topology) -> None:
         self.redis = redis
-        self._record_many = redis.register_script(_RECORD_MANY)
+        self.topology = topology
         self._breach = redis.register_script(_BREACH)
 
-    def flush(self, pipe: Pipeline, items: list[tuple[int, Step, float]]) -> None:
-        """Queue every step of a batch as one script call (a Collector for the consume loop)."""
-        rows = []
-        for report_id, step, at_epoch in items:
-            counters = [topology.GAP_TOTALS]
-            if step.agency_id:
-                counters.append(topology.gap_by_agency(step.agency_id))
-            if step.lane:
-                counters.append(topology.gap_by_lane(step.lane))
-            rows.append([
-                topology.timeline_key(report_id), step.stage, json.dumps(step.detail),
-                step.open_case, case_member(report_id, step.agency_id or ""), at_epoch,
-                f"acknowledged:{step.agency_id}", 1 if step.watch_sla else 0, counters,
-                list(step.counters), [x for pair in step.sums.items() for x in pair],
-            ])
-        queue_script(pipe, self._record_many,
-                     keys=[topology.GAP_OPEN, topology.SLA_WATCH, topology.SLA_LEVELS],
-                     args=[json.dumps(rows)])
+    def keys(self) -> list[str]:
+        t = self.topology
+        return [t.gap_open, t.sla_watch, t.sla_levels]
 
-    @staticmethod
-    def count_dead_letter(pipe: Pipeline) -> None:
-        pipe.hincrby(topology.GAP_TOTALS, "dead_letters", 1)
+    def encode(self, item: tuple[int, Step, float]) -> str:
+        report_id, step, at_epoch = item
+        t = self.topology
+        counters = [t.gap_totals]
+        if step.agency_id:
+            counters.append(t.gap_by_agency(step.agency_id))
+        if step.lane:
+            counters.append(t.gap_by_lane(step.lane))
+        return json.dumps([
+            t.timeline_key(report_id), step.stage, json.dumps(step.detail),
+            step.open_case, case_member(report_id, step.agency_id or ""), at_epoch,
+            f"acknowledged:{step.agency_id}", 1 if step.watch_sla else 0, counters,
+            list(step.counters), [x for pair in step.sums.items() for x in pair],
+        ])
 
     async def timeline_fields(self, report_id: int) -> dict[str, str]:
-        raw = await self.redis.hgetall(topology.timeline_key(report_id))
+        raw = await self.redis.hgetall(self.topology.timeline_key(report_id))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     async def counters(self, agency_ids: list[str]) -> tuple[
@@ -101,13 +102,13 @@ class Ledger:
     ]:
         """Totals, per agency, per lane, the open-case count and the oldest open case's epoch."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(topology.GAP_TOTALS)
+            pipe.hgetall(self.topology.gap_totals)
             for agency_id in agency_ids:
-                pipe.hgetall(topology.gap_by_agency(agency_id))
+                pipe.hgetall(self.topology.gap_by_agency(agency_id))
             for lane in LANES:
-                pipe.hgetall(topology.gap_by_lane(lane))
-            pipe.zcard(topology.GAP_OPEN)
-            pipe.zrange(topology.GAP_OPEN, 0, 0, withscores=True)
+                pipe.hgetall(self.topology.gap_by_lane(lane))
+            pipe.zcard(self.topology.gap_open)
+            pipe.zrange(self.topology.gap_open, 0, 0, withscores=True)
             replies = await pipe.execute()
 
         def text(h: dict[bytes, bytes]) -> dict[str, str]:
@@ -122,21 +123,21 @@ class Ledger:
         return totals, agencies, lanes, int(replies[-2]), oldest
 
     async def dead_letters(self, count: int) -> list[dict[str, str]]:
-        entries = await self.redis.xrevrange(topology.DEAD_LETTERS, count=count)
-        return [json.loads(fields[b"data"]) for _, fields in entries if b"data" in fields]
+        entries = await self.redis.xrevrange(self.topology.dead_letters, count=count)
+        return [json.loads(wire.payload(fields)) for _, fields in entries if wire.payload(fields)]
 
     async def overdue_cases(self, cutoff: float, limit: int) -> list[tuple[int, str, int, dict[str, Any]]]:
         """Watched cases handed over before `cutoff`: (report id, agency, breach level so far,
         handoff detail)."""
-        members = await self.redis.zrangebyscore(topology.SLA_WATCH, "-inf", cutoff, start=0,
+        members = await self.redis.zrangebyscore(self.topology.sla_watch, "-inf", cutoff, start=0,
                                                  num=limit)
         if not members:
             return []
         cases = [(int(m.decode().split(":", 1)[0]), m.decode().split(":", 1)[1]) for m in members]
         async with self.redis.pipeline(transaction=False) as pipe:
             for report_id, agency in cases:
-                pipe.hget(topology.SLA_LEVELS, case_member(report_id, agency))
-                pipe.hget(topology.timeline_key(report_id), f"handoff:{agency}")
+                pipe.hget(self.topology.sla_levels, case_member(report_id, agency))
+                pipe.hget(self.topology.timeline_key(report_id), f"handoff:{agency}")
             replies = await pipe.execute()
         found = []
         for i, (report_id, agency) in enumerate(cases):
@@ -153,9 +154,9 @@ class Ledger:
             for report_id, agency, level_before, breach in breaches:
                 queue_script(
                     pipe, self._breach,
-                    keys=[topology.SLA_LEVELS, topology.SLA_WATCH, topology.SLA_BREACHES],
+                    keys=[self.topology.sla_levels, self.topology.sla_watch, self.topology.sla_breaches],
                     args=[case_member(report_id, agency), level_before, level_before + 1, now,
-                          encode(breach)[b"data"] if breach else ""],
+                          breach.model_dump_json() if breach else "", wire.DATA_FIELD],
                 )
             return [bool(done) for done in await pipe.execute()]
 

@@ -6,18 +6,44 @@ from services.triage.config import TriageSettings
 from services.triage.domain import load_known_hashes
 from services.triage.handlers import Triage
 from services.triage.store import Bundles
-from shared import topology
-from shared.schemas.events import ReportSubmitted
+from shared import topology as groups
+from shared.contracts import Channel, Contract, dead_letters
+from shared.schemas.events import ReportSubmitted, ReportTriaged
 from shared.service import StreamService
+from shared.topology import TRIAGE_LANES, Topology
+
+LANE_TEXT = {
+    "p1": "Priority 1: imminent harm. The router drains this lane first.",
+    "p2": "Priority-2 referrals.",
+    "p3": "Priority-3 referrals.",
+    "informational": "Informational reports (not actionable, viral, or bundle members).",
+}
+
+
+def contract(topology: Topology) -> Contract:
+    return Contract(
+        service=groups.TRIAGE, port=8002,
+        summary="priority 1/2/3 and referral/informational by named rules "
+        "([table](docs/triage-rules.md)); actionability score with the missing fields; known-file "
+        "matching; age/content/file labels; viral bundles; every decision lists the rules that fired",
+        consumes=[
+            Channel(topology.submitted["escalated"], ReportSubmitted,
+                    "Reports the ESP escalated (escalateToHighPriority): always drained first."),
+            Channel(topology.submitted["standard"], ReportSubmitted, "Every other report."),
+        ],
+        produces=[Channel(topology.triaged[lane], ReportTriaged, LANE_TEXT[lane])
+                  for lane in TRIAGE_LANES] + [dead_letters(topology)],
+    )
 
 
 def create_service(settings: TriageSettings | None = None) -> StreamService:
     settings = settings or TriageSettings()
     known = load_known_hashes(settings.known_hashes_file)
-    service = StreamService(topology.TRIAGE, settings)
-    handler = Triage(known, Bundles(service.redis, settings.bundle_window_s))
-    service.consume_lanes(topology.SUBMITTED_BY_URGENCY, ReportSubmitted, handler.on_report_submitted,
-                          prepare=handler.prepare)
+    service = StreamService(contract(settings.topology()), settings)
+    bundles = Bundles(service.redis, service.topology, settings.bundle_window_s)
+    handler = Triage(known, bundles, service.topology)
+    for channel in service.contract.consumes:
+        service.consume(channel, handler.on_report_submitted, prepare=handler.prepare)
     return service
 
 

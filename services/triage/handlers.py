@@ -8,9 +8,8 @@ from services.triage.domain import (
     triage,
 )
 from services.triage.store import Bundles
-from shared import topology
-from shared.consumer import Outbox
 from shared.logging import get_logger
+from shared.outbox import Outbox
 from shared.schemas.events import (
     ActionabilityScore,
     Bundle,
@@ -18,14 +17,16 @@ from shared.schemas.events import (
     ReportTriaged,
     derived_event_id,
 )
+from shared.topology import Topology
 
 log = get_logger(__name__)
 
 
 class Triage:
-    def __init__(self, known: KnownHashes, bundles: Bundles) -> None:
+    def __init__(self, known: KnownHashes, bundles: Bundles, topology: Topology) -> None:
         self.known = known
         self.bundles = bundles
+        self.topology = topology
 
     async def prepare(self, events: list[ReportSubmitted]) -> dict[str, TriageDecision]:
         """Decide every report of a batch, then look up the viral bundles of all in one round trip."""
@@ -41,7 +42,7 @@ class Triage:
 
     def on_report_submitted(self, event: ReportSubmitted, out: Outbox) -> None:
         decision: TriageDecision = out.prepared
-        out.publish(topology.TRIAGED[decision.lane], ReportTriaged(
+        out.publish(self.topology.triaged[decision.lane], ReportTriaged(
             event_id=derived_event_id(event.event_id, "triaged"), report_id=event.report_id,
             producer="triage", priority=decision.priority, disposition=decision.disposition,
             lane=decision.lane, reasons=list(decision.reasons),

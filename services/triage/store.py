@@ -2,8 +2,8 @@
 
 from redis.asyncio import Redis
 
-from shared import topology
-from shared.consumer import queue_script
+from shared.redis_scripts import queue_script
+from shared.topology import Topology
 
 # The earliest report holding any of these hashes is the bundle's first; this report's hashes
 # join that bundle. Run again for the same report, it gives the same answer.
@@ -20,8 +20,9 @@ return first
 
 
 class Bundles:
-    def __init__(self, redis: Redis, window_s: int) -> None:
+    def __init__(self, redis: Redis, topology: Topology, window_s: int) -> None:
         self.redis = redis
+        self.topology = topology
         self.window_s = window_s
         self._join = redis.register_script(_JOIN_BUNDLE)
 
@@ -30,6 +31,6 @@ class Bundles:
         the whole batch, run in order, so two reports of one batch see each other."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for report_id, hash_keys in wanted:
-                queue_script(pipe, self._join, keys=[topology.bundle_key(k) for k in hash_keys],
+                queue_script(pipe, self._join, keys=[self.topology.bundle_key(k) for k in hash_keys],
                              args=[report_id, self.window_s])
             return [int(first) for first in await pipe.execute()]

@@ -1,15 +1,17 @@
-"""The shared consume loop against a real Redis: ack with output, dead letters, redelivery."""
+"""The shared consume loop against a real Redis: ack with output, dead letters, redelivery, exactly
+once effects under twin deliveries, per-entry isolation of a failing prepare step."""
 
+import asyncio
 import json
 
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from shared import topology
-from shared.consumer import Outbox
+from shared.contracts import Channel, Contract, dead_letters
+from shared.outbox import Outbox
+from shared.reading import Lane, LaneReader, Reclaimer
 from shared.service import StreamService
-from shared.settings import TiplineSettings
-from tests.helpers import eventually, running, stream_events
+from tests.helpers import eventually, has_entries, running, stream_events
 
 pytestmark = pytest.mark.integration
 
@@ -22,57 +24,70 @@ class Ping(BaseModel):
     n: int
 
 
-def service_with(handler, test_id: str) -> StreamService:
-    service = StreamService(f"loop-test-{test_id}", TiplineSettings())
-    service.consume(f"in-{test_id}", Ping, handler)
+def contract(topology) -> Contract:
+    return Contract(service=f"loop-test-{topology.prefix}", summary="test", port=0,
+                    consumes=[Channel(topology.key("in"), Ping, "in")],
+                    produces=[Channel(topology.key("out"), Ping, "out"), dead_letters(topology)])
+
+
+def service_with(handler, make_settings, topology, prepare=None, **settings) -> StreamService:
+    service = StreamService(contract(topology), make_settings(**settings))
+    service.consume(service.contract.consumes[0], handler, prepare=prepare)
     return service
 
 
-def ping(n: int) -> dict[bytes, bytes]:
-    return {b"data": json.dumps({"event_id": f"e{n}", "report_id": n, "n": n}).encode()}
+def ping(n: int, event_id: str | None = None) -> dict[bytes, bytes]:
+    return {b"data": json.dumps({"event_id": event_id or f"e{n}", "report_id": n, "n": n}).encode()}
 
 
-async def test_output_is_published_and_input_acknowledged_together(fast_env, redis_client, test_id):
+def doubler(topology):
     def double(event: Ping, out: Outbox) -> None:
-        out.publish(f"out-{test_id}", Ping(event_id=f"d{event.n}", report_id=event.report_id,
-                                           n=event.n * 2))
+        out.publish(topology.key("out"), Ping(event_id=f"d{event.event_id}",
+                                              report_id=event.report_id, n=event.n * 2))
+    return double
 
-    service = service_with(double, test_id)
+
+async def test_output_is_published_and_input_acknowledged_together(make_settings, topology,
+                                                                   redis_client):
+    service = service_with(doubler(topology), make_settings, topology)
     async with running(service.app()):
         for n in range(1, 251):
-            await redis_client.xadd(f"in-{test_id}", ping(n))
-        await eventually(lambda: _xlen(redis_client, f"out-{test_id}", 250), what="250 outputs")
-        pending = await redis_client.xpending(f"in-{test_id}", service.name)
-    outputs = await stream_events(redis_client, f"out-{test_id}")
+            await redis_client.xadd(topology.key("in"), ping(n))
+        await eventually(lambda: has_entries(redis_client, topology.key("out"), 250), what="250 outputs")
+        pending = await redis_client.xpending(topology.key("in"), service.name)
+    outputs = await stream_events(redis_client, topology.key("out"))
     assert sorted(e["n"] for e in outputs) == [2 * n for n in range(1, 251)]
     assert pending["pending"] == 0
 
 
 async def test_malformed_entries_are_dead_lettered_and_the_consumer_goes_on(
-    fast_env, redis_client, test_id
+    make_settings, topology, redis_client
 ):
     seen: list[int] = []
-    service = service_with(lambda event, out: seen.append(event.n), test_id)
-    stream = f"in-{test_id}"
+    service = service_with(lambda event, out: seen.append(event.n), make_settings, topology)
+    stream = topology.key("in")
     async with running(service.app()):
         await redis_client.xadd(stream, {b"data": b"{not json"})
         await redis_client.xadd(stream, {b"data": json.dumps({"event_id": "x", "report_id": 1,
                                                              "n": "many"}).encode()})
         await redis_client.xadd(stream, {b"other": b"field"})
         await redis_client.xadd(stream, ping(7))
-        await eventually(lambda: _xlen(redis_client, topology.DEAD_LETTERS, 3), what="3 dead letters")
+        await eventually(lambda: has_entries(redis_client, topology.dead_letters, 3),
+                         what="3 dead letters")
         await eventually(lambda: _async(seen == [7]), what="the valid entry handled")
         pending = await redis_client.xpending(stream, service.name)
-    letters = await stream_events(redis_client, topology.DEAD_LETTERS)
+    letters = await stream_events(redis_client, topology.dead_letters)
     assert [letter["source_stream"] for letter in letters] == [stream] * 3
     assert "json_invalid" in letters[0]["reason"] or "Invalid JSON" in letters[0]["reason"]
     assert "n: Input should be a valid integer" in letters[1]["reason"]
+    assert "many" not in letters[1]["reason"]  # reasons never quote the refused values
     assert json.loads(letters[2]["payload"]) == {"other": "field"}
     assert all(letter["group"] == service.name for letter in letters)
     assert pending["pending"] == 0
 
 
-async def test_a_failing_handler_is_redelivered_then_dead_lettered(fast_env, redis_client, test_id):
+async def test_a_failing_handler_is_redelivered_then_dead_lettered(make_settings, topology,
+                                                                   redis_client):
     attempts: list[int] = []
 
     def flaky(event: Ping, out: Outbox) -> None:
@@ -80,14 +95,14 @@ async def test_a_failing_handler_is_redelivered_then_dead_lettered(fast_env, red
         if event.n == 13:
             raise RuntimeError("thirteen is unlucky")
 
-    service = service_with(flaky, test_id)
+    service = service_with(flaky, make_settings, topology)
     async with running(service.app()):
-        await redis_client.xadd(f"in-{test_id}", ping(13))
-        await redis_client.xadd(f"in-{test_id}", ping(14))
-        await eventually(lambda: _xlen(redis_client, topology.DEAD_LETTERS, 1), timeout=15,
+        await redis_client.xadd(topology.key("in"), ping(13))
+        await redis_client.xadd(topology.key("in"), ping(14))
+        await eventually(lambda: has_entries(redis_client, topology.dead_letters, 1), timeout=15,
                          what="the failing entry dead-lettered")
-        pending = await redis_client.xpending(f"in-{test_id}", service.name)
-    letters = await stream_events(redis_client, topology.DEAD_LETTERS)
+        pending = await redis_client.xpending(topology.key("in"), service.name)
+    letters = await stream_events(redis_client, topology.dead_letters)
     assert attempts.count(13) == 3  # max_deliveries
     assert attempts.count(14) == 1
     assert letters[0]["deliveries"] == 3
@@ -95,22 +110,103 @@ async def test_a_failing_handler_is_redelivered_then_dead_lettered(fast_env, red
     assert pending["pending"] == 0
 
 
-async def test_entries_left_by_a_crashed_consumer_are_taken_over(fast_env, redis_client, test_id):
-    stream = f"in-{test_id}"
-    group = f"loop-test-{test_id}"
+async def test_entries_left_by_a_crashed_consumer_are_taken_over(make_settings, topology,
+                                                                 redis_client):
+    stream = topology.key("in")
+    group = contract(topology).service
     await redis_client.xgroup_create(stream, group, id="0", mkstream=True)
     await redis_client.xadd(stream, ping(5))
     # A consumer that read the entry and died before acknowledging it.
     await redis_client.xreadgroup(group, "crashed-consumer", {stream: ">"}, count=10)
     seen: list[int] = []
-    service = service_with(lambda event, out: seen.append(event.n), test_id)
+    service = service_with(lambda event, out: seen.append(event.n), make_settings, topology)
     async with running(service.app()):
         await eventually(lambda: _async(seen == [5]), timeout=10, what="the orphaned entry handled")
         await eventually(lambda: _pending_is(redis_client, stream, group, 0), what="ack")
 
 
-async def _xlen(redis, stream: str, n: int) -> bool:
-    return await redis.xlen(stream) >= n
+async def test_twin_deliveries_of_one_entry_write_its_effects_once(make_settings, topology,
+                                                                   redis_client):
+    """Two consumers handle the same entry (one took it over from the other, which then woke):
+    whichever commits first writes the output; the other writes nothing."""
+    stream = topology.key("in")
+    service = service_with(doubler(topology), make_settings, topology)
+    group = service.name
+    await redis_client.xgroup_create(stream, group, id="0", mkstream=True)
+    for n in range(1, 6):
+        await redis_client.xadd(stream, ping(n))
+    [(_, entries)] = await redis_client.xreadgroup(group, "first", {stream: ">"}, count=10)
+    sub = service.lanes[0].sub
+    await service.loop.process(stream, entries, sub)
+    await service.loop.process(stream, entries, sub)  # the twin delivery, after the commit
+    outputs = await stream_events(redis_client, topology.key("out"))
+    assert sorted(e["n"] for e in outputs) == [2, 4, 6, 8, 10]
+    # the same event published again in a new entry writes nothing either (its id is remembered)
+    await redis_client.xadd(stream, ping(1))
+    [(_, again)] = await redis_client.xreadgroup(group, "first", {stream: ">"}, count=10)
+    assert await service.loop.process(stream, again, sub) == 0
+    assert await redis_client.xlen(topology.key("out")) == 5
+    assert (await redis_client.xpending(stream, group))["pending"] == 0
+    text = (await service.metrics.exposition()).decode()
+    assert f'tipline_entries_duplicate_total{{group="{group}",stream="{stream}"}} 6.0' in text
+
+
+async def test_a_failing_prepare_step_isolates_the_entry_that_makes_it_fail(
+    make_settings, topology, redis_client
+):
+    """One entry makes the batch's lookup raise: the rest of its batch goes on, and that entry is
+    dead-lettered after the last delivery, not redelivered for ever."""
+    calls: list[list[int]] = []
+
+    async def prepare(events: list[Ping]) -> dict[str, int]:
+        calls.append([e.n for e in events])
+        if any(e.n == 3 for e in events):
+            raise ValueError("cannot look up three")
+        return {e.event_id: e.n * 10 for e in events}
+
+    def handle(event: Ping, out: Outbox) -> None:
+        out.publish(topology.key("out"), Ping(event_id=f"p{event.event_id}", report_id=event.n,
+                                              n=out.prepared))
+
+    service = service_with(handle, make_settings, topology, prepare=prepare)
+    async with redis_client.pipeline(transaction=False) as pipe:
+        for n in range(1, 6):
+            pipe.xadd(topology.key("in"), ping(n))
+        await pipe.execute()
+    async with running(service.app()):
+        await eventually(lambda: has_entries(redis_client, topology.dead_letters, 1), timeout=15,
+                         what="the entry that breaks prepare dead-lettered")
+        pending = await redis_client.xpending(topology.key("in"), service.name)
+    outputs = await stream_events(redis_client, topology.key("out"))
+    [letter] = await stream_events(redis_client, topology.dead_letters)
+    assert sorted(e["n"] for e in outputs) == [10, 20, 40, 50]
+    assert "ValueError: cannot look up three" in letter["reason"] and letter["deliveries"] == 3
+    assert pending["pending"] == 0
+
+
+async def test_the_reclaimer_leaves_alone_what_its_own_process_holds(make_settings, topology,
+                                                                     redis_client):
+    """An entry read by the lane reader and waiting in hand (behind an urgent lane, say) longer
+    than the reclaim time is not taken over by the same process's reclaimer."""
+    stream = topology.key("in")
+    handled: list[int] = []
+    service = service_with(lambda event, out: handled.append(event.n), make_settings, topology,
+                           reclaim_idle_ms=100)
+    group = service.name
+    await redis_client.xgroup_create(stream, group, id="0", mkstream=True)
+    await redis_client.xadd(stream, ping(1))
+    lane = Lane(stream, service.lanes[0].sub)
+    reader = LaneReader(service.loop, [lane], "me", batch_size=10, block_ms=10)
+    reply = await reader._read([lane])  # read and held, not yet handled
+    await asyncio.sleep(0.3)
+    reclaimer = Reclaimer(service.loop, [lane], "me", batch_size=10, min_idle_ms=100)
+    await reclaimer.reclaim_once()
+    assert handled == []
+    await reader._handle(reply)
+    assert handled == [1]
+    # released once handled: a failure now would be reclaimed as usual
+    assert not service.loop.holds(stream, reply[0][1][0][0])
+
 
 
 async def _async(value: bool) -> bool:

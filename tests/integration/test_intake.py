@@ -5,7 +5,7 @@ import json
 import pytest
 
 from services.intake.app import create_app
-from shared import topology
+from services.intake.config import IntakeSettings
 from shared.synthetic import synthetic_report
 from tests.helpers import running, stream_events
 
@@ -14,19 +14,19 @@ pytestmark = pytest.mark.integration
 KEY = {"Authorization": "Bearer dev-key-not-secret"}
 
 
-async def published(redis) -> int:
-    return sum([await redis.xlen(s) for s in topology.SUBMITTED.values()])
+async def published(redis, topology) -> int:
+    return sum([await redis.xlen(s) for s in topology.submitted.values()])
 
 
-async def test_a_report_is_numbered_and_published_on_its_lane(fast_env, redis_client):
-    async with running(create_app()) as client:
+async def test_a_report_is_numbered_and_published_on_its_lane(make_settings, topology, redis_client):
+    async with running(create_app(make_settings(IntakeSettings))) as client:
         first = await client.post("/v1/reports", json=synthetic_report("referral", 1), headers=KEY)
         second = await client.post("/v1/reports", json=synthetic_report("escalated", 2), headers=KEY)
     assert first.status_code == 202 and second.status_code == 202
     assert first.json()["lane"] == "standard" and second.json()["lane"] == "escalated"
     assert second.json()["reportId"] == first.json()["reportId"] + 1
-    [standard] = await stream_events(redis_client, topology.SUBMITTED["standard"])
-    [escalated] = await stream_events(redis_client, topology.SUBMITTED["escalated"])
+    [standard] = await stream_events(redis_client, topology.submitted["standard"])
+    [escalated] = await stream_events(redis_client, topology.submitted["escalated"])
     assert standard["report_id"] == first.json()["reportId"]
     assert standard["esp"] == "example-esp"
     assert escalated["report"]["incidentSummary"]["escalateToHighPriority"]
@@ -34,11 +34,11 @@ async def test_a_report_is_numbered_and_published_on_its_lane(fast_env, redis_cl
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
                                      {"Authorization": "Basic dev-key-not-secret"}])
-async def test_no_key_or_a_wrong_key_is_401(fast_env, redis_client, headers):
-    async with running(create_app()) as client:
+async def test_no_key_or_a_wrong_key_is_401(make_settings, topology, redis_client, headers):
+    async with running(create_app(make_settings(IntakeSettings))) as client:
         r = await client.post("/v1/reports", json=synthetic_report("referral"), headers=headers)
     assert r.status_code == 401
-    assert await published(redis_client) == 0
+    assert await published(redis_client, topology) == 0
 
 
 def _bad_bodies() -> dict[str, bytes]:
@@ -62,10 +62,10 @@ def _bad_bodies() -> dict[str, bytes]:
 
 @pytest.mark.parametrize("case", list(_bad_bodies()))
 async def test_a_bad_report_is_422_with_field_errors_and_nothing_is_published(
-    fast_env, redis_client, case
+    make_settings, topology, redis_client, case
 ):
     body = _bad_bodies()[case]
-    async with running(create_app()) as client:
+    async with running(create_app(make_settings(IntakeSettings))) as client:
         r = await client.post("/v1/reports", content=body,
                               headers={**KEY, "Content-Type": "application/json"})
     assert r.status_code == 422
@@ -84,62 +84,63 @@ async def test_a_bad_report_is_422_with_field_errors_and_nothing_is_published(
     if case == "missing fields":
         assert "reporter" in locs
     assert "example.com" not in r.text  # errors never echo submitted values
-    assert await published(redis_client) == 0
-    assert await redis_client.get(topology.REPORT_ID_COUNTER) is None
+    assert await published(redis_client, topology) == 0
+    assert await redis_client.get(topology.report_id_counter) is None
 
 
 async def test_a_retry_with_the_same_idempotency_key_gets_the_same_id_and_publishes_once(
-    fast_env, redis_client, test_id
+    make_settings, topology, redis_client, test_id
 ):
     report = synthetic_report("referral", test_id)
     headers = {**KEY, "Idempotency-Key": f"retry-{test_id}"}
-    async with running(create_app()) as client:
+    async with running(create_app(make_settings(IntakeSettings))) as client:
         responses = [await client.post("/v1/reports", json=report, headers=headers) for _ in range(3)]
         other = await client.post("/v1/reports", json=synthetic_report("referral", "other"),
                                   headers=headers)
     ids = {r.json()["reportId"] for r in responses}
     assert [r.status_code for r in responses] == [202, 202, 202]
     assert len(ids) == 1
-    assert await published(redis_client) == 1
+    assert await published(redis_client, topology) == 1
     assert other.status_code == 409
 
 
-async def test_concurrent_retries_publish_once(fast_env, redis_client, test_id):
+async def test_concurrent_retries_publish_once(make_settings, topology, redis_client, test_id):
     import asyncio
 
     report = synthetic_report("referral", test_id)
     headers = {**KEY, "Idempotency-Key": f"race-{test_id}"}
-    async with running(create_app()) as client:
+    async with running(create_app(make_settings(IntakeSettings))) as client:
         responses = await asyncio.gather(*[
             client.post("/v1/reports", json=report, headers=headers) for _ in range(10)
         ])
     assert {r.status_code for r in responses} == {202}
     assert len({r.json()["reportId"] for r in responses}) == 1
-    assert await published(redis_client) == 1
+    assert await published(redis_client, topology) == 1
 
 
-async def test_a_body_over_the_limit_is_413(fast_env, redis_client, monkeypatch):
-    monkeypatch.setenv("TIPLINE_MAX_BODY_BYTES", "2048")
+async def test_a_body_over_the_limit_is_413(make_settings, topology, redis_client):
     report = synthetic_report("referral")
     report["additionalInfo"] = "x" * 5000
-    async with running(create_app()) as client:
+    async with running(create_app(make_settings(IntakeSettings, max_body_bytes=2048))) as client:
         r = await client.post("/v1/reports", json=report, headers=KEY)
     assert r.status_code == 413
-    assert await published(redis_client) == 0
+    assert await published(redis_client, topology) == 0
 
 
-async def test_health_and_readiness(fast_env, redis_client):
-    async with running(create_app()) as client:
+async def test_health_and_readiness(make_settings, topology, redis_client):
+    async with running(create_app(make_settings(IntakeSettings))) as client:
         assert (await client.get("/healthz")).json()["status"] == "ok"
         ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["ready"] is True
 
 
-async def test_a_batch_gets_a_result_per_report_and_publishes_the_valid_ones(fast_env, redis_client):
+async def test_a_batch_gets_a_result_per_report_and_publishes_the_valid_ones(
+    make_settings, topology, redis_client
+):
     bad = synthetic_report("referral", "bad")
     bad["incidentSummary"]["incidentType"] = "Something Else"
     reports = [synthetic_report("referral", 1), bad, synthetic_report("escalated", 2)]
-    async with running(create_app()) as client:
+    async with running(create_app(make_settings(IntakeSettings))) as client:
         r = await client.post("/v1/reports/batch", json={"reports": reports}, headers=KEY)
     assert r.status_code == 200
     body = r.json()
@@ -148,27 +149,28 @@ async def test_a_batch_gets_a_result_per_report_and_publishes_the_valid_ones(fas
     assert body["results"][1]["detail"][0]["loc"] == ["incidentSummary", "incidentType"]
     assert body["results"][2]["lane"] == "escalated"
     assert body["results"][2]["reportId"] == body["results"][0]["reportId"] + 1
-    assert await published(redis_client) == 2
+    assert await published(redis_client, topology) == 2
 
 
-async def test_a_retried_batch_returns_the_same_ids_and_publishes_once(fast_env, redis_client, test_id):
+async def test_a_retried_batch_returns_the_same_ids_and_publishes_once(
+    make_settings, topology, redis_client, test_id
+):
     reports = [synthetic_report("referral", f"{test_id}-{i}") for i in range(5)]
     headers = {**KEY, "Idempotency-Key": f"batch-{test_id}"}
-    async with running(create_app()) as client:
+    async with running(create_app(make_settings(IntakeSettings))) as client:
         first = await client.post("/v1/reports/batch", json={"reports": reports}, headers=headers)
         again = await client.post("/v1/reports/batch", json={"reports": reports}, headers=headers)
         swapped = await client.post("/v1/reports/batch", json={"reports": reports[::-1]},
                                     headers=headers)
     ids = [x["reportId"] for x in first.json()["results"]]
     assert [x["reportId"] for x in again.json()["results"]] == ids
-    assert await published(redis_client) == 5
+    assert await published(redis_client, topology) == 5
     # report i of a batch is keyed by position: a different report there is a conflict
     assert [x["status"] for x in swapped.json()["results"]] == [409, 409, 202, 409, 409]
 
 
-async def test_a_malformed_or_oversized_batch_is_refused_whole(fast_env, redis_client, monkeypatch):
-    monkeypatch.setenv("TIPLINE_MAX_BATCH_REPORTS", "2")
-    async with running(create_app()) as client:
+async def test_a_malformed_or_oversized_batch_is_refused_whole(make_settings, topology, redis_client):
+    async with running(create_app(make_settings(IntakeSettings, max_batch_reports=2))) as client:
         not_a_batch = await client.post("/v1/reports/batch", json=[synthetic_report("referral")],
                                         headers=KEY)
         too_many = await client.post("/v1/reports/batch", headers=KEY, json={
@@ -176,4 +178,4 @@ async def test_a_malformed_or_oversized_batch_is_refused_whole(fast_env, redis_c
         no_key = await client.post("/v1/reports/batch", json={"reports": []})
     assert not_a_batch.status_code == 422 and too_many.status_code == 422
     assert no_key.status_code == 401
-    assert await published(redis_client) == 0
+    assert await published(redis_client, topology) == 0

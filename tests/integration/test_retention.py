@@ -5,13 +5,14 @@ import asyncio
 import pytest
 
 from services.tracker.app import create_app as tracker_app
+from services.tracker.config import TrackerSettings
 from services.triage.app import create_app as triage_app
-from shared import topology
-from shared.consumer import encode
+from services.triage.config import TriageSettings
 from shared.retention import trim
 from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import Report
 from shared.synthetic import synthetic_report
+from shared.wire import encode
 from tests.helpers import eventually, running
 
 pytestmark = pytest.mark.integration
@@ -50,26 +51,25 @@ async def test_a_stream_without_groups_is_left_alone(redis_client, test_id):
     assert await redis_client.xlen(stream) == 1
 
 
-async def test_services_trim_a_lane_once_every_reader_is_done(fast_env, redis_client, monkeypatch):
-    monkeypatch.setenv("TIPLINE_STREAM_RETENTION_S", "0")
-    monkeypatch.setenv("TIPLINE_TRIM_INTERVAL_S", "0.1")
-    lane = topology.SUBMITTED["standard"]
+async def test_services_trim_a_lane_once_every_reader_is_done(make_settings, topology, redis_client):
+    quick = dict(stream_retention_s=0, trim_interval_s=0.1)
+    lane = topology.submitted["standard"]
     for i in range(1, 21):
         report = Report.model_validate(synthetic_report("referral", i))
         await redis_client.xadd(lane, encode(ReportSubmitted(
             report_id=i, producer="test", esp="e", lane="standard", report=report)))
 
-    async with running(triage_app()):
-        await eventually(lambda: _triaged(redis_client, 20), what="20 triaged")
+    async with running(triage_app(make_settings(TriageSettings, **quick))):
+        await eventually(lambda: _triaged(redis_client, topology, 20), what="20 triaged")
         await asyncio.sleep(0.5)  # several trim rounds: the tracker has not read the lane yet
         assert await redis_client.xlen(lane) == 20
-        async with running(tracker_app()):
+        async with running(tracker_app(make_settings(TrackerSettings, **quick))):
             async def trimmed():
                 return await redis_client.xlen(lane) == 0
             await eventually(trimmed, what="the lane trimmed once the tracker had read it")
     # the tracker still has every report
-    assert int(await redis_client.hget(topology.GAP_TOTALS, "submitted")) == 20
+    assert int(await redis_client.hget(topology.gap_totals, "submitted")) == 20
 
 
-async def _triaged(redis, n: int) -> bool:
-    return sum([await redis.xlen(s) for s in topology.TRIAGED.values()]) >= n
+async def _triaged(redis, topology, n: int) -> bool:
+    return sum([await redis.xlen(s) for s in topology.triaged.values()]) >= n

@@ -2,52 +2,51 @@
 escalated, step by step in the tracker's timeline."""
 
 import asyncio
-import json
+from pathlib import Path
 
 import pytest
 
 from services.agencies.app import create_app as agencies_app
+from services.agencies.config import AgenciesSettings
 from services.router.app import create_app as router_app
+from services.router.config import RouterSettings
 from services.tracker.app import create_app as tracker_app
-from shared import topology
-from shared.consumer import encode
+from services.tracker.config import TrackerSettings
 from shared.schemas.events import ActionabilityScore, CaseAssigned, ReportTriaged, RuleHit
 from shared.schemas.report import Report
-from shared.settings import DATA_DIR
-from tests.helpers import eventually, running, stream_events
+from shared.wire import encode
+from tests.conftest import directory_with as with_profiles
+from tests.helpers import eventually, has_entries, running, stream_events
 from tests.report_builder import build, file
 
 pytestmark = pytest.mark.integration
 
 
-def directory_with(tmp_path, **profile) -> str:
-    data = json.loads((DATA_DIR / "agencies.json").read_text())
-    for agency in data["agencies"]:
-        agency["profile"].update(profile)
-    path = tmp_path / "agencies.json"
-    path.write_text(json.dumps(data))
-    return str(path)
+def directory_with(tmp_path, **profile) -> Path:
+    return with_profiles(tmp_path / "agencies.json", **profile)
 
 
-async def triaged_priority_one_in_ohio(redis_client) -> None:
+async def triaged_priority_one_in_ohio(redis_client, topology) -> None:
     """Report 1: priority 1, located in Ohio, waiting on the p1 lane for the router."""
     report = Report.model_validate(build(user=("id",), files=(file(),), location=("US", "OH")))
-    await redis_client.xadd(topology.TRIAGED["p1"], encode(ReportTriaged(
+    await redis_client.xadd(topology.triaged["p1"], encode(ReportTriaged(
         report_id=1, producer="test", priority=1, disposition="referral", lane="p1",
         reasons=[RuleHit(rule="esp_escalation", reason="test")],
         actionability=ActionabilityScore(score=60, missing=[]), report=report)))
 
 
 async def test_an_unacknowledged_priority_one_case_is_renotified_then_escalated(
-    fast_env, redis_client, tmp_path, monkeypatch
+    make_settings, topology, redis_client, tmp_path
 ):
-    monkeypatch.setenv("TIPLINE_DIRECTORY_FILE", directory_with(tmp_path, never_ack_share=1.0))
-    monkeypatch.setenv("TIPLINE_SIM_SECONDS_PER_HOUR", "0.2")
-    monkeypatch.setenv("TIPLINE_SLA_P1_HOURS", "1")
-    monkeypatch.setenv("TIPLINE_SLA_CHECK_INTERVAL_MS", "50")
-    await triaged_priority_one_in_ohio(redis_client)
+    common = dict(directory_file=directory_with(tmp_path, never_ack_share=1.0),
+                  sim_seconds_per_hour=0.2)
+    sla = dict(sla_p1_hours=1, sla_check_interval_ms=50)
+    await triaged_priority_one_in_ohio(redis_client, topology)
 
-    async with running(tracker_app()) as tracker, running(router_app()), running(agencies_app()):
+    tracker, router = (tracker_app(make_settings(TrackerSettings, **common, **sla)),
+                       router_app(make_settings(RouterSettings, **common)))
+    agencies = agencies_app(make_settings(AgenciesSettings, **common))
+    async with running(tracker) as tracker, running(router), running(agencies):
         async def escalated():
             r = await tracker.get("/v1/reports/1")
             return r.json() if r.status_code == 200 and any(
@@ -72,20 +71,22 @@ async def test_an_unacknowledged_priority_one_case_is_renotified_then_escalated(
     [federal] = await stream_events(redis_client, topology.agency_inbox("federal-mock-fbi"))
     assert federal["why"] == "escalation" and federal["priority"] == 1
     # after the second breach the case is no longer watched, and its breach level is gone
-    assert await redis_client.zcard(topology.SLA_WATCH) == 0
-    assert await redis_client.hlen(topology.SLA_LEVELS) == 0
+    assert await redis_client.zcard(topology.sla_watch) == 0
+    assert await redis_client.hlen(topology.sla_levels) == 0
 
 
-async def test_an_acknowledged_case_is_never_breached(fast_env, redis_client, tmp_path, monkeypatch):
-    monkeypatch.setenv("TIPLINE_DIRECTORY_FILE", directory_with(
+async def test_an_acknowledged_case_is_never_breached(make_settings, topology, redis_client, tmp_path):
+    common = dict(directory_file=directory_with(
         tmp_path, never_ack_share=0.0, ack_median_hours={"p1": 0.01, "p2": 1, "p3": 1,
-                                                         "informational": 1}, ack_spread=0.0))
-    monkeypatch.setenv("TIPLINE_SIM_SECONDS_PER_HOUR", "0.2")
-    monkeypatch.setenv("TIPLINE_SLA_P1_HOURS", "2")
-    monkeypatch.setenv("TIPLINE_SLA_CHECK_INTERVAL_MS", "50")
-    await triaged_priority_one_in_ohio(redis_client)
+                                                         "informational": 1}, ack_spread=0.0),
+        sim_seconds_per_hour=0.2)
+    sla = dict(sla_p1_hours=2, sla_check_interval_ms=50)
+    await triaged_priority_one_in_ohio(redis_client, topology)
     # The agencies are up before the router hands anything over: the SLA clock starts then.
-    async with running(agencies_app()), running(tracker_app()) as tracker, running(router_app()):
+    tracker, router = (tracker_app(make_settings(TrackerSettings, **common, **sla)),
+                       router_app(make_settings(RouterSettings, **common)))
+    agencies = agencies_app(make_settings(AgenciesSettings, **common))
+    async with running(agencies), running(tracker) as tracker, running(router):
         async def acknowledged():
             r = await tracker.get("/v1/reports/1")
             return r.status_code == 200 and r.json()["acknowledged"]
@@ -94,30 +95,26 @@ async def test_an_acknowledged_case_is_never_breached(fast_env, redis_client, tm
         gap = (await tracker.get("/v1/gap")).json()
         timeline = (await tracker.get("/v1/reports/1")).json()
     assert gap["slaBreaches"] == 0, timeline
-    assert await redis_client.zcard(topology.SLA_WATCH) == 0
+    assert await redis_client.zcard(topology.sla_watch) == 0
 
 
 async def test_a_busy_agency_acknowledges_later_as_its_backlog_grows(
-    fast_env, redis_client, tmp_path, monkeypatch
+    make_settings, topology, redis_client, tmp_path
 ):
-    monkeypatch.setenv("TIPLINE_DIRECTORY_FILE", directory_with(
+    common = dict(directory_file=directory_with(
         tmp_path, capacity_per_day=24, never_ack_share=0.0, outcome_share=0.0, ack_spread=0.0,
-        ack_median_hours={"p1": 0.01, "p2": 0.01, "p3": 0.01, "informational": 0.01}))
-    monkeypatch.setenv("TIPLINE_SIM_SECONDS_PER_HOUR", "0.05")
+        ack_median_hours={"p1": 0.01, "p2": 0.01, "p3": 0.01, "informational": 0.01}),
+        sim_seconds_per_hour=0.05)
     for i in range(1, 6):
         await redis_client.xadd(topology.agency_inbox("icac-oh"), encode(CaseAssigned(
             report_id=i, producer="test", agency_id="icac-oh", priority=3, lane="p3",
             jurisdiction="US-OH", incident_type="x")))
-    async with running(agencies_app()):
-        await eventually(lambda: _xlen(redis_client, topology.AGENCY_RESPONSES, 5), timeout=10,
+    async with running(agencies_app(make_settings(AgenciesSettings, **common))):
+        await eventually(lambda: has_entries(redis_client, topology.agency_responses, 5), timeout=10,
                          what="five acknowledgements")
     hours = sorted(r["after_hours"] for r in await stream_events(redis_client,
-                                                                  topology.AGENCY_RESPONSES))
+                                                                  topology.agency_responses))
     # capacity 24 a day: each case holds the agency for an hour, so the n-th waits about n-1 hours
     # (a little less: the wall clock moves on while the batch is handled)
     assert hours == pytest.approx([0.01, 1.01, 2.01, 3.01, 4.01], abs=0.25)
     assert all(b - a > 0.75 for a, b in zip(hours, hours[1:], strict=False))
-
-
-async def _xlen(redis, stream: str, n: int) -> bool:
-    return await redis.xlen(stream) >= n

@@ -3,8 +3,7 @@
 import pytest
 
 from services.tracker.app import create_app
-from shared import topology
-from shared.consumer import encode
+from services.tracker.config import TrackerSettings
 from shared.schemas.events import (
     CaseAcknowledged,
     CaseOutcomeReported,
@@ -12,6 +11,7 @@ from shared.schemas.events import (
     ReportRouted,
     ReportUnassigned,
 )
+from shared.wire import encode
 from tests.helpers import eventually, running
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,7 @@ def ack(report_id: int, agency: str = "icac-oh", hours: float = 5.0) -> CaseAckn
                             after_hours=hours)
 
 
-async def test_timeline_and_gap_follow_the_events(fast_env, redis_client):
+async def test_timeline_and_gap_follow_the_events(make_settings, topology, redis_client):
     # Events made in the order they happen (their occurred_at), then written out of order.
     first = routed(1, also_notified=[Notified(agency_id="federal-mock-fbi", why="federal_nexus")])
     others = [routed(2), routed(3)]
@@ -38,14 +38,14 @@ async def test_timeline_and_gap_follow_the_events(fast_env, redis_client):
     lost = ReportUnassigned(report_id=4, producer="test", reasons=["no_location_fields"], priority=3,
                             lane="informational", offered_to="federal-mock-fbi")
     # The acknowledgement of report 2 arrives before its routing is read: still one closed case.
-    await redis_client.xadd(topology.AGENCY_RESPONSES, encode(acks[1]))
+    await redis_client.xadd(topology.agency_responses, encode(acks[1]))
     for e in (first, *others):
-        await redis_client.xadd(topology.ROUTED, encode(e))
+        await redis_client.xadd(topology.routed, encode(e))
     for e in (acks[0], outcome, acks[0]):  # the duplicate acknowledgement must count once
-        await redis_client.xadd(topology.AGENCY_RESPONSES, encode(e))
-    await redis_client.xadd(topology.UNASSIGNED, encode(lost))
+        await redis_client.xadd(topology.agency_responses, encode(e))
+    await redis_client.xadd(topology.unassigned, encode(lost))
 
-    async with running(create_app()) as client:
+    async with running(create_app(make_settings(TrackerSettings))) as client:
         async def settled():
             gap = (await client.get("/v1/gap")).json()
             return gap if (gap["routed"], gap["unassigned"], gap["outcomeKnown"],
@@ -74,12 +74,12 @@ async def test_timeline_and_gap_follow_the_events(fast_env, redis_client):
     assert missing.status_code == 404
 
 
-async def test_dead_letters_are_counted_and_listed(fast_env, redis_client):
-    await redis_client.xadd(topology.ROUTED, {b"data": b"garbage"})
-    async with running(create_app()) as client:
+async def test_dead_letters_are_counted_and_listed(make_settings, topology, redis_client):
+    await redis_client.xadd(topology.routed, {b"data": b"garbage"})
+    async with running(create_app(make_settings(TrackerSettings))) as client:
         async def counted():
             return (await client.get("/v1/gap")).json()["deadLetters"] == 1
         await eventually(counted, what="the dead letter counted")
         letters = (await client.get("/v1/dead-letters")).json()
-    assert letters[0]["source_stream"] == topology.ROUTED
+    assert letters[0]["source_stream"] == topology.routed
     assert letters[0]["group"] == "tracker"

@@ -3,12 +3,13 @@
 import pytest
 
 from services.router.app import create_app as router_app
+from services.router.config import RouterSettings
 from services.triage.app import create_app as triage_app
-from shared import topology
-from shared.consumer import encode
+from services.triage.config import TriageSettings
 from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import Report
-from tests.helpers import eventually, running, stream_events
+from shared.wire import encode
+from tests.helpers import eventually, has_entries, running, stream_events
 from tests.report_builder import build, file
 
 pytestmark = pytest.mark.integration
@@ -25,27 +26,27 @@ def entry_order(entry_id: bytes) -> tuple[int, int]:
     return int(ms), int(seq)
 
 
-async def test_an_escalated_report_sent_after_a_flood_is_triaged_first(fast_env, redis_client):
+async def test_an_escalated_report_sent_after_a_flood_is_triaged_first(make_settings, topology, redis_client):
     flood = 600
     async with redis_client.pipeline(transaction=False) as pipe:
         for i in range(1, flood + 1):
-            pipe.xadd(topology.SUBMITTED["standard"],
+            pipe.xadd(topology.submitted["standard"],
                       encode(submitted(i, annotations={"informational": True})))
         await pipe.execute()
-    await redis_client.xadd(topology.SUBMITTED["escalated"],
+    await redis_client.xadd(topology.submitted["escalated"],
                             encode(submitted(flood + 1, escalate="Synthetic: urgent")))
 
-    async with running(triage_app()):
-        await eventually(lambda: _xlen(redis_client, topology.TRIAGED["informational"], flood),
+    async with running(triage_app(make_settings(TriageSettings))):
+        await eventually(lambda: has_entries(redis_client, topology.triaged["informational"], flood),
                          timeout=30, what="the flood triaged")
-    [(p1_id, p1_fields)] = await redis_client.xrange(topology.TRIAGED["p1"])
-    informational = await redis_client.xrange(topology.TRIAGED["informational"])
+    [(p1_id, p1_fields)] = await redis_client.xrange(topology.triaged["p1"])
+    informational = await redis_client.xrange(topology.triaged["informational"])
     assert b'"report_id":601' in p1_fields[b"data"]
     # Redis stamps every entry from one clock: the p1 entry was written before any of the flood's.
     assert entry_order(p1_id) < min(entry_order(i) for i, _ in informational)
 
 
-async def test_router_hands_over_priority_one_before_a_backlog(fast_env, redis_client):
+async def test_router_hands_over_priority_one_before_a_backlog(make_settings, topology, redis_client):
     from shared.schemas.events import ActionabilityScore, ReportTriaged, RuleHit
 
     def triaged(report_id: int, lane: str, priority: int) -> ReportTriaged:
@@ -56,17 +57,17 @@ async def test_router_hands_over_priority_one_before_a_backlog(fast_env, redis_c
             report=Report.model_validate(build(user=("id",), files=(file(),))))
 
     for i in range(1, 301):
-        await redis_client.xadd(topology.TRIAGED["p3"], encode(triaged(i, "p3", 3)))
-    await redis_client.xadd(topology.TRIAGED["p1"], encode(triaged(999, "p1", 1)))
-    async with running(router_app()):
-        await eventually(lambda: _xlen(redis_client, topology.ROUTED, 301), timeout=30,
+        await redis_client.xadd(topology.triaged["p3"], encode(triaged(i, "p3", 3)))
+    await redis_client.xadd(topology.triaged["p1"], encode(triaged(999, "p1", 1)))
+    async with running(router_app(make_settings(RouterSettings))):
+        await eventually(lambda: has_entries(redis_client, topology.routed, 301), timeout=30,
                          what="every case routed")
-    routed = await stream_events(redis_client, topology.ROUTED)
+    routed = await stream_events(redis_client, topology.routed)
     assert routed[0]["report_id"] == 999
 
 
 async def test_viral_reports_sharing_a_hash_are_bundled_and_members_not_routed(
-    fast_env, redis_client
+    make_settings, topology, redis_client
 ):
     shared_file = file("B2", seed="meme-1", viral=True)
     other_file = file("B2", seed="meme-2", potentialMeme=True)
@@ -77,22 +78,19 @@ async def test_viral_reports_sharing_a_hash_are_bundled_and_members_not_routed(
         submitted(4, user=("id",), files=(other_file,)),
     ]
     for r in reports:
-        await redis_client.xadd(topology.SUBMITTED["standard"], encode(r))
-    async with running(triage_app()), running(router_app()):
-        await eventually(lambda: _xlen(redis_client, topology.TRIAGED["informational"], 4),
+        await redis_client.xadd(topology.submitted["standard"], encode(r))
+    triage, router = triage_app(make_settings(TriageSettings)), router_app(make_settings(RouterSettings))
+    async with running(triage), running(router):
+        await eventually(lambda: has_entries(redis_client, topology.triaged["informational"], 4),
                          what="4 triaged")
-        await eventually(lambda: _xlen(redis_client, topology.ROUTED, 1), what="routing")
+        await eventually(lambda: has_entries(redis_client, topology.routed, 1), what="routing")
     triaged = {e["report_id"]: e for e in await stream_events(redis_client,
-                                                              topology.TRIAGED["informational"])}
+                                                              topology.triaged["informational"])}
     assert triaged[1]["bundle"] == {"bundle_id": "bundle-1", "role": "first"}
     assert triaged[2]["bundle"] == {"bundle_id": "bundle-1", "role": "member"}
     assert triaged[3]["bundle"] == {"bundle_id": "bundle-1", "role": "member"}
     # report 4 shares a hash only with report 3, which joined bundle 1: it joins bundle 1 too
     assert triaged[4]["bundle"]["role"] == "member"
     assert "viral_bundle_member" in [r["rule"] for r in triaged[2]["reasons"]]
-    routed = await stream_events(redis_client, topology.ROUTED)
+    routed = await stream_events(redis_client, topology.routed)
     assert [e["report_id"] for e in routed] == [1]
-
-
-async def _xlen(redis, stream: str, n: int) -> bool:
-    return await redis.xlen(stream) >= n

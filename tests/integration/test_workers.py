@@ -3,13 +3,15 @@
 import pytest
 
 from services.agencies.app import create_app as agencies_app
+from services.agencies.config import AgenciesSettings
 from services.router.app import create_app as router_app
+from services.router.config import RouterSettings
 from services.triage.app import create_app as triage_app
-from shared import topology
-from shared.consumer import encode
+from services.triage.config import TriageSettings
 from shared.schemas.events import ActionabilityScore, CaseAssigned, ReportSubmitted, ReportTriaged, RuleHit
 from shared.schemas.report import Report
 from shared.synthetic import synthetic_report
+from shared.wire import encode
 from tests.helpers import eventually, running, stream_events
 
 pytestmark = pytest.mark.integration
@@ -22,16 +24,16 @@ def submitted(kind: str, report_id: int, seed: object = None) -> ReportSubmitted
                            report=report)
 
 
-async def test_triage_puts_each_report_on_the_lane_of_its_priority(fast_env, redis_client):
+async def test_triage_puts_each_report_on_the_lane_of_its_priority(make_settings, topology, redis_client):
     events = [submitted(kind, i) for i, kind in
               enumerate(["escalated", "referral", "informational", "no_location"], 1)]
     for e in events:
-        await redis_client.xadd(topology.SUBMITTED[e.lane], encode(e))
-    async with running(triage_app()):
+        await redis_client.xadd(topology.submitted[e.lane], encode(e))
+    async with running(triage_app(make_settings(TriageSettings))):
         async def all_triaged():
-            return sum([await redis_client.xlen(s) for s in topology.TRIAGED.values()]) == 4
+            return sum([await redis_client.xlen(s) for s in topology.triaged.values()]) == 4
         await eventually(all_triaged, what="4 triaged reports")
-    lanes = {lane: await stream_events(redis_client, s) for lane, s in topology.TRIAGED.items()}
+    lanes = {lane: await stream_events(redis_client, s) for lane, s in topology.triaged.items()}
     by_id = {e["report_id"]: (lane, e) for lane, es in lanes.items() for e in es}
     assert by_id[1][0] == "p1" and by_id[1][1]["priority"] == 1
     assert by_id[2][1]["disposition"] == "referral" and by_id[2][0] in ("p2", "p3")
@@ -49,19 +51,19 @@ def triaged(kind: str, report_id: int, lane: str = "p2") -> ReportTriaged:
 
 
 async def test_router_sends_a_case_to_the_agency_inbox_or_records_it_unassigned(
-    fast_env, redis_client
+    make_settings, topology, redis_client
 ):
     located, nowhere = triaged("escalated", 1, "p1"), triaged("no_location", 2)
-    await redis_client.xadd(topology.TRIAGED["p1"], encode(located))
-    await redis_client.xadd(topology.TRIAGED["p2"], encode(nowhere))
-    async with running(router_app()):
+    await redis_client.xadd(topology.triaged["p1"], encode(located))
+    await redis_client.xadd(topology.triaged["p2"], encode(nowhere))
+    async with running(router_app(make_settings(RouterSettings))):
         async def both_decided():
-            return await redis_client.xlen(topology.ROUTED) + await redis_client.xlen(
-                topology.UNASSIGNED) == 2
+            return await redis_client.xlen(topology.routed) + await redis_client.xlen(
+                topology.unassigned) == 2
         await eventually(both_decided, what="a routed and an unassigned report")
-    [routed] = await stream_events(redis_client, topology.ROUTED)
+    [routed] = await stream_events(redis_client, topology.routed)
     [case] = await stream_events(redis_client, topology.agency_inbox("icac-ca-sacramento"))
-    [unassigned] = await stream_events(redis_client, topology.UNASSIGNED)
+    [unassigned] = await stream_events(redis_client, topology.unassigned)
     [offer] = await stream_events(redis_client, topology.agency_inbox("federal-mock-fbi"))
     assert routed["report_id"] == case["report_id"] == 1
     assert routed["basis"] == "estimatedLocation" and routed["jurisdiction"] == "US-CA"
@@ -73,22 +75,21 @@ async def test_router_sends_a_case_to_the_agency_inbox_or_records_it_unassigned(
 
 
 async def test_agencies_acknowledge_after_the_simulated_delay(
-    fast_env, redis_client, sure_directory, monkeypatch
+    make_settings, topology, redis_client, sure_directory
 ):
-    monkeypatch.setenv("TIPLINE_DIRECTORY_FILE", str(sure_directory))
     cases = [CaseAssigned(report_id=i, producer="test", agency_id=agency, priority=1, lane="p1",
                           jurisdiction="US-X", incident_type="Child Sex Trafficking")
              for i, agency in enumerate(["icac-ny-city", "icac-oh", "intl-mock-gb"], 1)]
     for case in cases:
         await redis_client.xadd(topology.agency_inbox(case.agency_id), encode(case))
-    async with running(agencies_app()):
+    async with running(agencies_app(make_settings(AgenciesSettings, directory_file=sure_directory))):
         async def acks_and_outcomes():
-            return await redis_client.xlen(topology.AGENCY_RESPONSES) == 6
+            return await redis_client.xlen(topology.agency_responses) == 6
         await eventually(acks_and_outcomes, timeout=20, what="3 acknowledgements and 3 outcomes")
-    responses = await stream_events(redis_client, topology.AGENCY_RESPONSES)
+    responses = await stream_events(redis_client, topology.agency_responses)
     acks = {r["report_id"]: r for r in responses if r["type"] == "CaseAcknowledged"}
     outcomes = {r["report_id"]: r for r in responses if r["type"] == "CaseOutcomeReported"}
     assert set(acks) == set(outcomes) == {1, 2, 3}
     assert {acks[c.report_id]["agency_id"] for c in cases} == {c.agency_id for c in cases}
     assert all(outcomes[i]["after_hours"] >= acks[i]["after_hours"] for i in acks)
-    assert await redis_client.zcard(topology.AGENCY_SCHEDULE) == 0
+    assert await redis_client.zcard(topology.agency_schedule) == 0

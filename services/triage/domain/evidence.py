@@ -150,12 +150,15 @@ def gather(report: Report, known: KnownHashes) -> Evidence:
     """Every fact the rules need, computed once."""
     p = report.person_or_user_reported
     score = actionability(report)
-    known_files = tuple(f for f in report.files if known.matches(f))
-    novel_files = tuple(f for f in report.files if not known.matches(f))
+    # One pass over the files: each is matched once (a set lookup per hash), never compared with
+    # the others, so the cost grows with the number of files and no faster.
+    seen_before = [known.matches(f) for f in report.files]
+    known_files = tuple(f for f, k in zip(report.files, seen_before, strict=True) if k)
+    novel_files = tuple(f for f, k in zip(report.files, seen_before, strict=True) if not k)
     described = [d.content for d in report.internet_details if d.content]
     labels: set[str] = set()
-    for f in report.files:
-        labels |= file_labels(f, f in known_files)
+    for f, k in zip(report.files, seen_before, strict=True):
+        labels |= file_labels(f, k)
     text = " ".join(filter(None, [report.additional_info,
                                   report.incident_summary.escalate_to_high_priority, *described]))
     return Evidence(

@@ -1,0 +1,99 @@
+"""The agencies' Redis side: each agency's backlog, and the schedule of responses not yet due."""
+
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from shared import wire
+from shared.redis_scripts import queue_script
+from shared.schemas.events import CaseAssigned
+from shared.topology import Topology
+
+# The agency's backlog as the wall time it is busy until: a new case starts when the agency is
+# free and keeps it busy for its share of a day. The turn a case takes is recorded by its event
+# id: a redelivered case gets the same turn back and moves the backlog no further.
+# KEYS: busy-until, turn record. ARGV: now, seconds per case, record ttl. Returns "start now".
+_TAKE_TURN = """
+local taken = redis.call('GET', KEYS[2])
+if taken then return taken end
+local now = tonumber(ARGV[1])
+local busy = tonumber(redis.call('GET', KEYS[1]) or '0')
+local start = math.max(busy, now)
+redis.call('SET', KEYS[1], start + tonumber(ARGV[2]), 'EX', 86400 * 30)
+local turn = string.format('%.6f %.6f', start, now)
+redis.call('SET', KEYS[2], turn, 'EX', ARGV[3])
+return turn
+"""
+
+# Move due members from the schedule to the responses stream in one atomic step: replicas may run
+# this side by side and each response is still published once. A member is "traceparent|event".
+# KEYS: schedule, responses stream. ARGV: now, how many at most, data field, trace field.
+_RELEASE_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, member in ipairs(due) do
+  redis.call('ZREM', KEYS[1], member)
+  local sep = string.find(member, '|', 1, true)
+  local trace, data = string.sub(member, 1, sep - 1), string.sub(member, sep + 1)
+  if trace == '' then
+    redis.call('XADD', KEYS[2], '*', ARGV[3], data)
+  else
+    redis.call('XADD', KEYS[2], '*', ARGV[3], data, ARGV[4], trace)
+  end
+end
+return #due
+"""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """When the agency takes the case up, and when the case reached it (epoch seconds)."""
+
+    starts_at: float
+    received_at: float
+
+    @property
+    def wait_s(self) -> float:
+        return self.starts_at - self.received_at
+
+
+def schedule_member(event_json: bytes, traceparent: str | None) -> bytes:
+    return (traceparent or "").encode() + b"|" + event_json
+
+
+class Backlogs:
+    def __init__(self, redis: Redis, topology: Topology, record_ttl_s: int) -> None:
+        self.redis = redis
+        self.topology = topology
+        self.record_ttl_s = record_ttl_s
+        self._take_turn = redis.register_script(_TAKE_TURN)
+
+    async def take_turns(self, cases: list[tuple[CaseAssigned, float]]) -> dict[str, Turn]:
+        """Each (case, seconds it occupies its agency) takes its turn: one round trip for a batch."""
+        now = time.time()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case, seconds in cases:
+                queue_script(pipe, self._take_turn,
+                             keys=[self.topology.agency_busy_until(case.agency_id),
+                                   self.topology.agency_turn(case.event_id)],
+                             args=[now, seconds, self.record_ttl_s])
+            replies = await pipe.execute() if cases else []
+        turns = {}
+        for (case, _), reply in zip(cases, replies, strict=True):
+            start, received = (float(x) for x in reply.split())
+            turns[case.event_id] = Turn(start, received)
+        return turns
+
+
+class Schedule:
+    def __init__(self, redis: Redis, topology: Topology) -> None:
+        self.redis = redis
+        self.topology = topology
+        self._release = redis.register_script(_RELEASE_DUE)
+
+    async def release_due(self, limit: int) -> int:
+        released = await self._release(
+            keys=[self.topology.agency_schedule, self.topology.agency_responses],
+            args=[time.time(), limit, wire.DATA_FIELD, wire.TRACE_FIELD],
+        )
+        return int(released)

@@ -1,0 +1,303 @@
+"""The one consume -> handle -> commit -> dead-letter loop every service uses.
+
+A batch of stream entries (read by shared.reading) is handed to ConsumeLoop.process. Each entry is
+decoded and validated on its own; its handler records what it produces in an Outbox (values, no
+Redis). Then one Lua script commits the batch: for every entry, in order,
+
+  1. XACK it. If the XACK removed nothing, another delivery of the same entry has already
+     committed (a twin handled by another consumer that took it over): its writes are skipped.
+  2. Record its event id in the group's seen-records (SET NX, TIPLINE_DEDUPE_TTL_S). If the id
+     was there, the same event came again in another entry: its writes are skipped.
+  3. Otherwise apply its writes: published events (XADD), plain commands, and its collected items,
+     which the subscription's collector writes at the end of the script.
+
+So an entry's effects happen exactly once however often it is delivered, and an entry is
+acknowledged exactly when its effects exist. Failures, per entry (the rest of the batch goes on):
+- not valid JSON or not the expected event: dead-lettered at once (it will never get better);
+- the prepare step or the handler raises: left pending; the reclaimer delivers it again; on its
+  `max_deliveries`-th delivery it is dead-lettered with the error;
+- Redis fails (prepare or commit): the whole batch stays pending and is reclaimed the same way,
+  without counting as a failure of any entry.
+"""
+
+import inspect
+import json
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import trace
+from pydantic import TypeAdapter, ValidationError
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from shared import wire
+from shared.logging import get_logger, message_context
+from shared.metrics import Metrics
+from shared.outbox import Collector, Command, Outbox
+from shared.schemas.events import MessageDeadLettered
+from shared.tracing import consumer_span, current_traceparent, link_to, tracer
+
+log = get_logger(__name__)
+
+# Errors of the infrastructure, not of a message: they never count towards dead-lettering.
+INFRASTRUCTURE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+
+Handler = Callable[[Any, Outbox], Awaitable[None] | None]
+# Looks up, for a whole batch in one round trip, what handlers need from Redis: event id -> value.
+# Its own writes must be idempotent by event id (it runs again for a redelivered entry).
+Prepare = Callable[[list[Any]], Awaitable[dict[str, Any]]]
+
+# ARGV: stream, group, seen-record ttl (0: none), seen-record key prefix, entry count, then per
+# entry: entry id, event id ('' when it has no seen-record), command count, each command as its
+# argument count and arguments, item count, items. Returns 1 per entry whose writes were applied.
+_COMMIT = """
+local stream, group = ARGV[1], ARGV[2]
+local ttl, seen = tonumber(ARGV[3]), ARGV[4]
+local items, applied = {}, {}
+local i = 6
+for e = 1, tonumber(ARGV[5]) do
+  local id, event_id = ARGV[i], ARGV[i + 1]
+  local fresh = redis.call('XACK', stream, group, id) == 1
+  if fresh and ttl > 0 and event_id ~= '' then
+    fresh = redis.call('SET', seen .. event_id, '1', 'NX', 'EX', ttl) ~= false
+  end
+  applied[e] = fresh and 1 or 0
+  i = i + 2
+  local commands = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, commands do
+    local argc = tonumber(ARGV[i])
+    if fresh then redis.call(unpack(ARGV, i + 1, i + argc)) end
+    i = i + argc + 1
+  end
+  local n = tonumber(ARGV[i])
+  i = i + 1
+  if fresh then
+    for k = 0, n - 1 do items[#items + 1] = ARGV[i + k] end
+  end
+  i = i + n
+end
+"""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """How one kind of message is handled: its type, its handler, an optional batch lookup, an
+    optional collector, and whether its event ids get seen-records (a subscription whose writes are
+    idempotent by their own keys, like the tracker's ledger, needs none)."""
+
+    adapter: TypeAdapter[Any]
+    handler: Handler
+    prepare: Prepare | None = None
+    collector: Collector | None = None
+    dedupe: bool = True
+
+
+@dataclass
+class _Done:
+    entry_id: bytes
+    event_id: str
+    commands: list[Command]
+    items: list[str] = field(default_factory=list)
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        errors = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)[:10]
+        )
+        return f"invalid message: {errors}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _fields_as_json(fields: wire.Fields) -> str:
+    return json.dumps(
+        {k.decode(errors="replace"): v.decode(errors="replace") for k, v in fields.items()}
+    )
+
+
+class ConsumeLoop:
+    """Handles batches of entries of one consumer group: the only place that acks or dead-letters."""
+
+    def __init__(self, redis: Redis, group: str, *, dead_letters: str, seen_prefix: str,
+                 max_deliveries: int, dedupe_ttl_s: int, metrics: Metrics,
+                 may_publish: Callable[[str], bool] | None = None) -> None:
+        self.redis = redis
+        self.group = group
+        self.dead_letters = dead_letters
+        self.seen_prefix = seen_prefix
+        self.max_deliveries = max_deliveries
+        self.dedupe_ttl_s = dedupe_ttl_s
+        self.metrics = metrics
+        self.may_publish = may_publish or (lambda _stream: True)
+        # Entries this process has read and not yet finished: the reclaimer leaves them alone.
+        self.held: dict[str, set[bytes]] = defaultdict(set)
+        self._scripts: dict[int, tuple[AsyncScript, Collector | None]] = {}
+
+    # ---- what this process holds ----
+
+    def hold(self, stream: str, entry_ids: Sequence[bytes]) -> None:
+        self.held[stream].update(entry_ids)
+
+    def holds(self, stream: str, entry_id: bytes) -> bool:
+        return entry_id in self.held[stream]
+
+    def _release(self, stream: str, entry_ids: Sequence[bytes]) -> None:
+        self.held[stream].difference_update(entry_ids)
+
+    # ---- one batch ----
+
+    async def process(self, stream: str, entries: Sequence[tuple[bytes, wire.Fields]],
+                      sub: Subscription, deliveries: Sequence[int] | None = None) -> int:
+        """Handle and commit a batch; how many entries' writes were applied."""
+        try:
+            return await self._process(stream, entries, sub, deliveries)
+        finally:
+            self._release(stream, [entry_id for entry_id, _ in entries])
+
+    async def _process(self, stream: str, entries: Sequence[tuple[bytes, wire.Fields]],
+                       sub: Subscription, deliveries: Sequence[int] | None) -> int:
+        started = time.perf_counter()
+        m = self.metrics.stream(stream, self.group)
+        done: list[_Done] = []
+        letters: list[MessageDeadLettered] = []
+        valid: list[tuple[bytes, wire.Fields, Any, int]] = []
+        for index, (entry_id, fields) in enumerate(entries):
+            delivery = deliveries[index] if deliveries else 1
+            try:
+                valid.append((entry_id, fields, sub.adapter.validate_json(wire.payload(fields)),
+                              delivery))
+            except ValidationError as exc:
+                letters.append(self._dead(stream, entry_id, fields, describe(exc), delivery))
+        prepared, unprepared = await self._prepare(sub, [event for _, _, event, _ in valid])
+        spans = []
+        for entry_id, fields, event, delivery in valid:
+            event_id = getattr(event, "event_id", "") or ""
+            with consumer_span(stream, self.group, entry_id, event, wire.traceparent(fields)) as span, \
+                    message_context(getattr(event, "report_id", None), event_id):
+                spans.append(span)
+                handled_at = time.perf_counter()
+                outbox = Outbox(prepared=prepared.get(event_id))
+                error = unprepared.get(event_id)
+                if error is None:
+                    try:
+                        result = sub.handler(event, outbox)
+                        if inspect.isawaitable(result):
+                            await result
+                        self._check_streams(outbox)
+                    except Exception as exc:
+                        error = exc
+                m.handler_seconds.observe(time.perf_counter() - handled_at)
+                if error is not None:
+                    span.record_exception(error)
+                    span.set_status(trace.StatusCode.ERROR, describe(error))
+                    if delivery >= self.max_deliveries:
+                        log.error("handler failed; dead-lettering", stream=stream,
+                                  deliveries=delivery, error=describe(error), exc_info=error)
+                        letters.append(self._dead(stream, entry_id, fields, describe(error),
+                                                  delivery))
+                    else:
+                        m.failed.inc()
+                        log.warning("handler failed; left pending for redelivery", stream=stream,
+                                    deliveries=delivery, error=describe(error), exc_info=error)
+                    continue
+                done.append(self._writes(entry_id, event_id if sub.dedupe else "", outbox,
+                                         current_traceparent(), sub.collector))
+        handled = len(done)
+        for letter in letters:
+            done.append(_Done(letter.source_entry_id.encode(), "", [
+                ("XADD", self.dead_letters, "*", *_flat(wire.encode(letter)))]))
+        applied = await self._commit(stream, done, sub.collector, spans) if done else []
+        m.handled.inc(sum(applied[:handled]))
+        m.duplicates.inc(len(applied) - sum(applied))
+        for letter, ok in zip(letters, applied[handled:], strict=True):
+            if ok:
+                m.dead_lettered.inc()
+                log.warning("dead-lettered", stream=stream, entry_id=letter.source_entry_id,
+                            reason=letter.reason)
+        m.batch_seconds.observe(time.perf_counter() - started)
+        return sum(applied)
+
+    async def _prepare(self, sub: Subscription, events: list[Any]) -> tuple[dict[str, Any],
+                                                                         dict[str, Exception]]:
+        """The batch's lookups; when they fail for the batch, entry by entry, so that one entry
+        that makes them fail is dead-lettered in time and the others go on."""
+        if not sub.prepare or not events:
+            return {}, {}
+        try:
+            return await sub.prepare(events), {}
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as exc:
+            log.warning("prepare failed for the batch; preparing entry by entry",
+                        error=describe(exc))
+        prepared: dict[str, Any] = {}
+        failed: dict[str, Exception] = {}
+        for event in events:
+            try:
+                prepared.update(await sub.prepare([event]))
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as exc:
+                failed[event.event_id] = exc
+        return prepared, failed
+
+    def _check_streams(self, outbox: Outbox) -> None:
+        for published in outbox.published:
+            if not self.may_publish(published.stream):
+                raise ValueError(f"{published.stream} is not a stream this service produces")
+
+    @staticmethod
+    def _writes(entry_id: bytes, event_id: str, outbox: Outbox, traceparent: str | None,
+                collector: Collector | None) -> _Done:
+        commands: list[Command] = [
+            ("XADD", p.stream, "*", *_flat(wire.encode(p.event, traceparent)))
+            for p in outbox.published
+        ]
+        commands += outbox.commands
+        if outbox.collected and collector is None:
+            raise ValueError("a handler collected items but its subscription has no collector")
+        items = [collector.encode(item) for item in outbox.collected] if collector else []
+        return _Done(entry_id, event_id, commands, items)
+
+    async def _commit(self, stream: str, done: list[_Done], collector: Collector | None,
+                      spans: list[Any]) -> list[int]:
+        args: list[Any] = [stream, self.group, self.dedupe_ttl_s, self.seen_prefix, len(done)]
+        for d in done:
+            args += [d.entry_id, d.event_id, len(d.commands)]
+            for command in d.commands:
+                args += [len(command), *command]
+            args += [len(d.items), *d.items]
+        script = self._script(collector)
+        with tracer().start_as_current_span(f"commit {stream}", links=link_to(spans)) as span:
+            span.set_attribute("messaging.batch.message_count", len(done))
+            keys = collector.keys() if collector else []
+            applied = await script(keys=keys, args=args)
+        return [int(a) for a in applied]
+
+    def _script(self, collector: Collector | None) -> AsyncScript:
+        key = id(collector)
+        if key not in self._scripts:
+            body = _COMMIT
+            if collector is not None:
+                body += "do\n" + collector.lua + "\nend\n"
+            body += "return applied\n"
+            self._scripts[key] = (self.redis.register_script(body), collector)
+        return self._scripts[key][0]
+
+    def _dead(self, stream: str, entry_id: bytes, fields: wire.Fields, reason: str,
+              deliveries: int) -> MessageDeadLettered:
+        return MessageDeadLettered(
+            source_stream=stream, source_entry_id=entry_id.decode(), group=self.group,
+            reason=reason, deliveries=deliveries, payload=_fields_as_json(fields),
+        )
+
+
+def _flat(fields: wire.Fields) -> list[bytes]:
+    return [x for pair in fields.items() for x in pair]
