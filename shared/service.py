@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.contracts import Channel, Contract
 from shared.directory import load_directory
 from shared.groups import ensure_groups, group_state, missing_groups
+from shared.http import install_error_handlers
 from shared.logging import configure_logging, get_logger
 from shared.loop import ConsumeLoop, Handler, Prepare, Subscription
 from shared.metrics import Metrics
@@ -167,6 +168,7 @@ class StreamService:
 
         for router in routers:
             app.include_router(router)
+        install_error_handlers(app)
         app.add_middleware(HttpTelemetry, metrics=self.metrics, service=self.name)
         app.state.service = self
         return app

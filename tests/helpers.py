@@ -14,12 +14,18 @@ from redis.asyncio import Redis
 T = TypeVar("T")
 
 
+ANALYST = {"Authorization": "Bearer dev-analyst-key-not-secret"}
+ADMIN = {"Authorization": "Bearer dev-admin-key-not-secret"}
+
+
 @asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan (broker, subscribers, background tasks) and an HTTP client on it."""
+async def running(app: FastAPI, headers: dict[str, str] | None = None
+                  ) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (readers, background workers) and an HTTP client on it."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                     headers=headers) as client:
             yield client
 
 
@@ -44,3 +50,61 @@ async def stream_events(redis: Redis, stream: str) -> list[dict[str, Any]]:
 async def has_entries(redis: Redis, stream: str, n: int) -> bool:
     """At least n entries in the stream (for `eventually`)."""
     return await redis.xlen(stream) >= n
+
+
+class CuttingProxy:
+    """A TCP proxy in front of Redis that loses the connection in the middle of a transaction: it
+    passes MULTI and `after` more bytes of it, then closes, and refuses every connection after.
+    Redis discards a transaction whose EXEC never came."""
+
+    def __init__(self, upstream_port: int, after: int = 4000) -> None:
+        self.upstream_port = upstream_port
+        self.after = after
+        self.cut = False
+        self.port = 0
+        self._server: asyncio.base_events.Server | None = None
+
+    async def __aenter__(self) -> "CuttingProxy":
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _handle(self, client_reader: asyncio.StreamReader,
+                      client_writer: asyncio.StreamWriter) -> None:
+        if self.cut:
+            client_writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+
+        async def downstream() -> None:
+            while data := await up_reader.read(65536):
+                client_writer.write(data)
+                await client_writer.drain()
+
+        async def upstream() -> None:
+            passed: int | None = None
+            while data := await client_reader.read(65536):
+                if passed is None and b"MULTI" in data:
+                    passed = -data.index(b"MULTI")
+                if passed is not None:
+                    room = self.after - passed
+                    if room < len(data):
+                        up_writer.write(data[:max(room, 0)])
+                        await up_writer.drain()
+                        self.cut = True
+                        return
+                    passed += len(data)
+                up_writer.write(data)
+                await up_writer.drain()
+
+        down = asyncio.create_task(downstream())
+        try:
+            await upstream()
+        finally:
+            down.cancel()
+            for writer in (up_writer, client_writer):
+                writer.close()

@@ -14,7 +14,11 @@ import httpx
 from services.agencies.config import AgenciesSettings
 from services.intake.config import DEVELOPMENT_KEYS, IntakeSettings
 from services.router.config import RouterSettings
-from services.tracker.config import TrackerSettings
+from services.tracker.config import (
+    DEVELOPMENT_ADMIN_KEYS,
+    DEVELOPMENT_ANALYST_KEYS,
+    TrackerSettings,
+)
 from services.triage.config import TriageSettings
 from shared.settings import DATA_DIR, TiplineSettings
 from shared.synthetic import scenario
@@ -22,6 +26,8 @@ from tipline.stack import Stack, StackError, masked
 
 SAMPLES = DATA_DIR / "samples"
 DEV_KEY = DEVELOPMENT_KEYS.split(":", 1)[1]
+DEV_ANALYST_KEY = DEVELOPMENT_ANALYST_KEYS.split(":", 1)[1]
+DEV_ADMIN_KEY = DEVELOPMENT_ADMIN_KEYS.split(":", 1)[1]
 
 
 def out(text: str = "") -> None:
@@ -81,10 +87,33 @@ def format_gap(gap: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def fetch_gap(tracker: str) -> dict[str, Any]:
-    response = httpx.get(f"{tracker}/v1/gap", timeout=10)
-    response.raise_for_status()
-    return response.json()
+class ApiError(Exception):
+    """A service answered with an error, or did not answer: the message says which."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def call(method: str, url: str, key: str, **kwargs: Any) -> httpx.Response:
+    """One request with a Bearer key; connection failures and refused keys become ApiError."""
+    try:
+        r = httpx.request(method, url, headers={"Authorization": f"Bearer {key}"}, timeout=10,
+                          **kwargs)
+    except httpx.HTTPError as exc:
+        raise ApiError(f"{url.split('/v1')[0]} did not answer ({type(exc).__name__}); is the stack "
+                       "up?") from exc
+    if r.status_code == 401:
+        raise ApiError("the key was refused (401): pass --key")
+    if r.status_code == 403:
+        raise ApiError(f"not allowed with this key (403): {r.json().get('detail')}")
+    return r
+
+
+def fetch_gap(tracker: str, key: str = DEV_ANALYST_KEY) -> dict[str, Any]:
+    r = call("GET", f"{tracker}/v1/gap", key)
+    r.raise_for_status()
+    return r.json()
 
 
 # ---------- submitting ----------
@@ -125,21 +154,42 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_gap(args: argparse.Namespace) -> int:
-    try:
-        gap = fetch_gap(args.url)
-    except httpx.HTTPError as exc:
-        err(f"tracker at {args.url} did not answer ({type(exc).__name__}); is the stack up?")
-        return 2
+    gap = fetch_gap(args.url, args.key)
     out(json.dumps(gap, indent=2) if args.json else format_gap(gap))
     return 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    base = f"{args.url}/v1/dead-letters"
+    if args.action == "list":
+        r = call("GET", base, args.key, params={"limit": args.limit})
+        letters = r.json()
+        if not letters:
+            out("no dead letters")
+        for x in letters:
+            state = "replayed" if x["replayed"] else "         "
+            out(f"{x['id']:<18} {state} {x['group']:<9} {x['sourceStream']}  "
+                f"(delivery {x['deliveries']}) {x['reason'][:100]}")
+        return 0
+    if not args.id:
+        raise ApiError(f"tipline dlq {args.action} needs the dead letter's id (see tipline dlq list)")
+    if args.action == "show":
+        r = call("GET", f"{base}/{args.id}", args.key)
+        if r.status_code == 404:
+            raise ApiError(f"no dead letter {args.id}", 1)
+        out(json.dumps(r.json(), indent=2))
+        return 0
+    r = call("POST", f"{base}/{args.id}/replay", args.key)
+    if r.status_code in (404, 409):
+        raise ApiError(r.json()["detail"], 1)
+    r.raise_for_status()
+    data = r.json()
+    out(f"dead letter {data['id']} replayed to {data['stream']} as entry {data['entryId']}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    try:
-        r = httpx.get(f"{args.url}/v1/reports/{args.report_id}", timeout=10)
-    except httpx.HTTPError as exc:
-        err(f"tracker at {args.url} did not answer ({type(exc).__name__})")
-        return 2
+    r = call("GET", f"{args.url}/v1/reports/{args.report_id}", args.key)
     if r.status_code == 404:
         err(f"no report {args.report_id} in the ledger")
         return 1
@@ -286,20 +336,38 @@ def build_parser() -> argparse.ArgumentParser:
     submit.set_defaults(func=cmd_submit)
 
     gap = sub.add_parser("gap", help="print the handoff gap as a table")
-    gap.add_argument("--url", default=_tracker_url(), help="tracker base URL")
     gap.add_argument("--json", action="store_true", help="print the raw JSON instead")
     gap.set_defaults(func=cmd_gap)
 
     report = sub.add_parser("report", help="print one report's timeline")
     report.add_argument("report_id", type=int)
-    report.add_argument("--url", default=_tracker_url(), help="tracker base URL")
     report.set_defaults(func=cmd_report)
+    for p in (gap, report):
+        p.add_argument("--url", default=_tracker_url(), help="tracker base URL")
+        p.add_argument("--key", default=DEV_ANALYST_KEY,
+                       help="an analyst key (default: the development key)")
+
+    dlq = sub.add_parser("dlq", help="list, show or replay dead letters",
+                         description="Dead letters: what a service could not process, with the "
+                         "reason. 'show' includes the original entry and 'replay' puts it back on "
+                         "its source stream (once); both take an admin key.")
+    dlq.add_argument("action", choices=["list", "show", "replay"])
+    dlq.add_argument("id", nargs="?", help="the dead letter's id (from 'list')")
+    dlq.add_argument("--limit", type=int, default=50, help="how many to list (default: 50)")
+    dlq.add_argument("--url", default=_tracker_url(), help="tracker base URL")
+    dlq.add_argument("--key", default=DEV_ADMIN_KEY,
+                     help="an admin key (default: the development key)")
+    dlq.set_defaults(func=cmd_dlq)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ApiError as exc:
+        err(f"error: {exc}")
+        return exc.code
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
 
 from fastapi import FastAPI
 
-from services.intake import domain, handlers
+from services.intake import handlers
 from services.intake.config import IntakeSettings
-from services.intake.store import Submissions
+from services.intake.store import Backlogs, Submissions
+from shared.auth import parse_keys
 from shared.contracts import Channel, Contract
+from shared.http import document_schemas
 from shared.schemas.events import ReportSubmitted
+from shared.schemas.report import Report
 from shared.service import StreamService
 from shared.topology import Topology
 
@@ -29,7 +32,10 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     service = StreamService(contract(settings.topology()), settings)
     app = service.app(routers=[handlers.router])
+    document_schemas(app, Report, handlers.BatchRequest)
     app.state.settings = settings
-    app.state.esp_keys = domain.parse_esp_keys(settings.esp_keys)
+    app.state.esp_keys = parse_keys(settings.esp_keys, "ESP key")
     app.state.submissions = Submissions(service.redis, service.topology, settings.idempotency_ttl_s)
+    app.state.backlogs = Backlogs(service.redis, service.topology, settings.max_lane_backlog)
+    app.state.batch_body = handlers.batch_body(settings.max_batch_reports)
     return app

@@ -17,6 +17,9 @@ class IntakeSettings(TiplineSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Larger requests get 413.")
     max_batch_bytes: int = Field(default=50_000_000, ge=1024, description="Larger batches get 413.")
     max_batch_reports: int = Field(default=1000, ge=1, description="Reports per batch request.")
+    max_lane_backlog: int = Field(
+        default=250_000, ge=1, description="A submitted lane holding this many reports not yet "
+        "triaged refuses more with 503 and Retry-After, instead of growing Redis without limit.")
     idempotency_ttl_s: int = Field(
         default=7 * 24 * 3600, ge=60, description="How long an Idempotency-Key is remembered."
     )

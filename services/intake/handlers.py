@@ -1,19 +1,27 @@
-"""Intake routes: authenticate, validate at the edge, number, publish."""
+"""Intake routes: authenticate, validate at the edge, refuse what would flood a lane, number, publish."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from services.intake import domain
 from services.intake.store import Accepted, Draft
+from shared.auth import bearer
+from shared.http import field_errors, read_body, responses, unavailable
 from shared.logging import bound, get_logger
 from shared.schemas.events import Lane
 from shared.schemas.report import Report
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["reports"])
+
+CurrentEsp = Annotated[str, Depends(bearer(
+    "EspKey", "An ESP's API key (TIPLINE_ESP_KEYS); the development key of `example-esp` is "
+    "`dev-key-not-secret`.", lambda request: request.app.state.esp_keys))]
+IdempotencyKey = Annotated[str | None, Header(max_length=200, description=(
+    "A retry with the same key and report answers the same report id and publishes nothing again."))]
 
 
 class ReportAccepted(BaseModel):
@@ -23,54 +31,39 @@ class ReportAccepted(BaseModel):
     lane: Lane
 
 
-async def authenticated_esp(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-    esp = domain.authenticate(request.app.state.esp_keys, authorization)
-    if esp is None:
-        raise HTTPException(
-            status_code=401, detail="a valid 'Authorization: Bearer <key>' header is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return esp
+class BatchRequest(BaseModel):
+    """The batch endpoint's body (for the documents; each report is validated on its own)."""
+
+    reports: list[Report]
 
 
-CurrentEsp = Annotated[str, Depends(authenticated_esp)]
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status_code=413, detail=f"request body over {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(status_code=413, detail=f"request body over {limit} bytes")
-    return bytes(body)
-
-
-def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    # Field-level errors without echoing the submitted values (they may be personal data).
-    return [
-        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-        for e in exc.errors(include_url=False, include_input=False, include_context=False)
-    ]
+async def _backpressure(request: Request, lanes: set[Lane]) -> None:
+    full = await request.app.state.backlogs.over_bound(lanes)
+    if full:
+        raise unavailable(f"the {' and '.join(sorted(full))} lane's backlog is over "
+                          f"{request.app.state.settings.max_lane_backlog} reports; nothing was "
+                          "done, retry later")
 
 
 @router.post(
     "/reports", status_code=202, response_model=ReportAccepted, response_model_by_alias=True,
     summary="Submit one CyberTipline report (JSON form of the public schema).",
-    responses={401: {}, 409: {}, 413: {}, 422: {}},
+    responses=responses(400, 401, 408, 409, 413, 415, 422, 503), openapi_extra=_body(Report),
 )
-async def submit_report(
-    request: Request,
-    esp: CurrentEsp,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> Any:
-    body = await read_limited(request, request.app.state.settings.max_body_bytes)
+async def submit_report(request: Request, esp: CurrentEsp,
+                        idempotency_key: IdempotencyKey = None) -> Any:
+    settings = request.app.state.settings
+    body = await read_body(request, settings.max_body_bytes, settings.http_body_timeout_s)
     try:
         report = Report.model_validate_json(body)
     except ValidationError as exc:
-        return JSONResponse(status_code=422, content={"detail": validation_errors(exc)})
+        return JSONResponse(status_code=422, content=field_errors(exc))
+    await _backpressure(request, {domain.lane_for(report)})
     [result] = await request.app.state.submissions.accept(esp, [draft(report, idempotency_key)])
     if result.conflict:
         raise HTTPException(status_code=409, detail=REUSED_KEY)
@@ -86,6 +79,7 @@ class BatchItemResult(BaseModel):
     report_id: int | None = Field(default=None, alias="reportId")
     lane: Lane | None = None
     detail: Any = None
+    error_count: int | None = Field(default=None, alias="errorCount")
 
 
 class BatchAccepted(BaseModel):
@@ -94,40 +88,45 @@ class BatchAccepted(BaseModel):
     results: list[BatchItemResult]
 
 
+def batch_body(max_reports: int) -> type[BaseModel]:
+    """The batch's outer shape. A list over the limit is refused when its limit is passed, before
+    the reports in it are looked at."""
+    return create_model("BatchBody", __config__=ConfigDict(extra="forbid"),
+                        reports=(list[dict[str, Any]], Field(min_length=1, max_length=max_reports)))
+
+
 @router.post(
     "/reports/batch", response_model=BatchAccepted, response_model_by_alias=True,
     summary="Submit many reports in one request: a result per report, in order.",
     description="Body: {\"reports\": [report, ...]}. Each report is validated on its own; the "
-    "valid ones are accepted even when others are not. With an Idempotency-Key header, report i "
-    "of the batch is keyed '<key>#<i>', so a retried batch returns the same report ids and "
-    "publishes nothing twice.",
-    responses={401: {}, 413: {}, 422: {}},
+    "valid ones are accepted even when others are not, and published together in one "
+    "transaction (all of them or, when Redis fails, none: 503). With an Idempotency-Key header, "
+    "report i of the batch is keyed '<key>#<i>', so a retried batch returns the same report ids "
+    "and publishes nothing twice.",
+    responses=responses(400, 401, 408, 413, 415, 422, 503), openapi_extra=_body(BatchRequest),
 )
-async def submit_batch(
-    request: Request,
-    esp: CurrentEsp,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> Any:
+async def submit_batch(request: Request, esp: CurrentEsp,
+                       idempotency_key: IdempotencyKey = None) -> Any:
     settings = request.app.state.settings
-    body = await read_limited(request, settings.max_batch_bytes)
+    body = await read_body(request, settings.max_batch_bytes, settings.http_body_timeout_s)
     try:
-        batch = BatchBody.model_validate_json(body)
+        batch = request.app.state.batch_body.model_validate_json(body)
     except ValidationError as exc:
-        return JSONResponse(status_code=422, content={"detail": validation_errors(exc)})
-    if len(batch.reports) > settings.max_batch_reports:
-        return JSONResponse(status_code=422, content={"detail": [{
-            "loc": ["reports"], "type": "too_long",
-            "msg": f"at most {settings.max_batch_reports} reports per batch"}]})
+        return JSONResponse(status_code=422, content=field_errors(exc))
     results: list[BatchItemResult | None] = [None] * len(batch.reports)
     drafts, where = [], []
     for i, item in enumerate(batch.reports):
         try:
             report = Report.model_validate(item)
         except ValidationError as exc:
-            results[i] = BatchItemResult(index=i, status=422, detail=validation_errors(exc))
+            errors = field_errors(exc)
+            results[i] = BatchItemResult(index=i, status=422, detail=errors["detail"],
+                                         error_count=errors["errorCount"])
             continue
         drafts.append(draft(report, f"{idempotency_key}#{i}" if idempotency_key else None))
         where.append(i)
+    if drafts:
+        await _backpressure(request, {d.lane for d in drafts})
     for i, result in zip(where, await request.app.state.submissions.accept(esp, drafts), strict=True):
         if result.conflict:
             results[i] = BatchItemResult(index=i, status=409, detail=REUSED_KEY)
@@ -137,12 +136,6 @@ async def submit_batch(
     done = [r for r in results if r is not None]
     accepted = sum(1 for r in done if r.status == 202)
     return BatchAccepted(accepted=accepted, rejected=len(done) - accepted, results=done)
-
-
-class BatchBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reports: list[dict[str, Any]] = Field(min_length=1)
 
 
 REUSED_KEY = "Idempotency-Key was already used for a different report"

@@ -1,15 +1,17 @@
 """Intake's Redis side: report numbers, and publishing with an idempotency record in one step."""
 
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from shared import wire
+from shared.groups import group_state
 from shared.redis_scripts import queue_script
 from shared.schemas.events import Lane, ReportSubmitted
 from shared.schemas.report import Report
-from shared.topology import Topology
+from shared.topology import TRIAGE, Topology
 from shared.tracing import current_traceparent
 
 # Claim the key and publish atomically: a crash between the two can never leave a key that
@@ -103,3 +105,29 @@ def _split(value: bytes | str) -> tuple[int, str]:
     text = value.decode() if isinstance(value, bytes) else value
     report_id, _, fingerprint = text.partition(":")
     return int(report_id), fingerprint
+
+
+class Backlogs:
+    """How many reports wait on each submitted lane for triage (not yet read, or read and not yet
+    done), read at most every `max_age_s`: one round trip a second however busy intake is."""
+
+    def __init__(self, redis: Redis, topology: Topology, bound: int, max_age_s: float = 1.0) -> None:
+        self.redis = redis
+        self.topology = topology
+        self.bound = bound
+        self.max_age_s = max_age_s
+        self._read_at = 0.0
+        self._sizes: dict[str, int] = {}
+
+    async def sizes(self) -> dict[str, int]:
+        if time.monotonic() - self._read_at > self.max_age_s:
+            by_stream = {stream: lag + pending for stream, _, lag, pending in await group_state(
+                self.redis, {TRIAGE: list(self.topology.submitted.values())})}
+            self._sizes = {lane: by_stream.get(stream, 0)
+                           for lane, stream in self.topology.submitted.items()}
+            self._read_at = time.monotonic()
+        return self._sizes
+
+    async def over_bound(self, lanes: set[Lane]) -> set[Lane]:
+        sizes = await self.sizes()
+        return {lane for lane in lanes if sizes.get(lane, 0) >= self.bound}

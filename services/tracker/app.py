@@ -2,11 +2,13 @@
 
 from fastapi import FastAPI
 
+from services.tracker import api
 from services.tracker.config import TrackerSettings
-from services.tracker.handlers import Recorder, router
+from services.tracker.handlers import Recorder
 from services.tracker.sla import SlaWatcher
-from services.tracker.store import Ledger
+from services.tracker.store import DeadLetters, Ledger
 from shared import topology as groups
+from shared.auth import parse_keys
 from shared.contracts import Channel, Contract
 from shared.directory import load_directory
 from shared.schemas.events import (
@@ -29,7 +31,8 @@ def contract(topology: Topology) -> Contract:
         summary="a timeline per report with every handoff; the gap: cases forwarded, acknowledged, "
         "outcome known, unassigned, share never acknowledged, per agency and lane; watches "
         "priority-1 cases for the SLA",
-        http=["HTTP `GET /v1/reports/{id}`, `GET /v1/gap`, `GET /v1/dead-letters`"],
+        http=["HTTP `GET /v1/reports/{id}`, `GET /v1/gap`, `GET /v1/dead-letters`, "
+              "`POST /v1/dead-letters/{id}/replay`"],
         consumes=[
             *[Channel(t.submitted[lane], ReportSubmittedSummary, f"Submitted reports ({lane}), {ledger} "
                       "(read without their bodies).") for lane in ("escalated", "standard")],
@@ -65,8 +68,14 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     service.run_in_background(SlaWatcher(ledger, settings.sla_p1_hours,
                                          settings.sim_seconds_per_hour,
                                          settings.sla_check_interval_ms).worker())
-    app = service.app(routers=[router])
+    app = service.app(routers=[api.router])
+    directory = load_directory(settings.directory_file)
     app.state.settings = settings
     app.state.ledger = ledger
-    app.state.directory = load_directory(settings.directory_file)
+    app.state.dead_letters = DeadLetters(service.redis, service.topology)
+    app.state.directory = directory
+    app.state.analyst_keys = parse_keys(settings.analyst_keys, "analyst key")
+    app.state.admin_keys = parse_keys(settings.admin_keys, "admin key")
+    app.state.replayable = lambda stream: (stream.startswith(service.topology.prefix + ":")
+                                           and stream != service.topology.dead_letters)
     return app

@@ -28,7 +28,18 @@ class _Element(BaseModel):
     )
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+# Limits per report: what one submission may cost the pipeline (documented in the README). A list
+# over its limit is refused at once, with one error, before its items are looked at.
+MAX_FILES = 1000
+MAX_HASHES_PER_FILE = 10
+MAX_VICTIMS = 100
+MAX_INTERNET_DETAILS = 100
+MAX_IP_EVENTS = 500
+MAX_CONTACTS = 50  # emails, phones or addresses of one person
+MAX_TEXT = 4000
+MAX_ADDITIONAL_INFO = 20000
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
 CountryCode = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
 ]
@@ -64,9 +75,9 @@ class Address(_Element):
 class Person(_Element):
     first_name: Text | None = None
     last_name: Text | None = None
-    email: list[Text] = []
-    phone: list[Text] = []
-    address: list[Address] = []
+    email: list[Text] = Field(default=[], max_length=MAX_CONTACTS)
+    phone: list[Text] = Field(default=[], max_length=MAX_CONTACTS)
+    address: list[Address] = Field(default=[], max_length=MAX_CONTACTS)
     age: Annotated[int, Field(ge=0, le=130)] | None = None
 
 
@@ -97,9 +108,9 @@ class PersonOrUserReported(_Element):
     screen_name: Text | None = None
     display_name: Text | None = None
     profile_url: Text | None = None
-    email: list[Text] = []
-    phone: list[Text] = []
-    ip_capture_event: list[IpCaptureEvent] = []
+    email: list[Text] = Field(default=[], max_length=MAX_CONTACTS)
+    phone: list[Text] = Field(default=[], max_length=MAX_CONTACTS)
+    ip_capture_event: list[IpCaptureEvent] = Field(default=[], max_length=MAX_IP_EVENTS)
     estimated_location: EstimatedLocation | None = None
 
 
@@ -140,7 +151,7 @@ class FileDetails(_Element):
     """What a fileDetails document carries: the file itself never enters the system, only its hashes."""
 
     file_name: Text | None = None
-    original_file_hash: list[FileHash] = Field(min_length=1)
+    original_file_hash: list[FileHash] = Field(min_length=1, max_length=MAX_HASHES_PER_FILE)
     industry_classification: Literal["A1", "A2", "B1", "B2"] | None = None
     file_annotations: FileAnnotations = FileAnnotations()
     file_relevance: Literal["Reported", "Supplemental Reported", "Supplemental"] = "Reported"
@@ -153,10 +164,10 @@ class Report(_Element):
     incident_summary: IncidentSummary
     reporter: Reporter
     person_or_user_reported: PersonOrUserReported | None = None
-    victim: list[Victim] = []
-    internet_details: list[InternetDetails] = []
-    files: list[FileDetails] = []
-    additional_info: Annotated[str, StringConstraints(max_length=20000)] | None = None
+    victim: list[Victim] = Field(default=[], max_length=MAX_VICTIMS)
+    internet_details: list[InternetDetails] = Field(default=[], max_length=MAX_INTERNET_DETAILS)
+    files: list[FileDetails] = Field(default=[], max_length=MAX_FILES)
+    additional_info: Annotated[str, StringConstraints(max_length=MAX_ADDITIONAL_INFO)] | None = None
 
     @property
     def escalated(self) -> bool:

@@ -14,6 +14,7 @@ import redis
 
 from shared.settings import DATA_DIR
 from tests.conftest import free_port
+from tests.helpers import ANALYST
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,7 @@ def wait_ready(urls: list[str], proc: subprocess.Popen, timeout: float = 90) -> 
 def timeline_with(tracker: str, report_id: int, stages: set[str], timeout: float = 30) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        r = httpx.get(f"{tracker}/v1/reports/{report_id}", timeout=5)
+        r = httpx.get(f"{tracker}/v1/reports/{report_id}", timeout=5, headers=ANALYST)
         if r.status_code == 200 and stages <= {s["stage"] for s in r.json()["stages"]}:
             return r.json()
         if time.monotonic() > deadline:

@@ -5,46 +5,19 @@ import asyncio
 import json
 
 import pytest
-from pydantic import BaseModel, ConfigDict
 
-from shared.contracts import Channel, Contract, dead_letters
 from shared.outbox import Outbox
 from shared.reading import Lane, LaneReader, Reclaimer
 from shared.service import StreamService
+from tests import pings
 from tests.helpers import eventually, has_entries, running, stream_events
+from tests.pings import Ping, contract, doubler, ping
 
 pytestmark = pytest.mark.integration
 
 
-class Ping(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    event_id: str
-    report_id: int
-    n: int
-
-
-def contract(topology) -> Contract:
-    return Contract(service=f"loop-test-{topology.prefix}", summary="test", port=0,
-                    consumes=[Channel(topology.key("in"), Ping, "in")],
-                    produces=[Channel(topology.key("out"), Ping, "out"), dead_letters(topology)])
-
-
 def service_with(handler, make_settings, topology, prepare=None, **settings) -> StreamService:
-    service = StreamService(contract(topology), make_settings(**settings))
-    service.consume(service.contract.consumes[0], handler, prepare=prepare)
-    return service
-
-
-def ping(n: int, event_id: str | None = None) -> dict[bytes, bytes]:
-    return {b"data": json.dumps({"event_id": event_id or f"e{n}", "report_id": n, "n": n}).encode()}
-
-
-def doubler(topology):
-    def double(event: Ping, out: Outbox) -> None:
-        out.publish(topology.key("out"), Ping(event_id=f"d{event.event_id}",
-                                              report_id=event.report_id, n=event.n * 2))
-    return double
+    return pings.service_with(handler, make_settings(**settings), topology, prepare)
 
 
 async def test_output_is_published_and_input_acknowledged_together(make_settings, topology,

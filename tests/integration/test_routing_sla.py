@@ -16,7 +16,7 @@ from shared.schemas.events import ActionabilityScore, CaseAssigned, ReportTriage
 from shared.schemas.report import Report
 from shared.wire import encode
 from tests.conftest import directory_with as with_profiles
-from tests.helpers import eventually, has_entries, running, stream_events
+from tests.helpers import ANALYST, eventually, has_entries, running, stream_events
 from tests.report_builder import build, file
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,7 @@ async def test_an_unacknowledged_priority_one_case_is_renotified_then_escalated(
     tracker, router = (tracker_app(make_settings(TrackerSettings, **common, **sla)),
                        router_app(make_settings(RouterSettings, **common)))
     agencies = agencies_app(make_settings(AgenciesSettings, **common))
-    async with running(tracker) as tracker, running(router), running(agencies):
+    async with running(tracker, ANALYST) as tracker, running(router), running(agencies):
         async def escalated():
             r = await tracker.get("/v1/reports/1")
             return r.json() if r.status_code == 200 and any(
@@ -86,7 +86,7 @@ async def test_an_acknowledged_case_is_never_breached(make_settings, topology, r
     tracker, router = (tracker_app(make_settings(TrackerSettings, **common, **sla)),
                        router_app(make_settings(RouterSettings, **common)))
     agencies = agencies_app(make_settings(AgenciesSettings, **common))
-    async with running(agencies), running(tracker) as tracker, running(router):
+    async with running(agencies), running(tracker, ANALYST) as tracker, running(router):
         async def acknowledged():
             r = await tracker.get("/v1/reports/1")
             return r.status_code == 200 and r.json()["acknowledged"]

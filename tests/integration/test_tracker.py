@@ -12,7 +12,8 @@ from shared.schemas.events import (
     ReportUnassigned,
 )
 from shared.wire import encode
-from tests.helpers import eventually, running
+from tests.helpers import ADMIN, ANALYST, eventually, has_entries, running, stream_events
+from tests.pings import Ping, doubler, service_with
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,7 @@ async def test_timeline_and_gap_follow_the_events(make_settings, topology, redis
         await redis_client.xadd(topology.agency_responses, encode(e))
     await redis_client.xadd(topology.unassigned, encode(lost))
 
-    async with running(create_app(make_settings(TrackerSettings))) as client:
+    async with running(create_app(make_settings(TrackerSettings)), ANALYST) as client:
         async def settled():
             gap = (await client.get("/v1/gap")).json()
             return gap if (gap["routed"], gap["unassigned"], gap["outcomeKnown"],
@@ -74,12 +75,64 @@ async def test_timeline_and_gap_follow_the_events(make_settings, topology, redis
     assert missing.status_code == 404
 
 
-async def test_dead_letters_are_counted_and_listed(make_settings, topology, redis_client):
-    await redis_client.xadd(topology.routed, {b"data": b"garbage"})
-    async with running(create_app(make_settings(TrackerSettings))) as client:
+async def test_dead_letters_are_counted_and_listed_without_their_payloads(
+    make_settings, topology, redis_client
+):
+    secret = b'{"personOrUserReported": {"email": ["someone@example.com"]}}'
+    await redis_client.xadd(topology.routed, {b"data": secret})
+    async with running(create_app(make_settings(TrackerSettings)), ANALYST) as client:
         async def counted():
             return (await client.get("/v1/gap")).json()["deadLetters"] == 1
         await eventually(counted, what="the dead letter counted")
-        letters = (await client.get("/v1/dead-letters")).json()
-    assert letters[0]["source_stream"] == topology.routed
-    assert letters[0]["group"] == "tracker"
+        listed = await client.get("/v1/dead-letters")
+        with_payload = await client.get("/v1/dead-letters?payload=true")
+        [letter] = listed.json()
+        shown_to_analyst = await client.get(f"/v1/dead-letters/{letter['id']}")
+        shown_to_admin = await client.get(f"/v1/dead-letters/{letter['id']}", headers=ADMIN)
+        listed_for_admin = await client.get("/v1/dead-letters?payload=true", headers=ADMIN)
+    assert letter["sourceStream"] == topology.routed and letter["group"] == "tracker"
+    assert letter["payload"] is None and "example.com" not in listed.text
+    assert with_payload.status_code == 403 and shown_to_analyst.status_code == 401
+    assert "someone@example.com" in shown_to_admin.json()["payload"]
+    assert "someone@example.com" in listed_for_admin.json()[0]["payload"]
+
+
+@pytest.mark.parametrize("path", ["/v1/gap", "/v1/reports/1", "/v1/dead-letters"])
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
+                                     {"Authorization": "Bearer dev-key-not-secret"}])
+async def test_the_read_api_takes_an_analyst_key(make_settings, path, headers):
+    async with running(create_app(make_settings(TrackerSettings))) as client:
+        r = await client.get(path, headers=headers)
+        health = await client.get("/healthz")
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert health.status_code == 200
+
+
+async def test_a_dead_letter_is_replayed_once_after_the_fix(make_settings, topology, redis_client):
+    """A consumer's handler fails on an entry until it is fixed: the entry is dead-lettered after
+    its last delivery; after the fix an admin replays it, and it is handled, once."""
+    def broken(event: Ping, out) -> None:
+        raise RuntimeError("a bug")
+
+    def consumer(handler):
+        return service_with(handler, make_settings(), topology).app()
+
+    await redis_client.xadd(topology.key("in"), {b"data": Ping(event_id="p1", report_id=1, n=21)
+                                                 .model_dump_json().encode()})
+    async with running(create_app(make_settings(TrackerSettings)), ADMIN) as tracker:
+        async with running(consumer(broken)):
+            async def dead():
+                return (await tracker.get("/v1/dead-letters")).json()
+            [letter] = await eventually(dead, timeout=15, what="the dead letter")
+        first = await tracker.post(f"/v1/dead-letters/{letter['id']}/replay")
+        second = await tracker.post(f"/v1/dead-letters/{letter['id']}/replay")
+        by_analyst = await tracker.post(f"/v1/dead-letters/{letter['id']}/replay", headers=ANALYST)
+        async with running(consumer(doubler(topology))):
+            await eventually(lambda: has_entries(redis_client, topology.key("out"), 1),
+                             what="the replayed entry handled")
+        [listed] = (await tracker.get("/v1/dead-letters")).json()
+    assert letter["deliveries"] == 3 and "RuntimeError: a bug" in letter["reason"]
+    assert first.status_code == 200 and first.json()["stream"] == topology.key("in")
+    assert second.status_code == 409 and by_analyst.status_code == 401
+    assert [e["n"] for e in await stream_events(redis_client, topology.key("out"))] == [42]
+    assert listed["replayed"] is True

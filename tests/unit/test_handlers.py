@@ -1,6 +1,7 @@
 """Every service's handlers with plain events and no broker: what they record in the Outbox."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -194,9 +195,23 @@ class FakeSubmissions:
         return [Accepted(100 + i, d.lane, f"e{i}") for i, d in enumerate(drafts)]
 
 
-async def test_intake_validates_picks_the_lane_and_hands_the_report_to_its_store():
+class FakeBacklogs:
+    def __init__(self, full: set[str] = frozenset()) -> None:
+        self.full = set(full)
+
+    async def over_bound(self, lanes: set[str]) -> set[str]:
+        return lanes & self.full
+
+
+def fake_intake(full: set[str] = frozenset()) -> tuple[Any, FakeSubmissions]:
     app = intake_app(IntakeSettings(redis_url="redis://127.0.0.1:1/0"))
     app.state.submissions = store = FakeSubmissions()
+    app.state.backlogs = FakeBacklogs(full)
+    return app, store
+
+
+async def test_intake_validates_picks_the_lane_and_hands_the_report_to_its_store():
+    app, store = fake_intake()
     key = {"Authorization": "Bearer dev-key-not-secret"}
     transport = httpx.ASGITransport(app=app)  # no lifespan: no Redis
     async with httpx.AsyncClient(transport=transport, base_url="http://unit") as client:
@@ -204,4 +219,17 @@ async def test_intake_validates_picks_the_lane_and_hands_the_report_to_its_store
         bad = await client.post("/v1/reports", json={"incidentSummary": {}}, headers=key)
     assert r.status_code == 202 and r.json() == {"reportId": 100, "lane": "escalated"}
     assert bad.status_code == 422
+    assert [d.lane for d in store.drafts] == ["escalated"]
+
+
+async def test_intake_refuses_a_report_whose_lane_is_full_with_503_and_retry_after():
+    app, store = fake_intake(full={"standard"})
+    key = {"Authorization": "Bearer dev-key-not-secret"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://unit") as client:
+        full = await client.post("/v1/reports", json=synthetic_report("referral"), headers=key)
+        urgent = await client.post("/v1/reports", json=synthetic_report("escalated"), headers=key)
+    assert full.status_code == 503 and full.headers["Retry-After"] == "2"
+    assert "standard lane" in full.json()["detail"]
+    assert urgent.status_code == 202  # the escalated lane is not full
     assert [d.lane for d in store.drafts] == ["escalated"]

@@ -2,24 +2,26 @@
 
 import pytest
 
-from services.intake.domain import EspKeyError, authenticate, fingerprint, lane_for, parse_esp_keys
+from services.intake.domain import fingerprint, lane_for
+from shared.auth import CredentialsError, authenticate, parse_keys
 from shared.schemas.report import Report
 from shared.synthetic import synthetic_report
 
 
 def test_esp_keys_parse_and_authenticate():
-    keys = parse_esp_keys("alpha:k1, beta:k2")
+    keys = parse_keys("alpha:k1, beta:k2")
     assert authenticate(keys, "Bearer k2") == "beta"
     assert authenticate(keys, "bearer k1") == "alpha"
     assert authenticate(keys, "Bearer nope") is None
     assert authenticate(keys, "Basic k1") is None
     assert authenticate(keys, None) is None
+    assert authenticate(keys, "Bearer ") is None
 
 
 @pytest.mark.parametrize("spec", ["", "alpha", "alpha:", ":k", "a:k,b:k"])
 def test_bad_key_settings_are_refused(spec):
-    with pytest.raises(EspKeyError):
-        parse_esp_keys(spec)
+    with pytest.raises(CredentialsError):
+        parse_keys(spec)
 
 
 def test_lane_follows_the_escalation_field():

@@ -1,0 +1,79 @@
+"""Credentials from settings (`name:key` pairs), checked in constant time, as FastAPI dependencies.
+
+Every kind of caller has its own keys and its own security scheme in the OpenAPI documents: an
+ESP (intake), an analyst (the tracker's read API and dashboard), an admin (dead-letter payloads
+and replay), an agency (its own queue). A key is never logged.
+"""
+
+import hmac
+from collections.abc import Awaitable, Callable
+
+from fastapi import HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+
+class CredentialsError(ValueError):
+    pass
+
+
+def parse_keys(spec: str, what: str = "key") -> dict[str, str]:
+    """Parse `name:key,name:key` into {key: name}; reject blanks and reused keys."""
+    keys: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, key = pair.partition(":")
+        name, key = name.strip(), key.strip()
+        if not sep or not name or not key:
+            raise CredentialsError(f"{what} entry {pair.split(':')[0]!r}... is not of the form name:key")
+        if key in keys:
+            raise CredentialsError(f"{keys[key]!r} and {name!r} share a {what}")
+        keys[key] = name
+    if not keys:
+        raise CredentialsError(f"no {what}s configured")
+    return keys
+
+
+def match(keys: dict[str, str], token: str | None) -> str | None:
+    """The name a key belongs to, or None. Every key is compared, whatever matches first."""
+    if not token:
+        return None
+    found = None
+    presented = token.encode()
+    for key, name in keys.items():
+        if hmac.compare_digest(key.encode(), presented):
+            found = name
+    return found
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate(keys: dict[str, str], authorization: str | None) -> str | None:
+    """The name for an `Authorization: Bearer <key>` header, or None."""
+    return match(keys, bearer_token(authorization))
+
+
+KeyLookup = Callable[[Request], dict[str, str]]
+
+
+def bearer(scheme_name: str, description: str, keys: KeyLookup) -> Callable[..., Awaitable[str]]:
+    """A dependency that answers the caller's name, or 401 with a Bearer challenge."""
+    scheme = HTTPBearer(auto_error=False, scheme_name=scheme_name, description=description)
+
+    async def caller(request: Request,
+                     credentials: HTTPAuthorizationCredentials | None = Security(scheme)) -> str:
+        name = match(keys(request), credentials.credentials if credentials else None)
+        if name is None:
+            raise HTTPException(
+                status_code=401,
+                detail=f"a valid 'Authorization: Bearer <key>' header is required ({scheme_name})",
+                headers={"WWW-Authenticate": f'Bearer realm="{scheme_name}"'})
+        return name
+
+    return caller
