@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import docker_answers, free_port
+from tests.helpers import ANALYST
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -63,7 +64,8 @@ def test_a_report_goes_through_the_compose_stack(compose_stack):
     report_id = r.json()["reportId"]
     deadline = time.monotonic() + 60
     while True:
-        t = httpx.get(f"{compose_stack['tracker']}/v1/reports/{report_id}", timeout=5)
+        t = httpx.get(f"{compose_stack['tracker']}/v1/reports/{report_id}", timeout=5,
+                      headers=ANALYST)
         stages = {s["stage"] for s in t.json()["stages"]} if t.status_code == 200 else set()
         if {"submitted", "triaged", "routed"} <= stages:
             break

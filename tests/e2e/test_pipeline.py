@@ -140,13 +140,15 @@ def test_each_kind_of_report_reaches_the_end_of_its_path(
 
 def test_the_demo_starts_its_own_redis_and_prints_the_gap(tmp_path, sure_directory):
     env = stack_env(tmp_path, sure_directory, redis_url=None)
+    env["TIPLINE_REDIS_PASSWORD"] = "demo-redis-pw"  # its own Redis asks for it
     result = subprocess.run(
         [sys.executable, "-m", "tipline", "demo", "--count", "20", "--settle", "1",
          "--exit-after-demo", "--state-dir", str(tmp_path / "state")],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "redis:      redis://127.0.0.1:" in result.stdout
+    assert "redis:      redis://:***@127.0.0.1:" in result.stdout
+    assert "demo-redis-pw" not in result.stdout + result.stderr
     assert "routed, unassigned or bundled: 24/24" in result.stdout
     assert "reports: submitted 24  triaged 24" in result.stdout
     assert "by agency" in result.stdout and "by lane" in result.stdout

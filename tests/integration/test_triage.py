@@ -7,7 +7,7 @@ from services.router.config import RouterSettings
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
 from shared.schemas.events import ReportSubmitted
-from shared.schemas.report import Report
+from shared.schemas.report import MAX_FILES, MAX_HASHES_PER_FILE, Report
 from shared.wire import encode
 from tests.helpers import eventually, has_entries, running, stream_events
 from tests.report_builder import build, file
@@ -26,7 +26,9 @@ def entry_order(entry_id: bytes) -> tuple[int, int]:
     return int(ms), int(seq)
 
 
-async def test_an_escalated_report_sent_after_a_flood_is_triaged_first(make_settings, topology, redis_client):
+async def test_an_escalated_report_sent_after_a_flood_is_triaged_first(
+    make_settings, topology, redis_client
+):
     flood = 600
     async with redis_client.pipeline(transaction=False) as pipe:
         for i in range(1, flood + 1):
@@ -94,3 +96,41 @@ async def test_viral_reports_sharing_a_hash_are_bundled_and_members_not_routed(
     assert "viral_bundle_member" in [r["rule"] for r in triaged[2]["reasons"]]
     routed = await stream_events(redis_client, topology.routed)
     assert [e["report_id"] for e in routed] == [1]
+
+
+def pathological(report_id: int) -> ReportSubmitted:
+    """Valid, and as costly as a report may be: the most files, each with the most hashes, every
+    one of them on the known list."""
+    known = [f"{'0' * 28}a{i:03d}" for i in range(1, 21)]
+    files = [{"originalFileHash": [{"hashType": "MD5", "value": known[(i + j) % 20]}
+                                   for j in range(MAX_HASHES_PER_FILE)],
+              "industryClassification": "A1"} for i in range(MAX_FILES)]
+    return submitted(report_id, files=tuple(files))
+
+
+async def test_pathological_reports_delay_an_escalated_one_by_at_most_a_chunk(
+    make_settings, topology, redis_client
+):
+    """While triage works through a backlog of the costliest valid reports, an escalated report
+    waits at most for the chunk in hand: no more than TIPLINE_PREEMPT_EVERY of them are triaged
+    between its arrival and its own triage (Redis's entry ids are the clock)."""
+    heavy = [pathological(i) for i in range(1, 61)]
+    for event in heavy:
+        await redis_client.xadd(topology.submitted["standard"], encode(event))
+    settings = make_settings(TriageSettings, preempt_every=20)
+    async with running(triage_app(settings)):
+        await eventually(lambda: has_entries(redis_client, topology.triaged["p3"], 1), timeout=30,
+                         what="triage busy with the backlog")
+        arrived = await redis_client.xadd(topology.submitted["escalated"],
+                                          encode(submitted(999, escalate="Synthetic: urgent")))
+        await eventually(lambda: has_entries(redis_client, topology.triaged["p1"], 1), timeout=30,
+                         what="the escalated report triaged")
+        [(triaged_at, _)] = await redis_client.xrange(topology.triaged["p1"])
+        await eventually(lambda: has_entries(redis_client, topology.triaged["p3"], 60), timeout=60,
+                         what="the backlog triaged")
+    heavy_ids = [entry_id for entry_id, _ in await redis_client.xrange(topology.triaged["p3"])]
+    in_between = [i for i in heavy_ids if entry_order(arrived) < entry_order(i)
+                  < entry_order(triaged_at)]
+    behind = [i for i in heavy_ids if entry_order(i) > entry_order(triaged_at)]
+    assert len(in_between) <= settings.preempt_every
+    assert behind, "the escalated report arrived after the whole backlog: nothing was measured"

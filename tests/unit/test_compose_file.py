@@ -64,3 +64,12 @@ def test_redis_keeps_an_append_only_file_and_services_wait_for_it():
 def test_the_redis_url_points_at_the_compose_redis():
     for name in SETTINGS:
         assert COMPOSE["services"][name]["environment"]["TIPLINE_REDIS_URL"].startswith("redis://redis:")
+
+
+def test_redis_asks_for_a_password_and_every_service_has_it():
+    redis = COMPOSE["services"]["redis"]
+    password = redis["command"][redis["command"].index("--requirepass") + 1]
+    assert password.startswith("${TIPLINE_REDIS_PASSWORD:-")
+    assert password in redis["healthcheck"]["test"]
+    for name in SETTINGS:
+        assert COMPOSE["services"][name]["environment"]["TIPLINE_REDIS_PASSWORD"] == password
