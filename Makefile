@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test test-faults bench lint clean
 
 setup: $(BIN)/tipline
 	@command -v redis-server >/dev/null || { \
@@ -21,6 +21,9 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest
+
+test-faults: setup
+	$(BIN)/pytest tests/faults --fault-repeats 5
 
 bench: setup
 	$(BIN)/python -m bench

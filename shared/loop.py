@@ -148,7 +148,7 @@ class ConsumeLoop:
     def holds(self, stream: str, entry_id: bytes) -> bool:
         return entry_id in self.held[stream]
 
-    def _release(self, stream: str, entry_ids: Sequence[bytes]) -> None:
+    def release(self, stream: str, entry_ids: Sequence[bytes]) -> None:
         self.held[stream].difference_update(entry_ids)
 
     # ---- one batch ----
@@ -159,7 +159,7 @@ class ConsumeLoop:
         try:
             return await self._process(stream, entries, sub, deliveries)
         finally:
-            self._release(stream, [entry_id for entry_id, _ in entries])
+            self.release(stream, [entry_id for entry_id, _ in entries])
 
     async def _process(self, stream: str, entries: Sequence[tuple[bytes, wire.Fields]],
                        sub: Subscription, deliveries: Sequence[int] | None) -> int:

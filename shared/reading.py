@@ -69,15 +69,21 @@ class LaneReader:
     async def _handle(self, reply: Any) -> int:
         by_stream = {_text(s): entries for s, entries in reply}
         handled = 0
-        for rank, lane in enumerate(self.lanes):
-            entries = by_stream.get(lane.stream) or []
-            step = self.preempt_every if self.strict and rank > 0 else len(entries) or 1
-            for start in range(0, len(entries), step):
-                if self.strict and rank > 0:
-                    handled += await self._drain(self.lanes[:rank])
-                chunk = entries[start:start + step]
-                await self.loop.process(lane.stream, chunk, lane.sub)
-                handled += len(chunk)
+        try:
+            for rank, lane in enumerate(self.lanes):
+                entries = by_stream.get(lane.stream) or []
+                step = self.preempt_every if self.strict and rank > 0 else len(entries) or 1
+                for start in range(0, len(entries), step):
+                    if self.strict and rank > 0:
+                        handled += await self._drain(self.lanes[:rank])
+                    chunk = entries[start:start + step]
+                    await self.loop.process(lane.stream, chunk, lane.sub)
+                    handled += len(chunk)
+        finally:
+            # Whatever ended the handling (Redis away mid-commit, a stop), nothing of this read
+            # stays held: what was not committed is pending, for the reclaimer to take over.
+            for stream, entries in by_stream.items():
+                self.loop.release(stream, [entry_id for entry_id, _ in entries])
         return handled
 
     async def _drain(self, lanes: Sequence[Lane]) -> int:

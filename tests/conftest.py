@@ -101,6 +101,11 @@ def redis_url() -> Iterator[str]:
     )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--fault-repeats", type=int, default=1,
+                     help="how often each scenario of tests/faults runs (default: 1)")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _chosen:
         terminalreporter.write_line(f"Redis used by the integration tests: {_chosen[0]}")

@@ -53,6 +53,7 @@ class RedisServer:
     data_dir: Path
     port: int = field(default_factory=free_port)
     appendonly: bool = True
+    fsync: str = "everysec"
     password: str | None = None
     log_path: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
@@ -76,7 +77,8 @@ class RedisServer:
                 "install Redis (apt-get install redis-server) or point TIPLINE_REDIS_URL at one")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
-                "--appendonly", "yes" if self.appendonly else "no", "--save", "",
+                "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.fsync,
+                "--save", "",
                 "--daemonize", "no"]
         if self.password:
             args += ["--requirepass", self.password]
@@ -102,31 +104,70 @@ class RedisServer:
         self.start()
 
 
+def instance_name(service: str, number: int) -> str:
+    """A service's process name: `router` for the first replica, `router-2` for the second."""
+    return service if number == 1 else f"{service}-{number}"
+
+
+def parse_replicas(spec: str) -> dict[str, int]:
+    """`triage=2,router=2` -> {"triage": 2, "router": 2}; unknown services and counts below 1 are
+    errors."""
+    replicas: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, count = part.partition("=")
+        if not sep or name not in SERVICES or not count.isdigit() or int(count) < 1:
+            raise StackError(f"--replicas: {part!r} is not service=count with a service of "
+                             f"{', '.join(SERVICES)} and a count of at least 1")
+        replicas[name] = int(count)
+    return replicas
+
+
 @dataclass
 class Stack:
     """Redis and every service. `settings` are TIPLINE_* values for every service process;
-    `ports` are each service's HTTP port (defaults: 8001-8005)."""
+    `replicas` how many processes run each service (one by default: every replica joins the
+    service's consumer groups); `ports` each process's HTTP port (defaults: 8001-8005, a replica's
+    100 above the one before)."""
 
     state_dir: Path
     settings: Mapping[str, str] = field(default_factory=dict)
     redis_url: str | None = None
-    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    replicas: Mapping[str, int] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
     redis_password: str | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     redis_server: RedisServer | None = None
 
+    def __post_init__(self) -> None:
+        for service, number in self.instances():
+            self.ports.setdefault(instance_name(service, number),
+                                  DEFAULT_PORTS[service] + 100 * (number - 1))
+
     @classmethod
     def on_free_ports(cls, state_dir: Path, **kwargs: object) -> "Stack":
-        return cls(state_dir, ports={name: free_port() for name in SERVICES}, **kwargs)  # type: ignore[arg-type]
+        stack = cls(state_dir, **kwargs)  # type: ignore[arg-type]
+        stack.ports = {name: free_port() for name in stack.ports}
+        return stack
 
-    def env(self, name: str) -> dict[str, str]:
+    def instances(self) -> list[tuple[str, int]]:
+        """(service, replica number) of every service process, in start order."""
+        return [(s, n) for s in SERVICES for n in range(1, self.replicas.get(s, 1) + 1)]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(instance_name(s, n) for s, n in self.instances())
+
+    def env(self, service: str, number: int = 1, consumer_name: str | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")}
         env["TIPLINE_LOG_FORMAT"] = "json"
-        env["TIPLINE_NICE"] = OFF_PATH_NICE.get(name, "0")
+        env["TIPLINE_NICE"] = OFF_PATH_NICE.get(service, "0")
         env.update(self.settings)
         env["TIPLINE_REDIS_URL"] = self.redis_url or ""
-        for service, port in self.ports.items():
-            env[f"TIPLINE_{service.upper()}_PORT"] = str(port)
+        for other in SERVICES:  # every service's first port: the services find each other there
+            env[f"TIPLINE_{other.upper()}_PORT"] = str(self.ports[other])
+        env[f"TIPLINE_{service.upper()}_PORT"] = str(self.ports[instance_name(service, number)])
+        if consumer_name:
+            env["TIPLINE_CONSUMER_NAME"] = consumer_name
         return env
 
     def logs(self) -> Path:
@@ -143,24 +184,28 @@ class Stack:
     def start(self, timeout: float = 60.0) -> None:
         if not self.redis_url:
             self.redis_url = self.start_redis()
-        for name in SERVICES:
-            self.start_service(name)
+        for service, number in self.instances():
+            self.start_service(service, number)
         self.wait_ready(timeout)
 
-    def start_service(self, name: str) -> subprocess.Popen[bytes]:
+    def start_service(self, service: str, number: int = 1,
+                      consumer_name: str | None = None) -> subprocess.Popen[bytes]:
+        """Start (or start again) one process of a service; its log is appended to."""
+        name = instance_name(service, number)
         log = open(self.logs() / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"], env=self.env(name), stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", f"services.{service}"],
+            env=self.env(service, number, consumer_name), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         return self.processes[name]
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def wait_ready(self, timeout: float, names: tuple[str, ...] = SERVICES) -> None:
+    def wait_ready(self, timeout: float, names: tuple[str, ...] | None = None) -> None:
         deadline = time.monotonic() + timeout
-        waiting = set(names)
+        waiting = set(names or self.names)
         with httpx.Client(timeout=1.0) as client:
             while waiting:
                 for name in sorted(waiting):
@@ -183,7 +228,7 @@ class Stack:
 
     def stop(self, timeout: float = 20.0) -> dict[str, int | None]:
         """SIGTERM every service (they drain in-flight work), then Redis last; SIGKILL stragglers."""
-        services = [n for n in reversed(SERVICES) if n in self.processes]
+        services = [n for n in reversed(self.names) if n in self.processes]
         codes: dict[str, int | None] = {}
         for group in (services, ["redis"] if "redis" in self.processes else []):
             for name in group:

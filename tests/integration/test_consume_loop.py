@@ -188,3 +188,28 @@ async def _async(value: bool) -> bool:
 
 async def _pending_is(redis, stream: str, group: str, n: int) -> bool:
     return (await redis.xpending(stream, group))["pending"] == n
+
+
+async def test_a_read_cut_short_by_redis_holds_nothing_back(make_settings, topology, redis_client):
+    """Redis fails at the commit of the first lane's chunk: every entry of that read (the other
+    lane's too) is released, so the reclaimer can take them over once they are idle."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    handled: list[int] = []
+    service = service_with(lambda event, out: handled.append(event.n), make_settings, topology)
+    sub = service.lanes[0].sub
+    lanes = [Lane(topology.key("urgent"), sub), Lane(topology.key("in"), sub)]
+    for lane in lanes:
+        await redis_client.xgroup_create(lane.stream, service.name, id="0", mkstream=True)
+        for n in range(3):
+            await redis_client.xadd(lane.stream, ping(n))
+
+    async def redis_away(*_args, **_kwargs):
+        raise RedisConnectionError("Redis went away")
+
+    service.loop._commit = redis_away  # type: ignore[method-assign]
+    reader = LaneReader(service.loop, lanes, "me", batch_size=10, block_ms=10)
+    with pytest.raises(RedisConnectionError):
+        await reader.read_once()
+    assert not any(service.loop.held.values())
+    assert (await redis_client.xpending(topology.key("in"), service.name))["pending"] == 3

@@ -1,0 +1,229 @@
+"""Breaking the stack on purpose: real processes, a Redis the test owns, a flood of reports
+submitted the way a careful client does (Idempotency-Key, retry on 503 or no answer), and the
+checks every fault must pass: every accepted report placed exactly once, nothing left pending,
+no personal value in any log line."""
+
+import json
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from shared.directory import load_directory
+from shared.synthetic import scenario
+from shared.topology import Topology
+from tests.conftest import directory_with
+from tipline.stack import RedisServer, Stack, instance_name
+
+KEY = {"Authorization": "Bearer dev-key-not-secret"}
+RECLAIM_IDLE_MS = 1000  # short, so that the races of reclaiming are exercised
+
+
+def quick_directory(path: Path) -> Path:
+    """Agencies that answer within simulated hours and never queue: a run drains in seconds."""
+    return directory_with(
+        path, capacity_per_day=100_000, never_ack_share=0.1, outcome_share=0.3, ack_spread=0.3,
+        ack_median_hours={lane: 1.0 for lane in ("p1", "p2", "p3", "informational")},
+        outcome_median_hours=2.0)
+
+
+def fault_stack(tmp_path: Path, replicas: dict[str, int] | None = None,
+                fsync: str = "everysec", consumer_name: str | None = None,
+                poll_ms: int = 50) -> Stack:
+    settings = {
+        "TIPLINE_RECLAIM_IDLE_MS": str(RECLAIM_IDLE_MS), "TIPLINE_POLL_MS": str(poll_ms),
+        "TIPLINE_SIM_SECONDS_PER_HOUR": "0.02", "TIPLINE_SLA_P1_HOURS": "1000000",
+        "TIPLINE_DIRECTORY_FILE": str(quick_directory(tmp_path / "agencies.json")),
+        "TIPLINE_LOG_LEVEL": "INFO",
+    }
+    if consumer_name:
+        settings["TIPLINE_CONSUMER_NAME"] = consumer_name
+    stack = Stack.on_free_ports(tmp_path / "stack", settings=settings, replicas=replicas or {})
+    stack.redis_server = RedisServer(tmp_path / "redis", fsync=fsync,
+                                     log_path=stack.logs() / "redis.log").start()
+    stack.redis_url = stack.redis_server.url
+    stack.processes["redis"] = stack.redis_server.proc  # type: ignore[assignment]
+    stack.start(timeout=90)
+    return stack
+
+
+@dataclass(eq=False)
+class Flood(threading.Thread):
+    """Submits reports in batches, each with an Idempotency-Key, retrying until answered."""
+
+    intake: str
+    reports: list[dict[str, Any]]
+    batch: int = 50
+    pause_s: float = 0.1
+    run_id: str = "run"
+    accepted: dict[int, int] = field(default_factory=dict)  # report id -> index of the report
+    retries: int = 0
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(daemon=True)
+
+    def run(self) -> None:
+        try:
+            with httpx.Client(base_url=self.intake, timeout=15) as client:
+                for start in range(0, len(self.reports), self.batch):
+                    self._submit(client, start)
+                    time.sleep(self.pause_s)
+        except Exception as exc:  # reported by the test, not lost in a thread
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def _submit(self, client: httpx.Client, start: int) -> None:
+        chunk = self.reports[start:start + self.batch]
+        headers = {**KEY, "Idempotency-Key": f"{self.run_id}-{start}"}
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                r = client.post("/v1/reports/batch", json={"reports": chunk}, headers=headers)
+                if r.status_code == 200:
+                    for result in r.json()["results"]:
+                        assert result["status"] == 202, result
+                        self.accepted[result["reportId"]] = start + result["index"]
+                    return
+                assert r.status_code == 503, f"{r.status_code}: {r.text[:300]}"
+            except httpx.HTTPError:
+                pass
+            self.retries += 1
+            assert time.monotonic() < deadline, "intake did not accept a batch within 90 s"
+            time.sleep(0.2)
+
+
+def flood(stack: Stack, n: int = 1500, seed: int = 1, run_id: str = "run") -> Flood:
+    f = Flood(stack.url("intake"), scenario(n, seed=seed), run_id=run_id)
+    f.start()
+    return f
+
+
+# ---- faults ----
+
+def kill(stack: Stack, name: str) -> None:
+    proc = stack.processes[name]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+
+def pause(stack: Stack, name: str, seconds: float) -> None:
+    pid = stack.processes[name].pid
+    os.kill(pid, signal.SIGSTOP)
+    time.sleep(seconds)
+    os.kill(pid, signal.SIGCONT)
+
+
+def restart(stack: Stack, service: str, consumer_name: str | None = None) -> None:
+    stack.start_service(service, 1, consumer_name)
+    stack.wait_ready(90, names=(instance_name(service, 1),))
+
+
+# ---- checks ----
+
+def _events(r: redis.Redis, stream: str) -> list[dict[str, Any]]:
+    found = []
+    for _, fields in r.xrange(stream):
+        try:
+            found.append(json.loads(fields.get(b"data", b"")))
+        except ValueError:
+            continue  # a poison entry the test wrote on purpose
+    return found
+
+
+def _duplicates(ids: list[int]) -> dict[int, int]:
+    return {i: n for i, n in Counter(ids).items() if n > 1}
+
+
+def group_backlog(r: redis.Redis, groups: dict[str, list[str]]) -> dict[str, tuple[int, int]]:
+    """Entries not yet read (lag) or read and not acknowledged (pending), by stream and group."""
+    left = {}
+    for group, streams in groups.items():
+        for stream in streams:
+            for g in r.xinfo_groups(stream):
+                name = g["name"].decode() if isinstance(g["name"], bytes) else g["name"]
+                if name == group:
+                    lag = g.get("lag")
+                    lag = r.xlen(stream) - (g.get("entries-read") or 0) if lag is None else lag
+                    if lag or g["pending"]:
+                        left[f"{stream} ({group})"] = (int(lag), int(g["pending"]))
+    return left
+
+
+def settle(stack: Stack, accepted: set[int], timeout: float = 120) -> None:
+    """Wait until the tracker has placed every accepted report and nothing is left to do."""
+    r = redis.Redis.from_url(stack.redis_url or "")
+    topology = Topology()
+    groups = topology.consumed([a.id for a in load_directory(
+        Path(stack.settings["TIPLINE_DIRECTORY_FILE"])).agencies])
+    deadline = time.monotonic() + timeout
+    while True:
+        totals = {k.decode(): int(float(v)) for k, v in r.hgetall(topology.gap_totals).items()}
+        placed = totals.get("routed", 0) + totals.get("unassigned", 0) + totals.get("bundled", 0)
+        backlog = group_backlog(r, groups)
+        if placed >= len(accepted) and not backlog and not r.zcard(topology.agency_schedule):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not settled after {timeout}s: placed {placed} of "
+                                 f"{len(accepted)}; left: {backlog}")
+        time.sleep(0.25)
+
+
+def check_exactly_once(stack: Stack, accepted: set[int]) -> dict[str, Any]:
+    """Every accepted report submitted, triaged and placed exactly once; every agency inbox and the
+    routed and unassigned streams hold each report id at most once per agency."""
+    r = redis.Redis.from_url(stack.redis_url or "")
+    t = Topology()
+    directory = load_directory(Path(stack.settings["TIPLINE_DIRECTORY_FILE"]))
+    submitted = [e["report_id"] for s in t.submitted.values() for e in _events(r, s)]
+    triaged = [e for s in t.triaged.values() for e in _events(r, s)]
+    routed = [e["report_id"] for e in _events(r, t.routed) if e.get("type") == "ReportRouted"]
+    unassigned = [e["report_id"] for e in _events(r, t.unassigned)]
+    members = [e["report_id"] for e in triaged
+               if e.get("bundle") and e["bundle"]["role"] == "member"]
+    inbox_dupes = {}
+    cases = 0
+    for agency in directory.agencies:
+        ids = [e["report_id"] for e in _events(r, t.agency_inbox(agency.id))]
+        cases += len(ids)
+        if _duplicates(ids):
+            inbox_dupes[agency.id] = _duplicates(ids)
+    problems = {
+        "submitted twice": _duplicates(submitted),
+        "triaged twice": _duplicates([e["report_id"] for e in triaged]),
+        "routed twice": _duplicates(routed),
+        "unassigned twice": _duplicates(unassigned),
+        "cases in an inbox twice": inbox_dupes,
+        "accepted but never submitted": sorted(accepted - set(submitted))[:20],
+        "submitted but not accepted": sorted(set(submitted) - accepted)[:20],
+        "not placed": sorted(accepted - set(routed) - set(unassigned) - set(members))[:20],
+    }
+    problems = {k: v for k, v in problems.items() if v}
+    assert not problems, problems
+    return {"reports": len(accepted), "cases": cases, "routed": len(routed),
+            "unassigned": len(unassigned), "bundled": len(members)}
+
+
+def personal_values(reports: list[dict[str, Any]]) -> set[str]:
+    """Every personal value the flood's reports carry (emails, names of accounts, IP addresses)."""
+    values: set[str] = set()
+    for report in reports:
+        user = report.get("personOrUserReported", {})
+        values |= set(user.get("email", []))
+        values |= {user[k] for k in ("screenName", "espIdentifier") if k in user}
+        values |= {e["ipAddress"] for e in user.get("ipCaptureEvent", [])}
+        values |= set(report["reporter"]["reportingPerson"].get("email", []))
+        values |= {v["espIdentifier"] for v in report.get("victim", []) if "espIdentifier" in v}
+    return values
+
+
+def check_logs_hold_no_personal_value(stack: Stack, reports: list[dict[str, Any]]) -> None:
+    logs = "\n".join(p.read_text(errors="replace") for p in stack.logs().glob("*.log"))
+    leaked = sorted(v for v in personal_values(reports) if v in logs)
+    assert not leaked, f"personal values in the logs: {leaked[:5]}"

@@ -1,0 +1,128 @@
+"""Faults injected mid-flood into the real processes. After each: every accepted report placed
+exactly once (counted in every agency inbox and in the routed and unassigned streams, not only in
+the ledger), nothing pending, no personal value logged.
+
+Each scenario runs once in `make test`; `make test-faults` runs each several times
+(`--fault-repeats`), since the races differ from run to run."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from shared.schemas.events import CaseAssigned
+from shared.topology import Topology
+from tests.faults import harness
+
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]
+
+ROOT = Path(__file__).resolve().parents[2]
+CONSUMERS = ["triage", "router", "agencies", "tracker"]
+
+
+def finish(stack, f: harness.Flood) -> dict:
+    f.join(120)
+    assert not f.is_alive() and f.error is None, f.error
+    accepted = set(f.accepted)
+    assert len(accepted) == len(f.reports)
+    harness.settle(stack, accepted)
+    counts = harness.check_exactly_once(stack, accepted)
+    harness.check_logs_hold_no_personal_value(stack, f.reports)
+    return counts
+
+
+@pytest.mark.parametrize("service", [*CONSUMERS, "intake"])
+@pytest.mark.parametrize("name", ["same", "new"])
+def test_kill_9_mid_flood_then_restart(tmp_path, service, name, fault_run):
+    """kill -9 of a service mid-flood; restarted under the same consumer name (as compose does,
+    by host name) or a new one."""
+    stack = harness.fault_stack(tmp_path, consumer_name="fault-consumer")
+    try:
+        f = harness.flood(stack, run_id=f"kill-{service}-{name}-{fault_run}", seed=fault_run)
+        time.sleep(1.2)
+        harness.kill(stack, service)
+        time.sleep(0.5)
+        harness.restart(stack, service, None if name == "same" else "fault-consumer-reborn")
+        counts = finish(stack, f)
+    finally:
+        stack.stop()
+    assert counts["cases"] >= counts["routed"]
+
+
+@pytest.mark.parametrize("service", CONSUMERS)
+def test_a_replica_paused_past_the_reclaim_time_while_holding_a_batch(tmp_path, service,
+                                                                      fault_run):
+    """SIGSTOP of one of two replicas for longer than the reclaim idle time: the other takes over
+    its pending entries; when it wakes it finishes them too, and its commits write nothing.
+    Reads block for 2 s, so Redis goes on handing new entries to the stopped replica, as it does
+    to any consumer that stalls inside a blocking read."""
+    stack = harness.fault_stack(tmp_path, replicas={service: 2}, poll_ms=2000)
+    try:
+        f = harness.flood(stack, run_id=f"pause-{service}-{fault_run}", seed=fault_run)
+        time.sleep(1.0)
+        harness.pause(stack, f"{service}-2", seconds=3 * harness.RECLAIM_IDLE_MS / 1000)
+        finish(stack, f)
+        reclaimed = sum(_metric(stack, name, "tipline_entries_reclaimed_total")
+                        for name in (service, f"{service}-2"))
+        twins = sum(_metric(stack, name, "tipline_entries_duplicate_total")
+                    for name in (service, f"{service}-2"))
+    finally:
+        stack.stop()
+    assert reclaimed > 0, "nothing was taken over: no race exercised"
+    assert twins > 0, "the paused replica never committed a twin: no race exercised"
+
+
+def _metric(stack, name: str, metric: str) -> float:
+    import httpx
+
+    text = httpx.get(f"{stack.url(name)}/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(metric + "{"))
+
+
+@pytest.mark.parametrize("how", ["restart", "kill-9 with appendfsync always"])
+def test_redis_restarts_mid_flood(tmp_path, how, fault_run):
+    """Redis goes away and comes back with its append-only file: intake answers 503 meanwhile and
+    the services carry on where they were."""
+    stack = harness.fault_stack(tmp_path, fsync="always" if "always" in how else "everysec")
+    try:
+        f = harness.flood(stack, run_id=f"redis-{fault_run}", seed=fault_run)
+        time.sleep(1.2)
+        assert stack.redis_server is not None
+        stack.redis_server.restart(kill="kill" in how)
+        finish(stack, f)
+    finally:
+        stack.stop()
+    assert f.retries > 0, "intake never answered 503 while Redis was away"
+
+
+def test_poison_messages_are_dead_lettered_and_the_rest_goes_on(tmp_path, fault_run):
+    """An entry that is not JSON, and a case no agency can take: dead-lettered with their reasons
+    (the case after its last delivery), listed by tipline dlq; every report still placed once."""
+    stack = harness.fault_stack(tmp_path)
+    t = Topology()
+    try:
+        f = harness.flood(stack, run_id=f"poison-{fault_run}", seed=fault_run)
+        r = redis.Redis.from_url(stack.redis_url)
+        time.sleep(0.5)
+        r.xadd(t.triaged["p2"], {b"data": b"\xff not json"})
+        stray = CaseAssigned(report_id=999_999, producer="test", agency_id="nowhere", priority=2,
+                             lane="p2", jurisdiction="US-OH", incident_type="x")
+        r.xadd(t.agency_inbox("icac-oh"), {b"data": stray.model_dump_json().encode()})
+        finish(stack, f)
+        letters = subprocess.run(
+            [sys.executable, "-m", "tipline", "dlq", "list", "--url", stack.url("tracker")],
+            cwd=ROOT, capture_output=True, text=True, timeout=60)
+        shown = [json.loads(x[b"data"]) for _, x in r.xrange(t.dead_letters)]
+    finally:
+        stack.stop()
+    by_group = sorted((x["group"], x["source_stream"]) for x in shown)
+    assert by_group == sorted([("router", t.triaged["p2"]), ("tracker", t.triaged["p2"]),
+                               ("agencies", t.agency_inbox("icac-oh"))])
+    case = next(x for x in shown if x["group"] == "agencies")
+    assert case["deliveries"] == 3 and "KeyError" in case["reason"]
+    assert letters.returncode == 0 and letters.stdout.count("\n") == 3, letters.stdout
