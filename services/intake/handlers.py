@@ -32,9 +32,14 @@ class ReportAccepted(BaseModel):
 
 
 class BatchRequest(BaseModel):
-    """The batch endpoint's body (for the documents; each report is validated on its own)."""
+    """The batch endpoint's body. Each item is validated as a Report on its own: an invalid one
+    gets its own 422 in the results, and the others are accepted."""
 
-    reports: list[Report]
+    model_config = ConfigDict(extra="forbid")
+
+    reports: list[dict[str, Any]] = Field(
+        min_length=1, description="Reports in the JSON form of the public schema (see the Report "
+        "schema); at most TIPLINE_MAX_BATCH_REPORTS (1,000 by default).")
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:

@@ -2,9 +2,18 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -39,6 +48,40 @@ MAX_CONTACTS = 50  # emails, phones or addresses of one person
 MAX_TEXT = 4000
 MAX_ADDITIONAL_INFO = 20000
 
+# JSON's own types are kept: a flag is true or false (not 0, 1 or "yes"), a number is a number,
+# an IP address is text (the standard library would read false as 0.0.0.0).
+Flag = StrictBool
+
+
+def _text_only(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("an IP address is written as text")
+    return value
+
+
+IpAddress = Annotated[IPvAnyAddress, BeforeValidator(_text_only), WithJsonSchema(
+    {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})]
+
+
+def _date_text_only(value: object) -> object:
+    if not isinstance(value, str | datetime):
+        raise ValueError("a date and time is written as ISO 8601 text")
+    return value
+
+
+DateTime = Annotated[datetime, BeforeValidator(_date_text_only)]
+
+
+def _number_only(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a whole number is written as a number")
+    return value
+
+
+def integer(low: int, high: int) -> Any:
+    """A whole number from low to high, written as a number."""
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_number_only)]
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
 CountryCode = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
@@ -46,12 +89,12 @@ CountryCode = Annotated[
 
 
 class ReportAnnotations(_Element):
-    sextortion: bool = False
-    csam_solicitation: bool = False
-    minor_to_minor_interaction: bool = False
-    spam: bool = False
-    sadistic_online_exploitation: bool = False
-    informational: bool = False
+    sextortion: Flag = False
+    csam_solicitation: Flag = False
+    minor_to_minor_interaction: Flag = False
+    spam: Flag = False
+    sadistic_online_exploitation: Flag = False
+    informational: Flag = False
 
 
 class IncidentSummary(_Element):
@@ -60,7 +103,7 @@ class IncidentSummary(_Element):
         default=None, description="Free text; supplying it escalates the report."
     )
     report_annotations: ReportAnnotations = ReportAnnotations()
-    incident_date_time: datetime
+    incident_date_time: DateTime
 
 
 class Address(_Element):
@@ -78,7 +121,7 @@ class Person(_Element):
     email: list[Text] = Field(default=[], max_length=MAX_CONTACTS)
     phone: list[Text] = Field(default=[], max_length=MAX_CONTACTS)
     address: list[Address] = Field(default=[], max_length=MAX_CONTACTS)
-    age: Annotated[int, Field(ge=0, le=130)] | None = None
+    age: integer(0, 130) | None = None
 
 
 class Reporter(_Element):
@@ -88,11 +131,11 @@ class Reporter(_Element):
 
 
 class IpCaptureEvent(_Element):
-    ip_address: IPvAnyAddress
+    ip_address: IpAddress
     event_name: Text | None = None
-    date_time: datetime | None = None
-    possible_proxy: bool = False
-    port: Annotated[int, Field(ge=0, le=65535)] | None = None
+    date_time: DateTime | None = None
+    possible_proxy: Flag = False
+    port: integer(0, 65535) | None = None
 
 
 class EstimatedLocation(_Element):
@@ -135,16 +178,16 @@ class FileHash(_Element):
 
 
 class FileAnnotations(_Element):
-    viral: bool = False
-    potential_meme: bool = False
-    generative_ai: bool = False
-    infant: bool = False
-    physical_harm: bool = False
-    violence_gore: bool = False
-    live_streaming: bool = False
-    possible_self_production: bool = False
-    animal: bool = False
-    bestiality: bool = False
+    viral: Flag = False
+    potential_meme: Flag = False
+    generative_ai: Flag = False
+    infant: Flag = False
+    physical_harm: Flag = False
+    violence_gore: Flag = False
+    live_streaming: Flag = False
+    possible_self_production: Flag = False
+    animal: Flag = False
+    bestiality: Flag = False
 
 
 class FileDetails(_Element):
@@ -155,7 +198,7 @@ class FileDetails(_Element):
     industry_classification: Literal["A1", "A2", "B1", "B2"] | None = None
     file_annotations: FileAnnotations = FileAnnotations()
     file_relevance: Literal["Reported", "Supplemental Reported", "Supplemental"] = "Reported"
-    publicly_available: bool | None = None
+    publicly_available: Flag | None = None
 
 
 class Report(_Element):

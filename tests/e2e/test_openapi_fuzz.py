@@ -1,0 +1,67 @@
+"""Schemathesis against the OpenAPI documents of intake and the tracker, served by the real
+processes, with credentials: no server error, and every answer as its document says."""
+
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from services.intake.app import create_app as create_intake
+from services.intake.config import IntakeSettings
+from services.tracker.app import create_app as create_tracker
+from services.tracker.config import TrackerSettings
+from tests.faults.harness import quick_directory
+from tipline.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLES = settings(max_examples=25, deadline=None, derandomize=True,
+                    suppress_health_check=list(HealthCheck))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    tmp: Path = tmp_path_factory.mktemp("fuzz")
+    stack = Stack.on_free_ports(tmp / "stack", settings={
+        "TIPLINE_DIRECTORY_FILE": str(quick_directory(tmp / "agencies.json")),
+        "TIPLINE_SIM_SECONDS_PER_HOUR": "0.02", "TIPLINE_LOG_LEVEL": "WARNING"})
+    stack.start(timeout=90)
+    yield stack
+    stack.stop()
+
+
+# The documents as the apps generate them (building an app connects to nothing); the requests go
+# to the running processes.
+intake = schemathesis.openapi.from_dict(create_intake(IntakeSettings()).openapi())
+tracker = schemathesis.openapi.from_dict(create_tracker(TrackerSettings()).openapi())
+
+
+def bearer(key: str):
+    """Credentials as a schemathesis auth provider: left out of the requests that test what
+    happens without them."""
+
+    class Bearer:
+        def get(self, case, context):
+            return key
+
+        def set(self, case, data, context):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+    return Bearer
+
+
+intake.auth()(bearer("dev-key-not-secret"))
+tracker.auth()(bearer("dev-admin-key-not-secret"))
+
+
+@intake.parametrize()
+@EXAMPLES
+def test_intake_answers_every_request_as_documented(case, stack):
+    case.call_and_validate(base_url=stack.url("intake"))
+
+
+@tracker.parametrize()
+@EXAMPLES
+def test_the_tracker_answers_every_request_as_documented(case, stack):
+    case.call_and_validate(base_url=stack.url("tracker"))
