@@ -177,7 +177,10 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         r = call("GET", f"{base}/{args.id}", args.key)
         if r.status_code == 404:
             raise ApiError(f"no dead letter {args.id}", 1)
-        out(json.dumps(r.json(), indent=2))
+        letter = r.json()
+        letter["payload"] = {name: _decoded(value)
+                             for name, value in json.loads(letter["payload"] or "{}").items()}
+        out(json.dumps(letter, indent=2, ensure_ascii=False))
         return 0
     r = call("POST", f"{base}/{args.id}/replay", args.key)
     if r.status_code in (404, 409):
@@ -186,6 +189,14 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     data = r.json()
     out(f"dead letter {data['id']} replayed to {data['stream']} as entry {data['entryId']}")
     return 0
+
+
+def _decoded(value: str) -> Any:
+    """A field of the original entry: its JSON read, when it is JSON."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -114,10 +114,18 @@ def test_poison_messages_are_dead_lettered_and_the_rest_goes_on(tmp_path, fault_
                              lane="p2", jurisdiction="US-OH", incident_type="x")
         r.xadd(t.agency_inbox("icac-oh"), {b"data": stray.model_dump_json().encode()})
         finish(stack, f)
-        letters = subprocess.run(
-            [sys.executable, "-m", "tipline", "dlq", "list", "--url", stack.url("tracker")],
-            cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+        def dlq(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "tipline", "dlq", *args, "--url",
+                                   stack.url("tracker")], cwd=ROOT, capture_output=True,
+                                  text=True, timeout=60)
+
+        letters = dlq("list")
         shown = [json.loads(x[b"data"]) for _, x in r.xrange(t.dead_letters)]
+        case_id = next(i.decode() for i, x in r.xrange(t.dead_letters)
+                       if json.loads(x[b"data"])["group"] == "agencies")
+        show = dlq("show", case_id)
+        replay, again = dlq("replay", case_id), dlq("replay", case_id)
     finally:
         stack.stop()
     by_group = sorted((x["group"], x["source_stream"]) for x in shown)
@@ -126,3 +134,7 @@ def test_poison_messages_are_dead_lettered_and_the_rest_goes_on(tmp_path, fault_
     case = next(x for x in shown if x["group"] == "agencies")
     assert case["deliveries"] == 3 and "KeyError" in case["reason"]
     assert letters.returncode == 0 and letters.stdout.count("\n") == 3, letters.stdout
+    assert show.returncode == 0, show.stderr
+    assert json.loads(show.stdout)["payload"]["data"]["agency_id"] == "nowhere"
+    assert replay.returncode == 0 and "replayed to" in replay.stdout, replay.stderr
+    assert again.returncode == 1 and "replayed before" in again.stderr
