@@ -3,18 +3,26 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test test-faults bench lint clean
+.PHONY: setup demo test test-faults bench lint lock clean
 
 setup: $(BIN)/tipline
 	@command -v redis-server >/dev/null || { \
 	  echo "installing redis-server (needed by 'tipline up' and the tests)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
-$(BIN)/tipline: pyproject.toml
+# The locked versions (requirements/*.txt, with hashes), then the project itself.
+$(BIN)/tipline: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
+
+# Re-resolve the locked versions after a change of pyproject.toml's dependencies.
+lock: $(BIN)/tipline
+	$(BIN)/pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet -o requirements/app.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --quiet -o requirements/dev.txt
 
 demo: setup
 	$(BIN)/tipline demo

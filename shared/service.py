@@ -10,7 +10,6 @@ from typing import Any, Protocol
 import uvicorn
 import yaml
 from fastapi import FastAPI, Response
-from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import TypeAdapter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,7 +24,7 @@ from shared.outbox import Collector
 from shared.reading import Lane, LaneReader, Reclaimer
 from shared.retention import Janitor
 from shared.settings import TiplineSettings
-from shared.tracing import configure_tracing, parent_context, tracer
+from shared.tracing import configure_tracing
 
 log = get_logger(__name__)
 
@@ -136,7 +135,12 @@ class StreamService:
             log.info("service stopped")
 
     def app(self, routers: Sequence[Any] = (), **fastapi_args: Any) -> FastAPI:
-        app = FastAPI(title=f"tipline {self.name}", lifespan=self.lifespan, **fastapi_args)
+        # FastAPI's own telemetry makes the HTTP server spans (with the W3C context a client
+        # sends). Its log records stay off: they would carry exception messages and refused
+        # input values, which may be personal data.
+        app = FastAPI(title=f"tipline {self.name}", lifespan=self.lifespan,
+                      telemetry={"tracing": True, "metrics": False, "logs": False,
+                                 "operation_spans": False}, **fastapi_args)
         document = self.contract.asyncapi()
 
         @app.get("/healthz", tags=["health"], summary="The process is alive.")
@@ -169,28 +173,24 @@ class StreamService:
         for router in routers:
             app.include_router(router)
         install_error_handlers(app)
-        app.add_middleware(HttpTelemetry, metrics=self.metrics, service=self.name)
+        app.add_middleware(HttpMetrics, metrics=self.metrics)
         app.state.service = self
         return app
 
 
-class HttpTelemetry:
-    """A server span and request metrics for every HTTP request, by route template (never by the
-    raw path, which would name report ids)."""
+class HttpMetrics:
+    """Request counts and latency for every HTTP request, by route template (never by the raw path,
+    which would name report ids)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, service: str) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method = scope["method"]
         status = [500]
-        headers = dict(scope.get("headers") or [])
-        incoming = headers.get(b"traceparent")
         started = time.perf_counter()
 
         async def send_status(message: Message) -> None:
@@ -198,23 +198,13 @@ class HttpTelemetry:
                 status[0] = message["status"]
             await send(message)
 
-        with tracer().start_as_current_span(
-                method, context=parent_context(incoming.decode() if incoming else None),
-                kind=SpanKind.SERVER) as span:
-            try:
-                await self.app(scope, receive, send_status)
-            finally:
-                route = getattr(scope.get("route"), "path", None) or "unmatched"
-                if span.is_recording():
-                    span.update_name(f"{method} {route}")
-                    span.set_attributes({"tipline.service": self.service,
-                                         "http.request.method": method, "http.route": route,
-                                         "http.response.status_code": status[0]})
-                    if status[0] >= 500:
-                        span.set_status(StatusCode.ERROR)
-                self.metrics.http_requests.labels(method, route, str(status[0])).inc()
-                self.metrics.http_seconds.labels(method, route).observe(
-                    time.perf_counter() - started)
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.http_requests.labels(scope["method"], route, str(status[0])).inc()
+            self.metrics.http_seconds.labels(scope["method"], route).observe(
+                time.perf_counter() - started)
 
 
 def serve(app_factory: Callable[[], FastAPI], settings: TiplineSettings, name: str, port: int) -> None:

@@ -1,5 +1,6 @@
-"""OpenTelemetry traces: one span per HTTP request, per handled entry and per batch commit, linked
-across services by the W3C trace context each stream entry carries (shared.wire.TRACE_FIELD).
+"""OpenTelemetry traces: one span per handled entry and per batch commit (HTTP server spans are
+FastAPI's own), linked across services by the W3C trace context each stream entry carries
+(shared.wire.TRACE_FIELD).
 
 The exporter is a setting (TIPLINE_TRACE_EXPORTER: none, console or otlp). With none, no SDK is
 installed: spans cost next to nothing, and a trace context that arrives is still passed on.

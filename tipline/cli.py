@@ -22,7 +22,7 @@ from services.tracker.config import (
 from services.triage.config import TriageSettings
 from shared.settings import DATA_DIR, TiplineSettings
 from shared.synthetic import scenario
-from tipline.stack import Stack, StackError, masked
+from tipline.stack import Stack, StackError, masked, parse_replicas
 
 SAMPLES = DATA_DIR / "samples"
 DEV_KEY = DEVELOPMENT_KEYS.split(":", 1)[1]
@@ -267,13 +267,17 @@ def _stack(args: argparse.Namespace) -> Stack:
     # The settings this command was started with are the services' settings.
     passed = {k: v for k, v in os.environ.items() if k.startswith("TIPLINE_")}
     stack = Stack(state_dir=Path(args.state_dir).resolve(), settings=passed, redis_url=given,
-                  redis_password=password)
+                  redis_password=password, replicas=parse_replicas(args.replicas or ""))
     stack.ports.update(ports)
     return stack
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    stack = _stack(args)
+    try:
+        stack = _stack(args)
+    except StackError as exc:
+        err(f"error: {exc}")
+        return 2
     stopping = False
 
     def stop_signal(signum: int, _frame: Any) -> None:
@@ -286,8 +290,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         out("starting redis and five services ...")
         stack.start(timeout=args.timeout)
         out(f"redis:      {masked(stack.redis_url or '')}")
-        for name in ("intake", "tracker", "triage", "router", "agencies"):
-            out(f"{name + ':':<12}{stack.url(name)}   (health: /healthz, /readyz)")
+        for name in stack.names:
+            out(f"{name + ':':<12}{stack.url(name)}   (health: /healthz, /readyz, /metrics)")
         out(f"API docs:   {stack.url('intake')}/docs  {stack.url('tracker')}/docs")
         out(f"the gap:    {stack.url('tracker')}/v1/gap   or: tipline gap")
         out(f"logs:       {stack.logs()}")
@@ -335,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="synthetic reports submitted after the samples (default: 200)")
         p.add_argument("--settle", type=float, default=20,
                        help="seconds of agency time before the gap is printed (default: 20)")
+        p.add_argument("--replicas", default="", metavar="SERVICE=N,...",
+                       help="run several processes of a service in its consumer groups, e.g. "
+                       "triage=2,router=2 (default: one of each)")
         p.add_argument("--exit-after-demo", action="store_true",
                        help="stop everything after printing the gap")
         p.set_defaults(func=cmd_up, demo=p is demo)

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.tracker import api
 from services.tracker.config import TrackerSettings
 from services.tracker.handlers import Recorder
+from services.tracker.metrics import export_gap
 from services.tracker.sla import SlaWatcher
 from services.tracker.store import DeadLetters, Ledger
 from shared import topology as groups
@@ -76,6 +77,8 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     app.state.directory = directory
     app.state.analyst_keys = parse_keys(settings.analyst_keys, "analyst key")
     app.state.admin_keys = parse_keys(settings.admin_keys, "admin key")
+    export_gap(service.metrics, ledger, [a.id for a in directory.agencies],
+               settings.sim_seconds_per_hour)
     app.state.replayable = lambda stream: (stream.startswith(service.topology.prefix + ":")
                                            and stream != service.topology.dead_letters)
     return app

@@ -73,3 +73,61 @@ def test_redis_asks_for_a_password_and_every_service_has_it():
     assert password in redis["healthcheck"]["test"]
     for name in SETTINGS:
         assert COMPOSE["services"][name]["environment"]["TIPLINE_REDIS_PASSWORD"] == password
+
+
+OBSERVABILITY = ROOT / "observability"
+
+
+def test_the_observability_profile_scrapes_every_service():
+    profile = {name for name, s in COMPOSE["services"].items()
+               if "observability" in s.get("profiles", [])}
+    assert profile == {"prometheus", "grafana", "jaeger"}
+    scraped = {target for job in yaml.safe_load((OBSERVABILITY / "prometheus.yml").read_text())[
+        "scrape_configs"] for config in job["static_configs"] for target in config["targets"]}
+    ports = {name: SETTINGS[name].model_fields[f"{name}_port"].default for name in SETTINGS}
+    assert scraped == {f"{name}:{port}" for name, port in ports.items()}
+    for name in SETTINGS:
+        env = COMPOSE["services"][name]["environment"]
+        assert env["TIPLINE_OTLP_ENDPOINT"].startswith("http://jaeger:4318/")
+
+
+def _exported_names() -> set[str]:
+    from prometheus_client import Counter, Histogram
+
+    from services.tracker.metrics import export_gap
+    from shared.metrics import Metrics
+
+    metrics = Metrics("check")
+    export_gap(metrics, ledger=None, agency_ids=[], seconds_per_hour=1.0)  # type: ignore[arg-type]
+    names = set()
+    for collector in list(metrics.registry._collector_to_names):  # every family registered
+        for family in collector.describe():
+            if isinstance(collector, Counter):
+                names.add(family.name + "_total")
+            elif isinstance(collector, Histogram):
+                names |= {family.name + s for s in ("_bucket", "_count", "_sum")}
+            else:
+                names.add(family.name)
+    return names
+
+
+def test_the_grafana_dashboard_queries_only_metrics_the_services_export():
+    import json
+    import re
+
+    dashboard = json.loads((OBSERVABILITY / "grafana" / "dashboards" / "tipline.json").read_text())
+    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"tipline_[a-z_]+", target["expr"])}
+    assert queried and queried <= _exported_names(), sorted(queried - _exported_names())
+
+
+def test_compose_accepts_the_file_with_the_observability_profile():
+    import shutil
+    import subprocess
+
+    client = shutil.which("docker-compose")
+    if client is None:
+        pytest.skip("docker-compose is not installed: the compose file's syntax is not checked")
+    result = subprocess.run([client, "--profile", "observability", "config", "-q"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

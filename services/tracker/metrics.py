@@ -1,0 +1,47 @@
+"""The gap's headline figures as Prometheus gauges, read from the ledger when /metrics is scraped."""
+
+from prometheus_client import Gauge
+
+from services.tracker import domain
+from services.tracker.store import Ledger, now
+from shared.metrics import Metrics
+
+HEADLINE = {
+    "submitted": "Reports submitted.",
+    "forwarded": "Cases handed to agencies.",
+    "acknowledged": "Cases an agency acknowledged.",
+    "outcome_known": "Cases with a reported outcome.",
+    "unassigned": "Reports no jurisdiction could be found for.",
+    "sla_breaches": "SLA breaches announced.",
+    "dead_letters": "Messages dead-lettered by any service.",
+}
+
+
+def export_gap(metrics: Metrics, ledger: Ledger, agency_ids: list[str],
+               seconds_per_hour: float) -> None:
+    registry = metrics.registry
+    totals = {name: Gauge(f"tipline_gap_{name}", text, registry=registry)
+              for name, text in HEADLINE.items()}
+    open_cases = Gauge("tipline_gap_open_cases", "Cases forwarded and not yet acknowledged.",
+                       registry=registry)
+    oldest = Gauge("tipline_gap_oldest_open_hours", "Simulated hours the oldest open case has "
+                   "waited for an acknowledgement.", registry=registry)
+    no_ack = Gauge("tipline_gap_no_ack_share", "Share of forwarded cases never acknowledged.",
+                   registry=registry)
+    by_lane = Gauge("tipline_gap_lane_cases", "Cases by lane and state.", ["lane", "state"],
+                    registry=registry)
+
+    async def read() -> None:
+        raw_totals, agencies, lanes, count, oldest_epoch = await ledger.counters(agency_ids)
+        gap = domain.gap(raw_totals, agencies, lanes, count, None)
+        figures = gap.model_dump(by_alias=False)
+        for name, gauge in totals.items():
+            gauge.set(figures[name])
+        open_cases.set(count)
+        oldest.set((now() - oldest_epoch) / seconds_per_hour if oldest_epoch else 0)
+        no_ack.set(gap.no_ack_share or 0)
+        for row in gap.by_lane:
+            by_lane.labels(row.name, "forwarded").set(row.forwarded)
+            by_lane.labels(row.name, "acknowledged").set(row.acknowledged)
+
+    metrics.on_scrape(read)
