@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.schemas.report import Report
 
@@ -196,6 +196,3 @@ class MessageDeadLettered(BaseModel):
 
 RouterAction = Annotated[ReportRouted | CaseRenotified | CaseEscalated, Field(discriminator="type")]
 AgencyResponse = Annotated[CaseAcknowledged | CaseOutcomeReported, Field(discriminator="type")]
-AgencyResponseAdapter: TypeAdapter[CaseAcknowledged | CaseOutcomeReported] = TypeAdapter(
-    AgencyResponse
-)
