@@ -34,7 +34,8 @@ def hop_triage(data: bytes) -> bytes:
     event = ReportSubmitted.model_validate_json(data)
     d = triage(event.report, known)
     return ReportTriaged(
-        report_id=event.report_id, producer="raw", priority=d.priority, disposition=d.disposition,
+        report_id=event.report_id, producer="raw", esp=event.esp, priority=d.priority,
+            disposition=d.disposition,
         lane=d.lane, reasons=list(d.reasons),
         actionability=ActionabilityScore(score=d.actionability.score, missing=list(d.actionability.missing)),
         labels=list(d.labels), known_files=d.known_files, novel_files=d.novel_files, report=event.report,
@@ -44,7 +45,8 @@ def hop_triage(data: bytes) -> bytes:
 def hop_route(data: bytes) -> bytes:
     event = ReportTriaged.model_validate_json(data)
     found = resolve(event.report, IP_TABLE, ZIPS, DIRECTORY)
-    common = dict(report_id=event.report_id, producer="raw", priority=event.priority, lane=event.lane)
+    common = dict(report_id=event.report_id, producer="raw", priority=event.priority, lane=event.lane,
+                  esp=event.esp)
     if found.agency is None:
         return ReportUnassigned(reasons=list(found.reasons), offered_to=found.offered_to,
                                 **common).model_dump_json().encode()

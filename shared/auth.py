@@ -6,6 +6,7 @@ and replay), an agency (its own queue). A key is never logged.
 """
 
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request, Security
@@ -62,13 +63,17 @@ def authenticate(keys: dict[str, str], authorization: str | None) -> str | None:
 KeyLookup = Callable[[Request], dict[str, str]]
 
 
-def bearer(scheme_name: str, description: str, keys: KeyLookup) -> Callable[..., Awaitable[str]]:
-    """A dependency that answers the caller's name, or 401 with a Bearer challenge."""
+def bearer(scheme_name: str, description: str, keys: KeyLookup,
+           sessions: bool = False) -> Callable[..., Awaitable[str]]:
+    """A dependency that answers the caller's name, or 401 with a Bearer challenge. With
+    `sessions`, a browser's session cookie (the dashboard's) is accepted too."""
     scheme = HTTPBearer(auto_error=False, scheme_name=scheme_name, description=description)
 
     async def caller(request: Request,
                      credentials: HTTPAuthorizationCredentials | None = Security(scheme)) -> str:
         name = match(keys(request), credentials.credentials if credentials else None)
+        if name is None and sessions and not credentials:
+            name = session_name(keys(request), request.cookies.get(SESSION_COOKIE), time.time())
         if name is None:
             raise HTTPException(
                 status_code=401,
@@ -77,3 +82,38 @@ def bearer(scheme_name: str, description: str, keys: KeyLookup) -> Callable[...,
         return name
 
     return caller
+
+
+# ---- browser sessions (the dashboard): a signed cookie instead of a header ----
+
+SESSION_COOKIE = "tipline_session"
+SESSION_HOURS = 12
+
+
+def _signature(key: str, name: str, expires: int) -> str:
+    return hmac.new(key.encode(), f"tipline-session:{name}:{expires}".encode(), "sha256").hexdigest()
+
+
+def session_token(keys: dict[str, str], key: str, now: float) -> str | None:
+    """A session for whoever holds `key` (signed with that key, so it ends when the key is
+    removed), or None when the key is not one of `keys`."""
+    name = match(keys, key)
+    if name is None:
+        return None
+    expires = int(now) + SESSION_HOURS * 3600
+    return f"{name}:{expires}:{_signature(key, name, expires)}"
+
+
+def session_name(keys: dict[str, str], token: str | None, now: float) -> str | None:
+    """Whose session a cookie is, or None when it is forged, expired or of a removed key."""
+    if not token or token.count(":") < 2:
+        return None
+    name, expires_text, signature = token.rsplit(":", 2)
+    if not expires_text.isdigit() or int(expires_text) < now:
+        return None
+    found = None
+    for key, owner in keys.items():
+        if owner == name and hmac.compare_digest(_signature(key, name, int(expires_text)),
+                                                 signature):
+            found = name
+    return found

@@ -70,6 +70,9 @@ class Agency(_Closed):
     )
     region: Region | None = None
     profile: AgencyProfile
+    played_by: Literal["simulator", "people"] = Field(
+        default="simulator", description="people: a person plays the agency through the agency API "
+        "(a workshop); the simulator leaves its cases alone.")
 
     @field_validator("jurisdictions")
     @classmethod

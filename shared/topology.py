@@ -124,6 +124,41 @@ class Topology:
     def gap_by_lane(self, lane: str) -> str:
         return self.key("gap", "lane", lane)
 
+    def gap_by_esp(self, esp: str) -> str:
+        return self.key("gap", "esp", esp)
+
+    @property
+    def gap_esps(self) -> str:
+        """The ESPs the ledger has seen."""
+        return self.key("gap", "esps")
+
+    @property
+    def gap_reasons(self) -> str:
+        """Unassigned reports by reason code."""
+        return self.key("gap", "unassigned-reasons")
+
+    @property
+    def gap_dark(self) -> str:
+        """Cases unacknowledged past their SLA, by handoff time."""
+        return self.key("gap", "dark")
+
+    @property
+    def gap_awaiting_outcome(self) -> str:
+        """Acknowledged cases without an outcome, by acknowledgement time."""
+        return self.key("gap", "awaiting-outcome")
+
+    def gap_series(self, metric: str, day: int) -> str:
+        """One simulated day of a time series: simulated hour -> count."""
+        return self.key("gap", "series", metric, day)
+
+    def agency_open(self, agency_id: str) -> str:
+        """An agency's queue of unacknowledged cases: report id by handoff time."""
+        return self.key("agency", agency_id, "open")
+
+    def agency_acknowledged(self, agency_id: str) -> str:
+        """An agency's acknowledged cases: report id by handoff time."""
+        return self.key("agency", agency_id, "acknowledged")
+
     @property
     def sla_watch(self) -> str:
         return self.key("sla", "watch")

@@ -16,18 +16,22 @@ from services.intake.config import DEVELOPMENT_KEYS, IntakeSettings
 from services.router.config import RouterSettings
 from services.tracker.config import (
     DEVELOPMENT_ADMIN_KEYS,
+    DEVELOPMENT_AGENCY_KEYS,
     DEVELOPMENT_ANALYST_KEYS,
     TrackerSettings,
 )
 from services.triage.config import TriageSettings
+from shared.schemas.events import OUTCOMES
 from shared.settings import DATA_DIR, TiplineSettings
 from shared.synthetic import scenario
 from tipline.stack import Stack, StackError, masked, parse_replicas
+from tipline.views import format_gap, time_to_ack_chart, watch
 
 SAMPLES = DATA_DIR / "samples"
 DEV_KEY = DEVELOPMENT_KEYS.split(":", 1)[1]
 DEV_ANALYST_KEY = DEVELOPMENT_ANALYST_KEYS.split(":", 1)[1]
 DEV_ADMIN_KEY = DEVELOPMENT_ADMIN_KEYS.split(":", 1)[1]
+DEV_AGENCY_KEY = DEVELOPMENT_AGENCY_KEYS.split(":", 1)[1]
 
 
 def out(text: str = "") -> None:
@@ -46,45 +50,6 @@ def _intake_url() -> str:
 
 def _tracker_url() -> str:
     return f"http://127.0.0.1:{TrackerSettings().tracker_port}"
-
-
-# ---------- gap table ----------
-
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{share * 100:.0f}%"
-
-
-def _hours(h: float | None) -> str:
-    return "-" if h is None else f"{h:.1f}h"
-
-
-def format_gap(gap: dict[str, Any]) -> str:
-    """The gap as a plain-text table."""
-    lines = [
-        f"reports: submitted {gap['submitted']}  triaged {gap['triaged']}  routed {gap['routed']}  "
-        f"unassigned {gap['unassigned']}  bundled {gap['bundled']}  dead letters {gap['deadLetters']}",
-        f"cases handed to agencies: {gap['forwarded']} (offered to the federal partner when "
-        f"unassigned: {gap['offeredToFederal']}; escalations: {gap['escalations']})",
-        f"priority-1 SLA breaches: {gap['slaBreaches']}  re-notified: {gap['renotified']}",
-        f"cases with no acknowledgement: {_pct(gap['noAckShare'])}  "
-        f"open cases: {gap['open']['count']} (oldest {_hours(gap['open']['oldestHours'])} simulated)",
-        "",
-    ]
-    width = max([22, *(len(r["name"]) + 2 for r in gap["byAgency"])])
-    header = f"{'forwarded':>10}{'acked':>8}{'outcome':>9}{'no ack':>8}{'mean ack':>10}"
-    for title, rows in (("agency", gap["byAgency"]), ("lane", gap["byLane"])):
-        lines.append(f"{'by ' + title:<{width}}" + header)
-        for row in rows:
-            if title == "agency" and not row["forwarded"]:
-                continue
-            lines.append(
-                f"{row['name']:<{width}}{row['forwarded']:>10}{row['acknowledged']:>8}"
-                f"{row['outcomeKnown']:>9}{_pct(row['noAckShare']):>8}"
-                f"{_hours(row['meanAckHours']):>10}"
-                + (f"   unassigned {row['unassigned']}" if row["unassigned"] else "")
-            )
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
 
 
 class ApiError(Exception):
@@ -154,8 +119,53 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_gap(args: argparse.Namespace) -> int:
+    if args.png:
+        r = call("GET", f"{args.url}/v1/gap/histograms", args.key)
+        r.raise_for_status()
+        try:
+            time_to_ack_chart(r.json(), Path(args.png))
+        except ImportError:
+            raise ApiError("--png needs matplotlib: pip install matplotlib") from None
+        out(f"wrote {args.png}")
+        return 0
+    if args.watch:
+        try:
+            watch(lambda: fetch_gap(args.url, args.key), args.interval)
+        except KeyboardInterrupt:
+            pass
+        return 0
     gap = fetch_gap(args.url, args.key)
     out(json.dumps(gap, indent=2) if args.json else format_gap(gap))
+    return 0
+
+
+def cmd_agency(args: argparse.Namespace) -> int:
+    base = f"{args.url}/v1/agencies/{args.agency}/cases"
+    if args.action == "queue":
+        r = call("GET", base, args.key, params={"status": args.status, "limit": args.limit})
+        if r.status_code == 404:
+            raise ApiError(r.json()["detail"], 1)
+        r.raise_for_status()
+        page = r.json()
+        out(f"{args.agency}: {page['total']} {args.status} case(s), oldest first")
+        for c in page["cases"]:
+            state = (f"acknowledged after {c['acknowledgedAfterHours']:.1f}h" if c["acknowledgedAt"]
+                     else f"waiting {c['waitingHours']:.1f}h" + (" DARK" if c["dark"] else ""))
+            out(f"  report {c['reportId']:<8} {c['lane'] or '-':<13} {c['why'] or '-':<17} "
+                f"{state}" + (f", outcome: {c['outcome']}" if c["outcome"] else ""))
+        return 0
+    if not args.report:
+        raise ApiError("tipline agency ack needs a report id")
+    body: dict[str, Any] = {"status": "acknowledged"}
+    if args.outcome:
+        body = {"status": "outcome", "outcome": args.outcome}
+    r = call("POST", f"{base}/{args.report}/responses", args.key, json=body)
+    if r.status_code in (404, 409, 422):
+        raise ApiError(str(r.json()["detail"]), 1)
+    r.raise_for_status()
+    published = r.json()["published"]
+    out(f"report {args.report} at {args.agency}: " + (", ".join(published) + " recorded"
+                                                      if published else "already recorded"))
     return 0
 
 
@@ -293,12 +303,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         for name in stack.names:
             out(f"{name + ':':<12}{stack.url(name)}   (health: /healthz, /readyz, /metrics)")
         out(f"API docs:   {stack.url('intake')}/docs  {stack.url('tracker')}/docs")
-        out(f"the gap:    {stack.url('tracker')}/v1/gap   or: tipline gap")
+        out(f"the gap:    {stack.url('tracker')}/v1/gap   or: tipline gap --watch")
+        out(f"dashboard:  {stack.url('tracker')}/dashboard   (key: {DEV_ANALYST_KEY})")
         out(f"logs:       {stack.logs()}")
         if args.demo:
             run_demo(stack, args.count, args.settle)
         if args.exit_after_demo:
             return 0
+        if args.demo:
+            out(f"Watch the gap live: {stack.url('tracker')}/dashboard (key: {DEV_ANALYST_KEY});"
+                f" play agency icac-wa: tipline agency queue icac-wa --url {stack.url('tracker')}")
         out("running; Ctrl-C stops everything")
         while True:
             dead = [n for n in stack.dead() if n in stack.processes]
@@ -353,8 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--idempotency-key", default=None, help="sent as Idempotency-Key")
     submit.set_defaults(func=cmd_submit)
 
-    gap = sub.add_parser("gap", help="print the handoff gap as a table")
+    gap = sub.add_parser("gap", help="print the handoff gap as a table",
+                         description="The handoff gap: what is known of cases after they were "
+                         "forwarded, per agency, priority lane and ESP.")
     gap.add_argument("--json", action="store_true", help="print the raw JSON instead")
+    gap.add_argument("--watch", action="store_true", help="redraw the table every second")
+    gap.add_argument("--interval", type=float, default=1.0,
+                     help="seconds between redraws with --watch (default: 1)")
+    gap.add_argument("--png", metavar="FILE",
+                     help="write the time-to-acknowledgement chart (per lane, against its SLA)")
     gap.set_defaults(func=cmd_gap)
 
     report = sub.add_parser("report", help="print one report's timeline")
@@ -364,6 +385,23 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--url", default=_tracker_url(), help="tracker base URL")
         p.add_argument("--key", default=DEV_ANALYST_KEY,
                        help="an analyst key (default: the development key)")
+
+    agency = sub.add_parser(
+        "agency", help="play an agency: its queue, or acknowledge a case / report an outcome",
+        description="The agency API, as a person playing an agency in a workshop uses it. The "
+        "development key belongs to icac-wa, the agency the simulator leaves to people.")
+    agency.add_argument("action", choices=["queue", "ack"])
+    agency.add_argument("agency", help="the agency's id, e.g. icac-wa")
+    agency.add_argument("report", nargs="?", type=int, help="ack: the report's id")
+    agency.add_argument("--outcome", choices=list(OUTCOMES),
+                        help="ack: report this outcome (which acknowledges the case too)")
+    agency.add_argument("--status", choices=["open", "acknowledged", "all"], default="open",
+                        help="queue: which cases (default: open)")
+    agency.add_argument("--limit", type=int, default=50, help="queue: how many (default: 50)")
+    agency.add_argument("--url", default=_tracker_url(), help="tracker base URL")
+    agency.add_argument("--key", default=DEV_AGENCY_KEY,
+                        help="the agency's key (default: the development key of icac-wa)")
+    agency.set_defaults(func=cmd_agency)
 
     dlq = sub.add_parser("dlq", help="list, show or replay dead letters",
                          description="Dead letters: what a service could not process, with the "

@@ -6,19 +6,11 @@ from dataclasses import dataclass
 
 from shared.directory import AgencyProfile
 from shared.schemas.events import (
+    OUTCOMES,
     CaseAcknowledged,
     CaseAssigned,
     CaseOutcomeReported,
     derived_event_id,
-)
-
-OUTCOMES = (
-    "search warrant served",
-    "arrest made",
-    "child safeguarded",
-    "referred to another agency",
-    "closed: insufficient information",
-    "closed: no offence found",
 )
 
 
@@ -48,7 +40,7 @@ def plan_responses(case: CaseAssigned, profile: AgencyProfile,
     ack_after = round(queue_hours + _lognormal_hours(rng, profile.ack_median_hours[case.lane],
                                                      profile.ack_spread), 3)
     common = dict(report_id=case.report_id, producer="agencies", agency_id=case.agency_id,
-                  lane=case.lane)
+                  lane=case.lane, esp=case.esp, why=case.why)
     plan = [PlannedResponse(ack_after, CaseAcknowledged(
         event_id=derived_event_id(case.event_id, "acknowledged"), after_hours=ack_after, **common))]
     if rng.random() < profile.outcome_share:

@@ -28,11 +28,15 @@ class Agencies:
         A case for an agency not in the directory gets none: its handler fails and the loop
         dead-letters it, without holding up the rest of the batch."""
         known = [(c, hours_per_case(agency.profile) * self.seconds_per_hour) for c in cases
-                 if (agency := self.directory.get(c.agency_id))]
+                 if (agency := self.directory.get(c.agency_id)) and agency.played_by == "simulator"]
         return await self.backlogs.take_turns(known)
 
     def on_case_assigned(self, case: CaseAssigned, out: Outbox) -> None:
-        profile = self.directory.by_id(case.agency_id).profile
+        agency = self.directory.by_id(case.agency_id)
+        if agency.played_by == "people":  # its responses come through the agency API
+            log.info("case waits for the people playing its agency", agency=case.agency_id)
+            return
+        profile = agency.profile
         turn: Turn = out.prepared
         plan = plan_responses(case, profile, queue_hours=turn.wait_s / self.seconds_per_hour)
         traceparent = current_traceparent()

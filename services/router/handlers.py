@@ -38,7 +38,7 @@ class Routing:
         found = resolve(event.report, self.ip_table, self.zips, self.directory)
         incident = event.report.incident_summary.incident_type.value
         common = dict(report_id=event.report_id, producer="router", priority=event.priority,
-                      lane=event.lane)
+                      lane=event.lane, esp=event.esp)
 
         def hand_over(agency_id: str, why: CaseReason, jurisdiction: str) -> None:
             out.publish(self.topology.agency_inbox(agency_id), CaseAssigned(
@@ -69,7 +69,11 @@ class Routing:
                  also=[a for a, _ in found.also_notify])
 
     def on_sla_breached(self, breach: SlaBreached, out: Outbox) -> None:
-        """First breach: the agency is notified again. Second: the federal partner takes it too."""
+        """A priority-1 case its local agency has not acknowledged: the first breach notifies the
+        agency again, the second hands the case to the federal partner too. Other breaches are
+        recorded by the tracker (the case has gone dark) and change nothing here."""
+        if breach.priority != 1 or breach.why != "jurisdiction":
+            return
         federal = self.directory.federal.default
         target, why = (breach.agency_id, "renotification") if breach.level == 1 else (
             federal, "escalation")
@@ -78,10 +82,10 @@ class Routing:
             return
         out.publish(self.topology.agency_inbox(target), CaseAssigned(
             event_id=derived_event_id(breach.event_id, "case"), report_id=breach.report_id,
-            producer="router", agency_id=target, why=why, priority=breach.priority,
+            producer="router", esp=breach.esp, agency_id=target, why=why, priority=breach.priority,
             lane=breach.lane, jurisdiction=breach.jurisdiction, incident_type=breach.incident_type))
         common = dict(event_id=derived_event_id(breach.event_id, why), report_id=breach.report_id,
-                      producer="router", lane=breach.lane)
+                      producer="router", lane=breach.lane, esp=breach.esp)
         if breach.level == 1:
             out.publish(self.topology.routed, CaseRenotified(agency_id=breach.agency_id, **common))
         else:

@@ -1,5 +1,7 @@
 """The tracker's HTTP API: timelines and the gap for analysts, dead letters, replay for admins."""
 
+import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -9,6 +11,7 @@ from pydantic.alias_generators import to_camel
 from services.tracker import domain
 from services.tracker.store import now
 from shared.auth import bearer, match
+from shared.groups import group_state
 from shared.http import responses
 
 ANALYST_TEXT = ("An analyst's key (TIPLINE_ANALYST_KEYS; development key "
@@ -20,7 +23,8 @@ def _analyst_or_admin(request: Request) -> dict[str, str]:
     return {**request.app.state.analyst_keys, **request.app.state.admin_keys}
 
 
-Analyst = Annotated[str, Depends(bearer("AnalystKey", ANALYST_TEXT, _analyst_or_admin))]
+Analyst = Annotated[str, Depends(bearer("AnalystKey", ANALYST_TEXT, _analyst_or_admin,
+                                         sessions=True))]
 Admin = Annotated[str, Depends(bearer("AdminKey", ADMIN_TEXT,
                                       lambda request: request.app.state.admin_keys))]
 
@@ -38,16 +42,117 @@ async def get_report(report_id: int, request: Request, _who: Analyst) -> domain.
 
 
 @router.get("/gap", response_model=domain.Gap, response_model_by_alias=True,
-            summary="The handoff gap: forwarded, acknowledged, outcome known, per agency and lane.",
+            summary="The handoff gap: forwarded, acknowledged, outcome known, dark, lost sight; "
+            "time to acknowledgement and outcome; per agency, lane and ESP.",
             responses=responses(401, 503))
 async def get_gap(request: Request, _who: Analyst) -> domain.Gap:
     state = request.app.state
-    agency_ids = [a.id for a in state.directory.agencies]
-    totals, agencies, lanes, open_count, oldest = await state.ledger.counters(agency_ids)
-    oldest_hours = (
-        round((now() - oldest) / state.settings.sim_seconds_per_hour, 2) if oldest else None
-    )
-    return domain.gap(totals, agencies, lanes, open_count, oldest_hours)
+    t = now()
+    f = await state.ledger.figures(list(state.agency_kinds), t)
+    oldest = round(state.policy.hours_between(f.oldest_open, t), 2) if f.oldest_open else None
+    return domain.gap(f.totals, f.agencies, f.lanes, f.esps, f.reasons, open_count=f.open_count,
+                      oldest_open_hours=oldest, dark=f.dark, lost_sight=f.lost_sight,
+                      policy=state.policy, agency_kinds=state.agency_kinds)
+
+
+@router.get("/gap/histograms", response_model=list[domain.Histogram], response_model_by_alias=True,
+            summary="Time to acknowledgement, bucket by bucket, overall and per priority lane, "
+            "with each lane's SLA.", responses=responses(401, 503))
+async def get_histograms(request: Request, _who: Analyst) -> list[domain.Histogram]:
+    state = request.app.state
+    f = await state.ledger.figures(list(state.agency_kinds), now())
+    return domain.histograms(f.lanes, state.policy)
+
+
+@router.get("/gap/series", response_model=list[domain.SeriesPoint], response_model_by_alias=True,
+            summary="Per simulated hour, up to now: reports submitted, cases forwarded, "
+            "acknowledged and newly dark.", responses=responses(401, 422, 503))
+async def get_series(request: Request, _who: Analyst,
+                     hours: int = Query(48, ge=1, le=2160)) -> list[domain.SeriesPoint]:
+    state = request.app.state
+    current = int(now() // state.policy.seconds_per_hour)
+    wanted = list(range(current - hours + 1, current + 1))
+    return domain.series(await state.ledger.series(domain.SERIES, wanted), wanted)
+
+
+class Case(BaseModel):
+    """A case as its agency (or an analyst) sees it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
+                              serialize_by_alias=True)
+
+    report_id: int
+    agency: str
+    handed_at: datetime
+    why: str | None
+    lane: str | None
+    priority: int | None
+    jurisdiction: str | None
+    incident_type: str | None
+    esp: str | None
+    waiting_hours: float | None = Field(description="Simulated hours since the handoff, while "
+                                        "unacknowledged.")
+    acknowledged_at: datetime | None
+    acknowledged_after_hours: float | None
+    outcome: str | None
+    dark: bool
+    sla_breaches: int
+
+
+class CasePage(BaseModel):
+    total: int
+    offset: int
+    cases: list[Case]
+
+
+async def cases_of(request: Request, pairs: list[tuple[int, str, float]]) -> list[Case]:
+    state = request.app.state
+    timelines = await state.ledger.timelines([report_id for report_id, _, _ in pairs])
+    t = now()
+    cases = []
+    for (report_id, agency, handed), fields in zip(pairs, timelines, strict=True):
+        detail = json.loads(fields.get(f"handoff:{agency}", "{}"))
+        ack = json.loads(fields.get(f"acknowledged:{agency}", "null") or "null")
+        outcome = json.loads(fields.get(f"outcome:{agency}", "null") or "null")
+        breaches = sum(1 for level in (1, 2) if f"sla_breach_{level}:{agency}" in fields)
+        cases.append(Case(
+            report_id=report_id, agency=agency, handed_at=detail.get("at") or
+            datetime.fromtimestamp(handed, UTC), why=detail.get("why"), lane=detail.get("lane"),
+            priority=detail.get("priority"), jurisdiction=detail.get("jurisdiction"),
+            incident_type=detail.get("incidentType"), esp=detail.get("esp"),
+            waiting_hours=None if ack else round(state.policy.hours_between(handed, t), 2),
+            acknowledged_at=ack["at"] if ack else None,
+            acknowledged_after_hours=ack["afterHours"] if ack else None,
+            outcome=outcome["outcome"] if outcome else None, dark=bool(breaches) and not ack,
+            sla_breaches=breaches))
+    return cases
+
+
+@router.get("/gap/dark", response_model=CasePage, response_model_by_alias=True,
+            summary="Dark cases: forwarded and unacknowledged past the SLA of their priority, "
+            "longest waiting first.", responses=responses(401, 422, 503))
+async def get_dark(request: Request, _who: Analyst, offset: int = Query(0, ge=0, le=1_000_000),
+                   limit: int = Query(50, ge=1, le=200)) -> CasePage:
+    total, page = await request.app.state.ledger.dark_cases(offset, limit)
+    return CasePage(total=total, offset=offset, cases=await cases_of(request, page))
+
+
+class GroupBacklog(BaseModel):
+    stream: str
+    group: str
+    lag: int = Field(description="Entries not yet read by the group.")
+    pending: int = Field(description="Entries read and not yet acknowledged.")
+
+
+@router.get("/pipeline", response_model=list[GroupBacklog],
+            summary="Every consumer group's backlog, stream by stream.",
+            responses=responses(401, 503))
+async def get_pipeline(request: Request, _who: Analyst) -> list[GroupBacklog]:
+    state = request.app.state
+    found = await group_state(state.service.redis, state.service.topology.consumed(
+        list(state.agency_kinds)))
+    return [GroupBacklog(stream=s, group=g, lag=lag, pending=p) for s, g, lag, p in found
+            if not s.endswith(":inbox") or lag or p]
 
 
 class DeadLetter(BaseModel):

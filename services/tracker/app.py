@@ -2,12 +2,12 @@
 
 from fastapi import FastAPI
 
-from services.tracker import api
+from services.tracker import agency_api, api, dashboard
 from services.tracker.config import TrackerSettings
 from services.tracker.handlers import Recorder
 from services.tracker.metrics import export_gap
 from services.tracker.sla import SlaWatcher
-from services.tracker.store import DeadLetters, Ledger
+from services.tracker.store import DeadLetters, Ledger, Responses
 from shared import topology as groups
 from shared.auth import parse_keys
 from shared.contracts import Channel, Contract
@@ -32,8 +32,9 @@ def contract(topology: Topology) -> Contract:
         summary="a timeline per report with every handoff; the gap: cases forwarded, acknowledged, "
         "outcome known, unassigned, share never acknowledged, per agency and lane; watches "
         "priority-1 cases for the SLA",
-        http=["HTTP `GET /v1/reports/{id}`, `GET /v1/gap`, `GET /v1/dead-letters`, "
-              "`POST /v1/dead-letters/{id}/replay`"],
+        http=["HTTP `GET /v1/reports/{id}`, `GET /v1/gap`, `GET /v1/gap/dark`, "
+              "`GET /v1/agencies/{id}/cases`, `POST /v1/agencies/{id}/cases/{report}/responses`, "
+              "`GET /dashboard`"],
         consumes=[
             *[Channel(t.submitted[lane], ReportSubmittedSummary, f"Submitted reports ({lane}), {ledger} "
                       "(read without their bodies).") for lane in ("escalated", "standard")],
@@ -47,8 +48,12 @@ def contract(topology: Topology) -> Contract:
             Channel(t.dead_letters, MessageDeadLettered, "Dead letters of every service, counted."),
         ],
         produces=[Channel(t.sla_breaches, SlaBreached,
-                          "A priority-1 case not acknowledged in time: level 1 (re-notify), then "
-                          "level 2 (escalate). Announced once, however many trackers run."),
+                          "A case not acknowledged within the SLA of its priority: it has gone "
+                          "dark. A priority-1 case of its local agency is breached again (level 2: "
+                          "escalate). Announced once, however many trackers run."),
+                  Channel(t.agency_responses, AgencyResponse,
+                          "Responses agencies post over HTTP (the agency API), published as the "
+                          "simulated agencies' are."),
                   Channel(t.dead_letters, MessageDeadLettered,
                           "Entries the tracker could not process, with the reason.")],
     )
@@ -58,18 +63,19 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     settings = settings or TrackerSettings()
     # Every stream has equal standing: the ledger records each stage whatever its order.
     service = StreamService(contract(settings.topology()), settings, strict=False)
-    ledger = Ledger(service.redis, service.topology)
-    recorder = Recorder(service.topology)
+    policy = settings.policy()
+    # A time series is kept for 90 simulated days, and at least a day of wall time.
+    ledger = Ledger(service.redis, service.topology, policy,
+                    series_ttl_s=int(max(86_400, 90 * 24 * settings.sim_seconds_per_hour)))
+    recorder = Recorder(service.topology, policy)
     for channel in service.contract.consumes:
         if channel.event is MessageDeadLettered:
             service.consume(channel, recorder.on_message_dead_lettered)
         else:
             # The ledger is its own idempotency record: each stage of a report is written once.
             service.consume(channel, recorder.on_report_event, collector=ledger, dedupe=False)
-    service.run_in_background(SlaWatcher(ledger, settings.sla_p1_hours,
-                                         settings.sim_seconds_per_hour,
-                                         settings.sla_check_interval_ms).worker())
-    app = service.app(routers=[api.router])
+    service.run_in_background(SlaWatcher(ledger, policy, settings.sla_check_interval_ms).worker())
+    app = service.app(routers=[api.router, agency_api.router, dashboard.router])
     directory = load_directory(settings.directory_file)
     app.state.settings = settings
     app.state.ledger = ledger
@@ -77,8 +83,14 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     app.state.directory = directory
     app.state.analyst_keys = parse_keys(settings.analyst_keys, "analyst key")
     app.state.admin_keys = parse_keys(settings.admin_keys, "admin key")
-    export_gap(service.metrics, ledger, [a.id for a in directory.agencies],
-               settings.sim_seconds_per_hour)
+    app.state.agency_keys = parse_keys(settings.agency_keys, "agency key")
+    unknown = set(app.state.agency_keys.values()) - {a.id for a in directory.agencies}
+    if unknown:
+        raise ValueError(f"TIPLINE_AGENCY_KEYS names agencies not in the directory: {sorted(unknown)}")
+    app.state.policy = policy
+    app.state.agency_kinds = {a.id: (a.kind, a.played_by) for a in directory.agencies}
+    app.state.responses = Responses(service.redis, service.topology)
+    export_gap(service.metrics, ledger, policy, app.state.agency_kinds)
     app.state.replayable = lambda stream: (stream.startswith(service.topology.prefix + ":")
                                            and stream != service.topology.dead_letters)
     return app

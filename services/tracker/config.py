@@ -2,19 +2,30 @@
 
 from pydantic import Field
 
+from services.tracker.domain.policy import Policy
 from shared.settings import TiplineSettings
 
 # Development keys, documented in the README, so the demo and the dashboard work out of the box.
 DEVELOPMENT_ANALYST_KEYS = "workshop:dev-analyst-key-not-secret"
 DEVELOPMENT_ADMIN_KEYS = "admin:dev-admin-key-not-secret"
+# The agency a workshop plays by hand (marked "played_by": "people" in the directory).
+DEVELOPMENT_AGENCY_KEYS = "icac-wa:dev-agency-key-not-secret"
 
 
 class TrackerSettings(TiplineSettings):
     tracker_port: int = Field(default=8004, description="HTTP port of the tracker API.")
     sla_p1_hours: float = Field(
         default=4.0, gt=0,
-        description="Simulated hours a priority-1 case may stay unacknowledged by its local agency.",
+        description="Simulated hours a priority-1 case may stay unacknowledged before it goes dark "
+        "(its local agency is then re-notified, and at a second breach the case escalated).",
     )
+    sla_p2_hours: float | None = Field(default=72.0, gt=0, description="The same for priority 2.")
+    sla_p3_hours: float | None = Field(default=720.0, gt=0, description="The same for priority 3.")
+    sla_informational_hours: float | None = Field(
+        default=None, gt=0, description="The same for informational reports; none by default.")
+    lost_sight_days: float = Field(
+        default=30.0, gt=0, description="Simulated days after which an acknowledged case with no "
+        "outcome counts as lost sight of.")
     sla_check_interval_ms: int = Field(default=500, ge=10, description="How often the SLA is checked.")
     analyst_keys: str = Field(
         default=DEVELOPMENT_ANALYST_KEYS,
@@ -23,3 +34,13 @@ class TrackerSettings(TiplineSettings):
     admin_keys: str = Field(
         default=DEVELOPMENT_ADMIN_KEYS,
         description="Comma-separated name:key pairs: who may read dead-letter payloads and replay.")
+    agency_keys: str = Field(
+        default=DEVELOPMENT_AGENCY_KEYS,
+        description="Comma-separated agency_id:key pairs: each agency's key to its own queue and "
+        "responses.")
+
+    def policy(self) -> Policy:
+        return Policy(
+            sla_hours={"p1": self.sla_p1_hours, "p2": self.sla_p2_hours, "p3": self.sla_p3_hours,
+                       "informational": self.sla_informational_hours},
+            seconds_per_hour=self.sim_seconds_per_hour, lost_sight_days=self.lost_sight_days)

@@ -7,14 +7,14 @@ from shared.topology import Topology
 
 
 class Recorder:
-    def __init__(self, topology: Topology) -> None:
+    def __init__(self, topology: Topology, policy: domain.Policy) -> None:
         self.topology = topology
+        self.policy = policy
 
     def on_report_event(self, event: domain.ReportEvent, out: Outbox) -> None:
         """Every stage of a report goes to the ledger (the subscription's collector)."""
-        at = event.occurred_at.timestamp()
-        for step in domain.steps_for(event):
-            out.collect((event.report_id, step, at))
+        for step in domain.steps_for(event, self.policy):
+            out.collect((event.report_id, step))
 
     def on_message_dead_lettered(self, _event: MessageDeadLettered, out: Outbox) -> None:
         out.command("HINCRBY", self.topology.gap_totals, "dead_letters", 1)

@@ -17,8 +17,8 @@ HEADLINE = {
 }
 
 
-def export_gap(metrics: Metrics, ledger: Ledger, agency_ids: list[str],
-               seconds_per_hour: float) -> None:
+def export_gap(metrics: Metrics, ledger: Ledger, policy: domain.Policy,
+               agency_kinds: dict[str, tuple[str, str]]) -> None:
     registry = metrics.registry
     totals = {name: Gauge(f"tipline_gap_{name}", text, registry=registry)
               for name, text in HEADLINE.items()}
@@ -26,19 +26,28 @@ def export_gap(metrics: Metrics, ledger: Ledger, agency_ids: list[str],
                        registry=registry)
     oldest = Gauge("tipline_gap_oldest_open_hours", "Simulated hours the oldest open case has "
                    "waited for an acknowledgement.", registry=registry)
+    dark = Gauge("tipline_gap_dark", "Cases unacknowledged past the SLA of their priority.",
+                 registry=registry)
+    lost = Gauge("tipline_gap_lost_sight", "Acknowledged cases with no outcome after the "
+                 "lost-sight period.", registry=registry)
     no_ack = Gauge("tipline_gap_no_ack_share", "Share of forwarded cases never acknowledged.",
                    registry=registry)
     by_lane = Gauge("tipline_gap_lane_cases", "Cases by lane and state.", ["lane", "state"],
                     registry=registry)
 
     async def read() -> None:
-        raw_totals, agencies, lanes, count, oldest_epoch = await ledger.counters(agency_ids)
-        gap = domain.gap(raw_totals, agencies, lanes, count, None)
+        t = now()
+        f = await ledger.figures(list(agency_kinds), t)
+        gap = domain.gap(f.totals, f.agencies, f.lanes, f.esps, f.reasons, open_count=f.open_count,
+                         oldest_open_hours=None, dark=f.dark, lost_sight=f.lost_sight,
+                         policy=policy, agency_kinds=agency_kinds)
         figures = gap.model_dump(by_alias=False)
         for name, gauge in totals.items():
             gauge.set(figures[name])
-        open_cases.set(count)
-        oldest.set((now() - oldest_epoch) / seconds_per_hour if oldest_epoch else 0)
+        open_cases.set(f.open_count)
+        oldest.set(policy.hours_between(f.oldest_open, t) if f.oldest_open else 0)
+        dark.set(f.dark)
+        lost.set(f.lost_sight)
         no_ack.set(gap.no_ack_share or 0)
         for row in gap.by_lane:
             by_lane.labels(row.name, "forwarded").set(row.forwarded)

@@ -3,48 +3,48 @@ and the priority-1 cases watched for the SLA."""
 
 import json
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from services.tracker.domain import LANES, Step
+from services.tracker.domain import LANES, Policy, Step, bucket_of
 from shared import wire
 from shared.redis_scripts import queue_script
 from shared.schemas.events import SlaBreached
 from shared.topology import Topology
+from shared.tracing import current_traceparent
 
 # Record the stages of a batch: a Collector chunk run inside the consume loop's commit script, over
-# the items of the entries whose writes are applied. Each stage is recorded once: the counters
-# move only the first time, so a late duplicate counts nothing. A case is open from its handoff
-# until the agency acknowledges it, whichever of the two is read first.
-# Item: [timeline key, stage, detail JSON, open action, case, epoch, ack stage, watch SLA (0/1),
-#        counter hash keys, counter fields, sums as [field, value, ...]]
+# the items of the entries whose writes are applied. Each stage is recorded once (HSETNX): only the
+# first time does it move anything, so a late duplicate counts nothing. What a stage moves comes as
+# groups of Redis commands, each group under a condition: none, 'absent' (a field of a hash is not
+# there, e.g. the case was not acknowledged yet) or 'removed' (ZREM removed the member: the case
+# was dark until now).
+# Item: [timeline key, stage, detail JSON, [[condition, command, command, ...], ...]]
 _RECORD = """
-local open_cases, sla, levels = KEYS[1], KEYS[2], KEYS[3]
 for _, raw in ipairs(items) do
   local it = cjson.decode(raw)
-  local timeline = it[1]
-  if redis.call('HSETNX', timeline, it[2], it[3]) == 1 then
-    if it[4] == 'add' then
-      if redis.call('HEXISTS', timeline, it[7]) == 0 then
-        redis.call('ZADD', open_cases, it[6], it[5])
-        if it[8] == 1 then redis.call('ZADD', sla, it[6], it[5]) end
+  if redis.call('HSETNX', it[1], it[2], it[3]) == 1 then
+    for _, group in ipairs(it[4]) do
+      local cond, ok = group[1], true
+      if cond[1] == 'absent' then ok = redis.call('HEXISTS', cond[2], cond[3]) == 0
+      elseif cond[1] == 'removed' then ok = redis.call('ZREM', cond[2], cond[3]) == 1 end
+      if ok then
+        for j = 2, #group do redis.call(unpack(group[j])) end
       end
-    elseif it[4] == 'remove' then
-      redis.call('ZREM', open_cases, it[5])
-      redis.call('ZREM', sla, it[5])
-      redis.call('HDEL', levels, it[5])
-    end
-    for _, hash in ipairs(it[9]) do
-      for _, name in ipairs(it[10]) do redis.call('HINCRBY', hash, name, 1) end
-      for j = 1, #it[11], 2 do redis.call('HINCRBYFLOAT', hash, it[11][j], it[11][j + 1]) end
     end
   end
 end
 """
 
 # Announce one SLA breach, if the case is still watched and still at the level we read: two
-# trackers side by side announce each breach once.
+# trackers side by side (or one restarted) announce each breach once. The case is watched again
+# until its next deadline, or no longer.
+# KEYS: levels, watch, breaches stream. ARGV: case, level read, new level, next deadline ('' when
+# none), breach JSON ('' when there is none to announce), data field.
 _BREACH = """
 local level = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if level ~= tonumber(ARGV[2]) then return 0 end
@@ -54,8 +54,13 @@ if ARGV[5] == '' then
   redis.call('HDEL', KEYS[1], ARGV[1])
   return 1
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+if ARGV[4] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+end
 redis.call('XADD', KEYS[3], '*', ARGV[6], ARGV[5])
 return 1
 """
@@ -64,68 +69,197 @@ def case_member(report_id: int, agency_id: str) -> str:
     return f"{report_id}:{agency_id}"
 
 
+def _case(member: bytes | str) -> tuple[int, str]:
+    report_id, _, agency = (member.decode() if isinstance(member, bytes) else member).partition(":")
+    return int(report_id), agency
+
+
+def _text(h: dict[bytes, bytes]) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in h.items()}
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The counters the gap is made of, as read."""
+
+    totals: dict[str, str]
+    agencies: dict[str, dict[str, str]]
+    lanes: dict[str, dict[str, str]]
+    esps: dict[str, dict[str, str]]
+    reasons: dict[str, str]
+    open_count: int
+    oldest_open: float | None
+    dark: int
+    lost_sight: int
+
+
 class Ledger:
     """The ledger's writes (a Collector of (report id, step, epoch) items) and reads."""
 
     lua = _RECORD
 
-    def __init__(self, redis: Redis, topology: Topology) -> None:
+    def __init__(self, redis: Redis, topology: Topology, policy: Policy,
+                 series_ttl_s: int = 7 * 24 * 3600) -> None:
         self.redis = redis
         self.topology = topology
+        self.policy = policy
+        self.series_ttl_s = series_ttl_s
         self._breach = redis.register_script(_BREACH)
 
     def keys(self) -> list[str]:
-        t = self.topology
-        return [t.gap_open, t.sla_watch, t.sla_levels]
+        return []  # every key comes with the commands of an item
 
-    def encode(self, item: tuple[int, Step, float]) -> str:
-        report_id, step, at_epoch = item
+    def encode(self, item: tuple[int, Step]) -> str:
+        report_id, step = item
+        return json.dumps([self.topology.timeline_key(report_id), step.stage,
+                           json.dumps(step.detail), self.commands(report_id, step)])
+
+    def commands(self, report_id: int, step: Step) -> list[list[Any]]:
+        """What recording a step moves, as guarded groups of Redis commands."""
         t = self.topology
-        counters = [t.gap_totals]
+        timeline = t.timeline_key(report_id)
+        dims = [t.gap_totals]
         if step.agency_id:
-            counters.append(t.gap_by_agency(step.agency_id))
+            dims.append(t.gap_by_agency(step.agency_id))
         if step.lane:
-            counters.append(t.gap_by_lane(step.lane))
-        return json.dumps([
-            t.timeline_key(report_id), step.stage, json.dumps(step.detail),
-            step.open_case, case_member(report_id, step.agency_id or ""), at_epoch,
-            f"acknowledged:{step.agency_id}", 1 if step.watch_sla else 0, counters,
-            list(step.counters), [x for pair in step.sums.items() for x in pair],
-        ])
+            dims.append(t.gap_by_lane(step.lane))
+        if step.esp:
+            dims.append(t.gap_by_esp(step.esp))
+        case = case_member(report_id, step.agency_id or "")
+
+        def everywhere(name: str, amount: float = 1) -> list[list[Any]]:
+            return [["HINCRBY", key, name, amount] for key in dims]
+
+        always: list[list[Any]] = [c for name in step.counts for c in everywhere(name)]
+        groups: list[list[Any]] = [[[], *always]] if always else []
+        if step.esp and step.kind in ("submitted", "triaged"):
+            groups.append([[], ["SADD", t.gap_esps, step.esp]])
+        for metric in step.series:
+            hour = int(step.at // self.policy.seconds_per_hour)
+            key = t.gap_series(metric, hour // 24)
+            groups.append([[], ["HINCRBY", key, hour, 1], ["EXPIRE", key, self.series_ttl_s]])
+        agency = step.agency_id or ""
+        match step.kind:
+            case "triaged" if step.esp and step.quality:
+                quality = [["HINCRBY", t.gap_by_esp(step.esp), f"score:{step.quality.score_bucket}",
+                            1], ["HINCRBY", t.gap_by_esp(step.esp), "score_sum",
+                                 step.quality.score]]
+                quality += [["HINCRBY", t.gap_by_esp(step.esp), f"missing:{f}", 1]
+                            for f in step.quality.missing]
+                groups.append([[], *quality])
+            case "unassigned":
+                groups.append([[], *[["HINCRBY", t.gap_reasons, r, 1] for r in step.reasons]])
+            case "handoff":
+                opened = [["ZADD", t.gap_open, step.at, case],
+                          ["ZADD", t.agency_open(agency), step.at, report_id]]
+                if step.deadline is not None:
+                    opened.append(["ZADD", t.sla_watch, step.deadline, case])
+                groups.append([["absent", timeline, f"acknowledged:{agency}"], *opened])
+            case "acknowledged":
+                handed = step.at - (step.hours or 0) * self.policy.seconds_per_hour
+                groups.append([[], *[["HINCRBY", key, f"ack:{bucket_of(step.hours or 0)}", 1]
+                                     for key in dims],
+                               ["ZREM", t.gap_open, case], ["ZREM", t.agency_open(agency), report_id],
+                               ["ZADD", t.agency_acknowledged(agency), handed, report_id],
+                               ["ZREM", t.sla_watch, case], ["HDEL", t.sla_levels, case]])
+                groups.append([["removed", t.gap_dark, case], *everywhere("dark", -1)])
+                groups.append([["absent", timeline, f"outcome:{agency}"],
+                               ["ZADD", t.gap_awaiting_outcome, step.at, case]])
+            case "outcome":
+                groups.append([[], *[["HINCRBY", key, f"out:{bucket_of(step.hours or 0)}", 1]
+                                     for key in dims], ["ZREM", t.gap_awaiting_outcome, case]])
+            case "breach" if step.level == 1:
+                open_hours = float(step.detail.get("openHours", 0))
+                handed = step.at - open_hours * self.policy.seconds_per_hour
+                groups.append([["absent", timeline, f"acknowledged:{agency}"],
+                               ["ZADD", t.gap_dark, handed, case], *everywhere("dark")])
+        return groups
 
     async def timeline_fields(self, report_id: int) -> dict[str, str]:
         raw = await self.redis.hgetall(self.topology.timeline_key(report_id))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
-    async def counters(self, agency_ids: list[str]) -> tuple[
-        dict[str, str], dict[str, dict[str, str]], dict[str, dict[str, str]], int, float | None
-    ]:
-        """Totals, per agency, per lane, the open-case count and the oldest open case's epoch."""
+    async def figures(self, agency_ids: list[str], now: float) -> "Figures":
+        """Every counter the gap is made of, in one round trip."""
+        t = self.topology
+        esps = sorted(x.decode() for x in await self.redis.smembers(t.gap_esps))
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.topology.gap_totals)
+            pipe.hgetall(t.gap_totals)
             for agency_id in agency_ids:
-                pipe.hgetall(self.topology.gap_by_agency(agency_id))
+                pipe.hgetall(t.gap_by_agency(agency_id))
             for lane in LANES:
-                pipe.hgetall(self.topology.gap_by_lane(lane))
-            pipe.zcard(self.topology.gap_open)
-            pipe.zrange(self.topology.gap_open, 0, 0, withscores=True)
+                pipe.hgetall(t.gap_by_lane(lane))
+            for esp in esps:
+                pipe.hgetall(t.gap_by_esp(esp))
+            pipe.hgetall(t.gap_reasons)
+            pipe.zcard(t.gap_open)
+            pipe.zrange(t.gap_open, 0, 0, withscores=True)
+            pipe.zcard(t.gap_dark)
+            pipe.zcount(t.gap_awaiting_outcome, "-inf", self.policy.lost_sight_before(now))
+            replies = list(await pipe.execute())
+        totals = _text(replies.pop(0))
+        agencies = {a: _text(replies.pop(0)) for a in agency_ids}
+        lanes = {lane: _text(replies.pop(0)) for lane in LANES}
+        lanes["all"] = totals
+        by_esp = {e: _text(replies.pop(0)) for e in esps}
+        reasons = _text(replies.pop(0))
+        open_count, oldest, dark, lost = replies
+        return Figures(totals, agencies, lanes, by_esp, reasons, int(open_count),
+                       oldest[0][1] if oldest else None, int(dark), int(lost))
+
+    async def series(self, metrics: Sequence[str], hours: list[int]) -> dict[str, dict[int, int]]:
+        """Counts per simulated hour for these hours."""
+        days = sorted({h // 24 for h in hours})
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for metric in metrics:
+                for day in days:
+                    pipe.hgetall(self.topology.gap_series(metric, day))
+            replies = iter(await pipe.execute())
+        found: dict[str, dict[int, int]] = {}
+        for metric in metrics:
+            found[metric] = {}
+            for _ in days:
+                found[metric].update({int(k): int(v) for k, v in next(replies).items()})
+        return found
+
+    async def dark_cases(self, offset: int, limit: int) -> tuple[int, list[tuple[int, str, float]]]:
+        """How many cases are dark, and a page of them, longest waiting first: (report id,
+        agency, handoff time)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.topology.gap_dark)
+            pipe.zrange(self.topology.gap_dark, offset, offset + limit - 1, withscores=True)
+            count, page = await pipe.execute()
+        return int(count), [(*_case(m), score) for m, score in page]
+
+    async def agency_cases(self, agency_id: str, status: str, offset: int, limit: int
+                           ) -> tuple[int, list[tuple[int, float, bool]]]:
+        """An agency's cases, oldest first: how many, and a page of (report id, handoff time,
+        acknowledged)."""
+        t = self.topology
+        keys = {"open": [t.agency_open(agency_id)],
+                "acknowledged": [t.agency_acknowledged(agency_id)],
+                "all": [t.agency_open(agency_id), t.agency_acknowledged(agency_id)]}[status]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zcard(key)
+                pipe.zrange(key, 0, offset + limit - 1, withscores=True)
             replies = await pipe.execute()
+        total = sum(int(replies[i]) for i in range(0, len(replies), 2))
+        merged = sorted(((int(m), score, key == t.agency_acknowledged(agency_id))
+                         for key, page in zip(keys, replies[1::2], strict=True)
+                         for m, score in page), key=lambda c: (c[1], c[0]))
+        return total, merged[offset:offset + limit]
 
-        def text(h: dict[bytes, bytes]) -> dict[str, str]:
-            return {k.decode(): v.decode() for k, v in h.items()}
+    async def timelines(self, report_ids: list[int]) -> list[dict[str, str]]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for report_id in report_ids:
+                pipe.hgetall(self.topology.timeline_key(report_id))
+            return [_text(h) for h in await pipe.execute()]
 
-        totals = text(replies[0])
-        n = len(agency_ids)
-        agencies = {a: text(h) for a, h in zip(agency_ids, replies[1:1 + n], strict=True)}
-        lanes = {lane: text(h) for lane, h in zip(LANES, replies[1 + n:1 + n + len(LANES)],
-                                                  strict=True)}
-        oldest = replies[-1][0][1] if replies[-1] else None
-        return totals, agencies, lanes, int(replies[-2]), oldest
-
-    async def overdue_cases(self, cutoff: float, limit: int) -> list[tuple[int, str, int, dict[str, Any]]]:
-        """Watched cases handed over before `cutoff`: (report id, agency, breach level so far,
-        handoff detail)."""
-        members = await self.redis.zrangebyscore(self.topology.sla_watch, "-inf", cutoff, start=0,
+    async def overdue_cases(self, now: float, limit: int) -> list[tuple[int, str, int, dict[str, Any]]]:
+        """Watched cases past their deadline: (report id, agency, breach level so far, handoff
+        detail)."""
+        members = await self.redis.zrangebyscore(self.topology.sla_watch, "-inf", now, start=0,
                                                  num=limit)
         if not members:
             return []
@@ -141,17 +275,19 @@ class Ledger:
             found.append((report_id, agency, int(level or 0), json.loads(detail) if detail else {}))
         return found
 
-    async def announce(self, breaches: list[tuple[int, str, int, SlaBreached | None]],
-                       now: float) -> list[bool]:
-        """For each (report id, agency, level read, breach): publish the breach, or stop watching
-        the case when there is none to announce. One round trip for all; each is announced only
-        if its level is still the one read."""
+    async def announce(self, breaches: list[tuple[int, str, int, SlaBreached | None,
+                                                  float | None]]) -> list[bool]:
+        """For each (report id, agency, level read, breach, next deadline): publish the breach and
+        watch the case until its next deadline (or no longer), or stop watching it when there is
+        no breach to announce. One round trip for all; each is announced only if its level is
+        still the one read."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for report_id, agency, level_before, breach in breaches:
+            for report_id, agency, level_before, breach, next_deadline in breaches:
                 queue_script(
                     pipe, self._breach,
                     keys=[self.topology.sla_levels, self.topology.sla_watch, self.topology.sla_breaches],
-                    args=[case_member(report_id, agency), level_before, level_before + 1, now,
+                    args=[case_member(report_id, agency), level_before, level_before + 1,
+                          "" if next_deadline is None else next_deadline,
                           breach.model_dump_json() if breach else "", wire.DATA_FIELD],
                 )
             return [bool(done) for done in await pipe.execute()]
@@ -200,6 +336,23 @@ class DeadLetters:
         new_id = await self._replay(keys=[self.topology.replayed_key(entry_id),
                                           letter["source_stream"]], args=args)
         return new_id.decode() if new_id else None
+
+
+class Responses:
+    """Agencies' responses posted over HTTP, published on the responses stream as the simulated
+    agencies' are: the ledger records both the same way."""
+
+    def __init__(self, redis: Redis, topology: Topology) -> None:
+        self.redis = redis
+        self.topology = topology
+
+    async def publish(self, events: Sequence[BaseModel]) -> None:
+        traceparent = current_traceparent()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for event in events:
+                pipe.xadd(self.topology.agency_responses,
+                          wire.encode(event, traceparent))  # type: ignore[arg-type]
+            await pipe.execute()
 
 
 def now() -> float:

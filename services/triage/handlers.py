@@ -44,7 +44,7 @@ class Triage:
         decision: TriageDecision = out.prepared
         out.publish(self.topology.triaged[decision.lane], ReportTriaged(
             event_id=derived_event_id(event.event_id, "triaged"), report_id=event.report_id,
-            producer="triage", priority=decision.priority, disposition=decision.disposition,
+            producer="triage", esp=event.esp, priority=decision.priority, disposition=decision.disposition,
             lane=decision.lane, reasons=list(decision.reasons),
             actionability=ActionabilityScore(score=decision.actionability.score,
                                              missing=list(decision.actionability.missing)),

@@ -71,6 +71,7 @@ class Bundle(BaseModel):
 
 class ReportTriaged(Event):
     type: Literal["ReportTriaged"] = "ReportTriaged"
+    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     priority: Literal[1, 2, 3]
     disposition: Disposition
     lane: TriageLane
@@ -83,6 +84,19 @@ class ReportTriaged(Event):
     report: Report
 
 
+OUTCOMES = (
+    "search warrant served",
+    "arrest made",
+    "child safeguarded",
+    "referred to another agency",
+    "closed: insufficient information",
+    "closed: no offence found",
+)
+Outcome = Literal[
+    "search warrant served", "arrest made", "child safeguarded", "referred to another agency",
+    "closed: insufficient information", "closed: no offence found",
+]
+
 CaseReason = Literal[
     "jurisdiction", "federal_nexus", "multi_state", "unassigned_offer", "renotification",
     "escalation",
@@ -93,6 +107,7 @@ class CaseAssigned(Event):
     """A case delivered to one agency's inbox."""
 
     type: Literal["CaseAssigned"] = "CaseAssigned"
+    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str
     why: CaseReason = Field(
         default="jurisdiction",
@@ -117,6 +132,7 @@ class Notified(BaseModel):
 
 class ReportRouted(Event):
     type: Literal["ReportRouted"] = "ReportRouted"
+    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str = Field(description="The local or international agency.")
     also_notified: list[Notified] = Field(default=[], description="Federal partners notified as well.")
     jurisdiction: str
@@ -131,6 +147,7 @@ class ReportRouted(Event):
 
 class ReportUnassigned(Event):
     type: Literal["ReportUnassigned"] = "ReportUnassigned"
+    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     reasons: list[str] = Field(min_length=1, description="Reason codes.")
     offered_to: str | None = Field(default=None, description="The federal partner offered the case.")
     priority: Literal[1, 2, 3]
@@ -138,12 +155,15 @@ class ReportUnassigned(Event):
 
 
 class SlaBreached(Event):
-    """A priority-1 case not acknowledged within the SLA; level 1 then level 2."""
+    """A case not acknowledged within the SLA of its priority: it has gone dark. A priority-1 case
+    of its local agency is breached twice (level 1: re-notify; level 2: escalate); others once."""
 
     type: Literal["SlaBreached"] = "SlaBreached"
+    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str
     lane: TriageLane
     priority: Literal[1, 2, 3]
+    why: CaseReason = Field(description="Why the agency received the case.")
     jurisdiction: str
     incident_type: str
     level: Literal[1, 2]
@@ -152,12 +172,14 @@ class SlaBreached(Event):
 
 class CaseRenotified(Event):
     type: Literal["CaseRenotified"] = "CaseRenotified"
+    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str
     lane: TriageLane
 
 
 class CaseEscalated(Event):
     type: Literal["CaseEscalated"] = "CaseEscalated"
+    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     from_agency: str
     to_agency: str
     lane: TriageLane
@@ -165,16 +187,20 @@ class CaseEscalated(Event):
 
 class CaseAcknowledged(Event):
     type: Literal["CaseAcknowledged"] = "CaseAcknowledged"
+    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str
     lane: TriageLane
+    why: CaseReason = Field(description="Why the agency received the case it acknowledges.")
     after_hours: float = Field(ge=0, description="Simulated hours from assignment.")
 
 
 class CaseOutcomeReported(Event):
     type: Literal["CaseOutcomeReported"] = "CaseOutcomeReported"
+    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str
     lane: TriageLane
-    outcome: str
+    why: CaseReason = Field(description="Why the agency received the case.")
+    outcome: Outcome
     after_hours: float = Field(ge=0, description="Simulated hours from assignment.")
 
 

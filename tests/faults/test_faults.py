@@ -110,7 +110,8 @@ def test_poison_messages_are_dead_lettered_and_the_rest_goes_on(tmp_path, fault_
         r = redis.Redis.from_url(stack.redis_url)
         time.sleep(0.5)
         r.xadd(t.triaged["p2"], {b"data": b"\xff not json"})
-        stray = CaseAssigned(report_id=999_999, producer="test", agency_id="nowhere", priority=2,
+        stray = CaseAssigned(esp="test-esp", report_id=999_999, producer="test", agency_id="nowhere",
+                             priority=2,
                              lane="p2", jurisdiction="US-OH", incident_type="x")
         r.xadd(t.agency_inbox("icac-oh"), {b"data": stray.model_dump_json().encode()})
         finish(stack, f)

@@ -30,7 +30,7 @@ async def triaged_priority_one_in_ohio(redis_client, topology) -> None:
     """Report 1: priority 1, located in Ohio, waiting on the p1 lane for the router."""
     report = Report.model_validate(build(user=("id",), files=(file(),), location=("US", "OH")))
     await redis_client.xadd(topology.triaged["p1"], encode(ReportTriaged(
-        report_id=1, producer="test", priority=1, disposition="referral", lane="p1",
+        esp="test-esp", report_id=1, producer="test", priority=1, disposition="referral", lane="p1",
         reasons=[RuleHit(rule="esp_escalation", reason="test")],
         actionability=ActionabilityScore(score=60, missing=[]), report=report)))
 
@@ -61,11 +61,15 @@ async def test_an_unacknowledged_priority_one_case_is_renotified_then_escalated(
         ("triaged", None), ("routed", None), ("handoff", "icac-oh"), ("sla_breach_1", "icac-oh"),
         ("renotified", "icac-oh"), ("sla_breach_2", "icac-oh"), ("escalated", "icac-oh"),
         ("handoff", "federal-mock-fbi"),
+        # the escalated case is a priority-1 case the federal partner does not acknowledge either:
+        # it goes dark once, with nobody further to escalate to
+        ("sla_breach_1", "federal-mock-fbi"),
     ]
     local = next(h for h in timeline["handoffs"] if h["agency"] == "icac-oh")
     assert (local["slaBreaches"], local["renotified"], local["escalatedTo"]) == (
         2, True, "federal-mock-fbi")
-    assert (gap["slaBreaches"], gap["renotified"], gap["escalations"]) == (2, 1, 1)
+    assert (gap["slaBreaches"], gap["renotified"], gap["escalations"]) == (3, 1, 1)
+    assert gap["dark"] == 2  # both handoffs: icac-oh's and the federal partner's
     cases = await stream_events(redis_client, topology.agency_inbox("icac-oh"))
     assert [c["why"] for c in cases] == ["jurisdiction", "renotification"]
     [federal] = await stream_events(redis_client, topology.agency_inbox("federal-mock-fbi"))
@@ -107,7 +111,7 @@ async def test_a_busy_agency_acknowledges_later_as_its_backlog_grows(
         sim_seconds_per_hour=0.05)
     for i in range(1, 6):
         await redis_client.xadd(topology.agency_inbox("icac-oh"), encode(CaseAssigned(
-            report_id=i, producer="test", agency_id="icac-oh", priority=3, lane="p3",
+            esp="test-esp", report_id=i, producer="test", agency_id="icac-oh", priority=3, lane="p3",
             jurisdiction="US-OH", incident_type="x")))
     async with running(agencies_app(make_settings(AgenciesSettings, **common))):
         await eventually(lambda: has_entries(redis_client, topology.agency_responses, 5), timeout=10,

@@ -19,14 +19,14 @@ pytestmark = pytest.mark.integration
 
 
 def routed(report_id: int, **extra) -> ReportRouted:
-    return ReportRouted(report_id=report_id, producer="test", agency_id="icac-oh",
+    return ReportRouted(esp="test-esp", report_id=report_id, producer="test", agency_id="icac-oh",
                         jurisdiction="US-OH", basis="estimatedLocation", confidence=1.0, priority=2,
                         lane="p2", **extra)
 
 
 def ack(report_id: int, agency: str = "icac-oh", hours: float = 5.0) -> CaseAcknowledged:
-    return CaseAcknowledged(report_id=report_id, producer="test", agency_id=agency, lane="p2",
-                            after_hours=hours)
+    return CaseAcknowledged(esp="test-esp", report_id=report_id, producer="test", agency_id=agency, lane="p2",
+                            why="jurisdiction", after_hours=hours)
 
 
 async def test_timeline_and_gap_follow_the_events(make_settings, topology, redis_client):
@@ -34,9 +34,11 @@ async def test_timeline_and_gap_follow_the_events(make_settings, topology, redis
     first = routed(1, also_notified=[Notified(agency_id="federal-mock-fbi", why="federal_nexus")])
     others = [routed(2), routed(3)]
     acks = [ack(1), ack(2, hours=15.0)]
-    outcome = CaseOutcomeReported(report_id=1, producer="test", agency_id="icac-oh", lane="p2",
+    outcome = CaseOutcomeReported(esp="test-esp", report_id=1, producer="test", agency_id="icac-oh",
+                                  lane="p2", why="jurisdiction",
                                   outcome="arrest made", after_hours=40.0)
-    lost = ReportUnassigned(report_id=4, producer="test", reasons=["no_location_fields"], priority=3,
+    lost = ReportUnassigned(esp="test-esp", report_id=4, producer="test", reasons=["no_location_fields"],
+                            priority=3,
                             lane="informational", offered_to="federal-mock-fbi")
     # The acknowledgement of report 2 arrives before its routing is read: still one closed case.
     await redis_client.xadd(topology.agency_responses, encode(acks[1]))
@@ -63,7 +65,9 @@ async def test_timeline_and_gap_follow_the_events(make_settings, topology, redis
     agencies = {row["name"]: row for row in gap["byAgency"]}
     oh = agencies["icac-oh"]
     assert (oh["forwarded"], oh["acknowledged"], oh["outcomeKnown"]) == (3, 2, 1)
-    assert oh["meanAckHours"] == pytest.approx(10.0)
+    # acknowledged after 5 and 15 simulated hours: buckets (4, 8] and (12, 24]; the median is
+    # the top of the first: 8
+    assert oh["timeToAck"]["count"] == 2 and oh["timeToAck"]["p50"] == pytest.approx(8.0)
     assert agencies["federal-mock-fbi"]["forwarded"] == 2
     assert [s["stage"] for s in one["stages"]] == ["routed", "handoff", "handoff", "acknowledged",
                                                    "outcome"]

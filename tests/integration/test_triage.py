@@ -53,7 +53,7 @@ async def test_router_hands_over_priority_one_before_a_backlog(make_settings, to
 
     def triaged(report_id: int, lane: str, priority: int) -> ReportTriaged:
         return ReportTriaged(
-            report_id=report_id, producer="test", priority=priority, disposition="referral",
+            esp="test-esp", report_id=report_id, producer="test", priority=priority, disposition="referral",
             lane=lane, reasons=[RuleHit(rule="t", reason="t")],
             actionability=ActionabilityScore(score=60, missing=[]),
             report=Report.model_validate(build(user=("id",), files=(file(),))))

@@ -45,7 +45,8 @@ async def test_triage_puts_each_report_on_the_lane_of_its_priority(make_settings
 
 def triaged(kind: str, report_id: int, lane: str = "p2") -> ReportTriaged:
     source = submitted(kind, report_id, seed="sample")  # the sample files' places
-    return ReportTriaged(report_id=report_id, producer="test", priority=2, disposition="referral",
+    return ReportTriaged(esp="test-esp", report_id=report_id, producer="test", priority=2,
+                         disposition="referral",
                          lane=lane, reasons=[RuleHit(rule="test", reason="test")],
                          actionability=ActionabilityScore(score=50, missing=[]), report=source.report)
 
@@ -77,7 +78,8 @@ async def test_router_sends_a_case_to_the_agency_inbox_or_records_it_unassigned(
 async def test_agencies_acknowledge_after_the_simulated_delay(
     make_settings, topology, redis_client, sure_directory
 ):
-    cases = [CaseAssigned(report_id=i, producer="test", agency_id=agency, priority=1, lane="p1",
+    cases = [CaseAssigned(esp="test-esp", report_id=i, producer="test", agency_id=agency, priority=1,
+                          lane="p1",
                           jurisdiction="US-X", incident_type="Child Sex Trafficking")
              for i, agency in enumerate(["icac-ny-city", "icac-oh", "intl-mock-gb"], 1)]
     for case in cases:

@@ -6,7 +6,8 @@ from shared.schemas.events import CaseAcknowledged, CaseAssigned, CaseOutcomeRep
 
 
 def case(n: int, lane="p2") -> CaseAssigned:
-    return CaseAssigned(event_id=f"case-{n}", report_id=n + 1, producer="t", agency_id="icac-x",
+    return CaseAssigned(esp="test-esp", event_id=f"case-{n}", report_id=n + 1, producer="t",
+                        agency_id="icac-x",
                         priority=2, lane=lane, jurisdiction="US-CA", incident_type="x")
 
 

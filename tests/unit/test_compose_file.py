@@ -98,7 +98,7 @@ def _exported_names() -> set[str]:
     from shared.metrics import Metrics
 
     metrics = Metrics("check")
-    export_gap(metrics, ledger=None, agency_ids=[], seconds_per_hour=1.0)  # type: ignore[arg-type]
+    export_gap(metrics, ledger=None, policy=None, agency_kinds={})  # type: ignore[arg-type]
     names = set()
     for collector in list(metrics.registry._collector_to_names):  # every family registered
         for family in collector.describe():

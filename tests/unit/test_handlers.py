@@ -13,6 +13,7 @@ from services.intake.config import IntakeSettings
 from services.intake.store import Accepted, Draft
 from services.router.domain import load_ip_table, load_zip_table
 from services.router.handlers import Routing
+from services.tracker.domain import Policy
 from services.tracker.handlers import Recorder
 from services.triage.domain import load_known_hashes, triage
 from services.triage.handlers import Triage
@@ -41,6 +42,8 @@ from shared.synthetic import synthetic_report
 from shared.topology import Topology
 
 T = Topology("unit")
+POLICY = Policy(sla_hours={"p1": 4, "p2": 72, "p3": 720, "informational": None},
+                seconds_per_hour=1.0, lost_sight_days=30)
 DIRECTORY = load_directory(DATA_DIR / "agencies.json")
 
 
@@ -74,7 +77,8 @@ def routing() -> Routing:
 
 
 def triaged_for_routing(kind: str, lane: str = "p2", bundle: Bundle | None = None):
-    event = ReportTriaged(report_id=7, producer="test", priority=2, disposition="referral", lane=lane,
+    event = ReportTriaged(esp="test-esp", report_id=7, producer="test", priority=2, disposition="referral",
+                          lane=lane,
                           reasons=[RuleHit(rule="t", reason="t")], bundle=bundle,
                           actionability=ActionabilityScore(score=50, missing=[]),
                           report=submitted(kind).report)
@@ -112,7 +116,8 @@ def test_router_does_not_route_a_bundle_member_again():
 @pytest.mark.parametrize(("level", "target", "kind"), [(1, "icac-oh", CaseRenotified),
                                                         (2, "federal-mock-fbi", CaseEscalated)])
 def test_an_sla_breach_renotifies_then_escalates(level, target, kind):
-    breach = SlaBreached(report_id=3, producer="tracker", agency_id="icac-oh", lane="p1", priority=1,
+    breach = SlaBreached(esp="test-esp", report_id=3, producer="tracker", agency_id="icac-oh", lane="p1",
+                         priority=1, why="jurisdiction",
                          jurisdiction="US-OH", incident_type="x", level=level, open_hours=5)
     out = Outbox()
     routing().on_sla_breached(breach, out)
@@ -125,7 +130,7 @@ def test_an_sla_breach_renotifies_then_escalates(level, target, kind):
 # ---- agencies ----
 
 def case(agency: str = "icac-oh", lane: str = "p2") -> CaseAssigned:
-    return CaseAssigned(event_id="case-1", report_id=9, producer="router", agency_id=agency,
+    return CaseAssigned(esp="test-esp", event_id="case-1", report_id=9, producer="router", agency_id=agency,
                         priority=2, lane=lane, jurisdiction="US-OH", incident_type="x")
 
 
@@ -166,19 +171,20 @@ def test_an_agency_that_never_acknowledges_schedules_nothing():
 
 def test_the_tracker_collects_a_ledger_step_per_stage():
     out = Outbox()
-    routed = ReportRouted(report_id=4, producer="router", agency_id="icac-oh", jurisdiction="US-OH",
+    routed = ReportRouted(esp="test-esp", report_id=4, producer="router", agency_id="icac-oh",
+                          jurisdiction="US-OH",
                           basis="estimatedLocation", confidence=1.0, priority=1, lane="p1")
-    Recorder(T).on_report_event(routed, out)
-    stages = [step.stage for _, step, _ in out.collected]
+    Recorder(T, POLICY).on_report_event(routed, out)
+    stages = [step.stage for _, step in out.collected]
     assert stages == ["routed", "handoff:icac-oh"]
-    assert all(report_id == 4 for report_id, _, _ in out.collected)
+    assert all(report_id == 4 for report_id, _ in out.collected)
     handoff = out.collected[1][1]
-    assert handoff.watch_sla and handoff.open_case == "add"
+    assert handoff.kind == "handoff" and handoff.deadline is not None
 
 
 def test_the_tracker_counts_a_dead_letter():
     out = Outbox()
-    Recorder(T).on_message_dead_lettered(MessageDeadLettered(
+    Recorder(T, POLICY).on_message_dead_lettered(MessageDeadLettered(
         source_stream="s", source_entry_id="1-0", group="g", reason="r", deliveries=1,
         payload="{}"), out)
     assert out.commands == [("HINCRBY", T.gap_totals, "dead_letters", 1)]

@@ -1,0 +1,144 @@
+"""The agency side over HTTP: an agency's queue, and its responses (acknowledged, an outcome),
+published on the agency responses stream exactly as the simulated agencies' are, so the ledger
+has one path. A person playing an agency in a workshop uses it with curl or `tipline agency`."""
+
+import json
+import time
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from services.tracker.api import ANALYST_TEXT, CasePage, cases_of
+from services.tracker.store import now
+from shared.auth import SESSION_COOKIE, bearer_token, match, session_name
+from shared.http import responses
+from shared.schemas.events import (
+    CaseAcknowledged,
+    CaseOutcomeReported,
+    Outcome,
+    derived_event_id,
+)
+
+router = APIRouter(prefix="/v1/agencies", tags=["agencies"])
+
+AgencyId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
+                               description="The agency's id in the directory.")]
+
+
+class Caller(BaseModel):
+    name: str
+    agency: str | None  # None: an analyst, who may read every queue
+
+
+def _caller(kind: Literal["read", "respond"]):
+    scheme = HTTPBearer(auto_error=False, scheme_name="AgencyKey", description=(
+        "An agency's key to its own queue (TIPLINE_AGENCY_KEYS; the development key of icac-wa, "
+        f"the agency a workshop plays, is `dev-agency-key-not-secret`). Reading a queue: {ANALYST_TEXT}"))
+
+    async def caller(request: Request, agency_id: AgencyId,
+                     credentials: HTTPAuthorizationCredentials | None = Security(scheme)) -> Caller:
+        state = request.app.state
+        token = credentials.credentials if credentials else bearer_token(
+            request.headers.get("authorization"))
+        agency = match(state.agency_keys, token)
+        if agency is not None:
+            if agency != agency_id:
+                raise HTTPException(status_code=403, detail=f"this key is {agency}'s, not "
+                                    f"{agency_id}'s")
+            return Caller(name=agency, agency=agency)
+        analysts = {**state.analyst_keys, **state.admin_keys}
+        analyst = match(analysts, token) if token else session_name(
+            analysts, request.cookies.get(SESSION_COOKIE), time.time())
+        if analyst is not None and kind == "read":
+            return Caller(name=analyst, agency=None)
+        raise HTTPException(status_code=401, detail="a valid 'Authorization: Bearer <key>' header "
+                            "is required (AgencyKey)", headers={"WWW-Authenticate": 'Bearer '
+                                                                'realm="AgencyKey"'})
+
+    return caller
+
+
+def _known(request: Request, agency_id: str) -> None:
+    if agency_id not in request.app.state.agency_kinds:
+        raise HTTPException(status_code=404, detail=f"no agency {agency_id} in the directory")
+
+
+@router.get("/{agency_id}/cases", response_model=CasePage, response_model_by_alias=True,
+            summary="An agency's queue, oldest first.",
+            responses=responses(401, 403, 404, 422, 503))
+async def list_cases(request: Request, agency_id: AgencyId,
+                     _caller: Annotated[Caller, Depends(_caller("read"))],
+                     status: Literal["open", "acknowledged", "all"] = Query("open"),
+                     offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(50, ge=1,
+                                         le=200)) -> CasePage:
+    _known(request, agency_id)
+    total, page = await request.app.state.ledger.agency_cases(agency_id, status, offset, limit)
+    pairs = [(report_id, agency_id, handed) for report_id, handed, _ in page]
+    return CasePage(total=total, offset=offset, cases=await cases_of(request, pairs))
+
+
+class Response(BaseModel):
+    """`{"status": "acknowledged"}`, or `{"status": "outcome", "outcome": ...}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["acknowledged", "outcome"]
+    outcome: Outcome | None = Field(default=None, description="With status outcome: what came of "
+                                    "the case.")
+
+
+class Recorded(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
+                              serialize_by_alias=True)
+
+    report_id: int
+    agency: str
+    published: list[str] = Field(description="The responses published now; empty when they had "
+                                 "been recorded before (a repeated acknowledgement changes nothing).")
+
+
+@router.post("/{agency_id}/cases/{report_id}/responses", status_code=202, response_model=Recorded,
+             response_model_by_alias=True,
+             summary="Acknowledge a case, or report its outcome (which acknowledges it too).",
+             description="The case must have been handed to this agency (404 otherwise). A second "
+             "acknowledgement changes nothing; an outcome before an acknowledgement counts as both; "
+             "a different outcome for a case that has one is 409.",
+             responses=responses(400, 401, 403, 404, 409, 422, 503))
+async def respond(request: Request, agency_id: AgencyId, report_id: Annotated[int, Path(ge=1)],
+                  body: Response, caller: Annotated[Caller, Depends(_caller("respond"))]) -> Recorded:
+    state = request.app.state
+    if body.status == "outcome" and body.outcome is None:
+        raise HTTPException(status_code=422, detail="status outcome needs an outcome")
+    fields = (await state.ledger.timelines([report_id]))[0]
+    handed = fields.get(f"handoff:{agency_id}")
+    if handed is None:
+        raise HTTPException(status_code=404, detail=f"report {report_id} was not handed to "
+                            f"{agency_id}")
+    detail = json.loads(handed)
+    after = round(state.policy.hours_between(datetime.fromisoformat(detail["at"]).timestamp(),
+                                             now()), 3)
+    common = dict(report_id=report_id, producer="tracker", esp=detail.get("esp", ""),
+                  agency_id=agency_id, lane=detail.get("lane", "p3"),
+                  why=detail.get("why", "jurisdiction"))
+    events: list[CaseAcknowledged | CaseOutcomeReported] = []
+    if f"acknowledged:{agency_id}" not in fields:
+        events.append(CaseAcknowledged(
+            event_id=derived_event_id(f"{report_id}:{agency_id}", "agency-api:acknowledged"),
+            after_hours=after, **common))
+    if body.status == "outcome":
+        known = fields.get(f"outcome:{agency_id}")
+        if known and json.loads(known)["outcome"] != body.outcome:
+            raise HTTPException(status_code=409, detail="this case already has another outcome")
+        if not known:
+            events.append(CaseOutcomeReported(
+                event_id=derived_event_id(f"{report_id}:{agency_id}", "agency-api:outcome"),
+                outcome=body.outcome, after_hours=after, **common))
+    if events:
+        await state.responses.publish(events)
+    return Recorded(report_id=report_id, agency=agency_id,
+                    published=["acknowledged" if isinstance(e, CaseAcknowledged) else "outcome"
+                               for e in events])

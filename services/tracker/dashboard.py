@@ -1,0 +1,77 @@
+"""The live dashboard, served by the tracker: a sign-in form (an analyst key becomes a session
+cookie), then one page that reads the tracker's own API every second. Its script, style and
+charts ship with the package: nothing is built, nothing is fetched from elsewhere."""
+
+import time
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from shared.auth import SESSION_COOKIE, SESSION_HOURS, session_name, session_token
+from shared.http import read_body
+
+STATIC = Path(__file__).parent / "static"
+ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+
+def _keys(request: Request) -> dict[str, str]:
+    return {**request.app.state.analyst_keys, **request.app.state.admin_keys}
+
+
+def _signed_in(request: Request) -> bool:
+    return session_name(_keys(request), request.cookies.get(SESSION_COOKIE), time.time()) is not None
+
+
+def _page(request: Request) -> Response:
+    if not _signed_in(request):
+        return HTMLResponse((STATIC / "login.html").read_text())
+    return HTMLResponse((STATIC / "dashboard.html").read_text(),
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.get("")
+async def dashboard(request: Request) -> Response:
+    return _page(request)
+
+
+@router.get("/reports/{report_id}")
+async def report_page(request: Request, report_id: int) -> Response:
+    return _page(request)
+
+
+@router.get("/agencies/{agency_id}")
+async def agency_page(request: Request, agency_id: str) -> Response:
+    return _page(request)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    body = await read_body(request, 4096, 10, ("application/x-www-form-urlencoded",))
+    key = (parse_qs(body.decode(errors="replace")).get("key") or [""])[0].strip()
+    token = session_token(_keys(request), key, time.time())
+    if token is None:
+        page = (STATIC / "login.html").read_text().replace(
+            "<!--error-->", '<p class="error">That key was refused.</p>')
+        return HTMLResponse(page, status_code=401)
+    response = RedirectResponse("/dashboard", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True,
+                        samesite="strict", path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout() -> Response:
+    response = RedirectResponse("/dashboard", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/assets/{name}")
+async def asset(name: str) -> Response:
+    if name not in ASSETS:
+        raise HTTPException(status_code=404, detail="no such asset")
+    return FileResponse(STATIC / name, media_type=ASSETS[name])

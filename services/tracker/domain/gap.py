@@ -1,0 +1,233 @@
+"""The handoff gap, from the counters the ledger keeps: how often, and for how long, nobody knows
+what happened to a report after it was forwarded. Nothing here scans reports."""
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from services.tracker.domain.policy import LANES, Policy
+from services.tracker.domain.stats import (
+    HOUR_BOUNDS,
+    SCORE_BOUNDS,
+    Distribution,
+    counts_of,
+    data_quality,
+    distribution,
+    share,
+)
+
+Counters = Mapping[str, str]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
+                              serialize_by_alias=True, frozen=True)
+
+
+class Hours(_Out):
+    """A distribution of simulated hours, estimated from its buckets."""
+
+    count: int
+    p50: float | None
+    p90: float | None
+    p99: float | None
+
+
+def _hours(d: Distribution) -> Hours:
+    return Hours(count=d.count, p50=d.p50, p90=d.p90, p99=d.p99)
+
+
+def _int(counters: Counters, name: str) -> int:
+    return int(float(counters.get(name, 0)))
+
+
+def ack_distribution(counters: Counters) -> Distribution:
+    return distribution(counts_of(counters, "ack:", len(HOUR_BOUNDS)))
+
+
+def outcome_distribution(counters: Counters) -> Distribution:
+    return distribution(counts_of(counters, "out:", len(HOUR_BOUNDS)))
+
+
+class GapRow(_Out):
+    """Cases handed to one agency, in one lane, or of one ESP's reports, and what is known after."""
+
+    name: str
+    forwarded: int
+    acknowledged: int
+    outcome_known: int
+    unassigned: int
+    open: int = Field(description="Forwarded and not (yet) acknowledged.")
+    dark: int = Field(description="Unacknowledged past the SLA of their priority, now.")
+    sla_breaches: int
+    no_ack_share: float | None
+    time_to_ack: Hours
+    time_to_outcome: Hours
+
+
+def gap_row(name: str, counters: Counters) -> GapRow:
+    forwarded, acked = _int(counters, "forwarded"), _int(counters, "acknowledged")
+    return GapRow(
+        name=name, forwarded=forwarded, acknowledged=acked,
+        outcome_known=_int(counters, "outcome"), unassigned=_int(counters, "unassigned"),
+        open=max(forwarded - acked, 0), dark=_int(counters, "dark"),
+        sla_breaches=_int(counters, "sla_breaches"),
+        no_ack_share=share(max(forwarded - acked, 0), forwarded),
+        time_to_ack=_hours(ack_distribution(counters)),
+        time_to_outcome=_hours(outcome_distribution(counters)),
+    )
+
+
+class AgencyRow(GapRow):
+    kind: str
+    played_by: str
+
+
+class LaneRow(GapRow):
+    sla_hours: float | None
+
+
+class MissingField(_Out):
+    field: str
+    reports: int
+    share: float
+
+
+class EspRow(GapRow):
+    """An ESP's reports: how far they got, and what they gave law enforcement to work with."""
+
+    submitted: int
+    triaged: int
+    informational_share: float | None
+    unassigned_share: float | None
+    mean_actionability: float | None
+    actionability_buckets: list[int] = Field(description="Reports by actionability score, in "
+                                             "buckets of ten (0-10, 11-20, ... 91-100).")
+    most_missing: list[MissingField]
+
+
+class OpenCases(_Out):
+    count: int
+    oldest_hours: float | None
+
+
+class Offers(_Out):
+    """Reports no jurisdiction could be found for, offered to the federal partner."""
+
+    offered: int
+    taken: int = Field(description="Offers the federal partner acknowledged.")
+
+
+class Gap(_Out):
+    submitted: int
+    triaged: int
+    routed: int
+    forwarded: int
+    acknowledged: int
+    outcome_known: int
+    unassigned: int
+    offered_to_federal: int
+    bundled: int
+    sla_breaches: int
+    renotified: int
+    escalations: int
+    dead_letters: int
+    no_ack_share: float | None
+    dark: int = Field(description="Cases forwarded and unacknowledged past the SLA of their "
+                      "priority, now.")
+    lost_sight: int = Field(description="Acknowledged cases with no outcome after the lost-sight "
+                            "period.")
+    open: OpenCases
+    offers: Offers
+    time_to_ack: Hours
+    time_to_outcome: Hours
+    sla_hours: dict[str, float | None]
+    lost_sight_days: float
+    unassigned_reasons: dict[str, int]
+    by_agency: list[AgencyRow]
+    by_lane: list[LaneRow]
+    by_esp: list[EspRow]
+
+
+def esp_row(name: str, counters: Counters) -> EspRow:
+    quality = data_quality(counters)
+    return EspRow(
+        **gap_row(name, counters).model_dump(), submitted=_int(counters, "submitted"),
+        triaged=quality.triaged, informational_share=quality.informational_share,
+        unassigned_share=quality.unassigned_share, mean_actionability=quality.mean_actionability,
+        actionability_buckets=quality.actionability_buckets,
+        most_missing=[MissingField(field=f, reports=n, share=s) for f, n, s in quality.most_missing],
+    )
+
+
+def gap(totals: Counters, agencies: Mapping[str, Counters], lanes: Mapping[str, Counters],
+        esps: Mapping[str, Counters], reasons: Counters, *, open_count: int,
+        oldest_open_hours: float | None, dark: int, lost_sight: int, policy: Policy,
+        agency_kinds: Mapping[str, tuple[str, str]]) -> Gap:
+    """The gap from the ledger's counters. `agency_kinds`: agency id -> (kind, played by)."""
+    overall = gap_row("all", totals)
+    return Gap(
+        submitted=_int(totals, "submitted"), triaged=_int(totals, "triaged"),
+        routed=_int(totals, "routed"), forwarded=overall.forwarded,
+        acknowledged=overall.acknowledged, outcome_known=overall.outcome_known,
+        unassigned=overall.unassigned, offered_to_federal=_int(totals, "offered"),
+        bundled=_int(totals, "bundled"), sla_breaches=overall.sla_breaches,
+        renotified=_int(totals, "renotified"), escalations=_int(totals, "escalations"),
+        dead_letters=_int(totals, "dead_letters"), no_ack_share=overall.no_ack_share,
+        dark=dark, lost_sight=lost_sight,
+        open=OpenCases(count=open_count, oldest_hours=oldest_open_hours),
+        offers=Offers(offered=_int(totals, "offered"), taken=_int(totals, "offers_taken")),
+        time_to_ack=overall.time_to_ack, time_to_outcome=overall.time_to_outcome,
+        sla_hours={lane: policy.sla_hours.get(lane) for lane in LANES},
+        lost_sight_days=policy.lost_sight_days,
+        unassigned_reasons={reason: int(float(n)) for reason, n in sorted(reasons.items())},
+        by_agency=[AgencyRow(**gap_row(name, c).model_dump(), kind=agency_kinds[name][0],
+                             played_by=agency_kinds[name][1])
+                   for name, c in agencies.items() if c and name in agency_kinds],
+        by_lane=[LaneRow(**gap_row(lane, lanes.get(lane, {})).model_dump(),
+                         sla_hours=policy.sla_hours.get(lane)) for lane in LANES],
+        by_esp=[esp_row(name, c) for name, c in sorted(esps.items()) if c],
+    )
+
+
+class Histogram(_Out):
+    """Time to acknowledgement of one lane's cases, bucket by bucket, against the lane's SLA."""
+
+    lane: str
+    sla_hours: float | None
+    bounds: list[float | None] = Field(description="Upper bounds in simulated hours; null: open.")
+    counts: list[int]
+    p50: float | None
+    p90: float | None
+    p99: float | None
+
+
+def histograms(lanes: Mapping[str, Counters], policy: Policy) -> list[Histogram]:
+    bounds = [None if b == float("inf") else float(b) for b in HOUR_BOUNDS]
+    rows = []
+    for lane in ("all", *LANES):
+        d = ack_distribution(lanes.get(lane, {}))
+        rows.append(Histogram(lane=lane, sla_hours=policy.sla_hours.get(lane), bounds=bounds,
+                              counts=d.buckets, p50=d.p50, p90=d.p90, p99=d.p99))
+    return rows
+
+
+SERIES = ("submitted", "forwarded", "acknowledged", "newly_dark")
+
+
+class SeriesPoint(_Out):
+    hour: int = Field(description="Simulated hours since the epoch.")
+    submitted: int
+    forwarded: int
+    acknowledged: int
+    newly_dark: int
+
+
+def series(raw: Mapping[str, Mapping[int, int]], hours: list[int]) -> list[SeriesPoint]:
+    """Per simulated hour: reports submitted, cases forwarded, acknowledged, newly dark."""
+    return [SeriesPoint(hour=h, **{m: int(raw.get(m, {}).get(h, 0)) for m in SERIES})
+            for h in hours]
+
+
+SCORE_BUCKET_LABELS = [f"{b - 9 if b > 10 else 0}-{b}" for b in SCORE_BOUNDS]

@@ -1,0 +1,100 @@
+"""A report's timeline: its stages in time order, its handoffs, and the summary a reader wants first."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from services.tracker.domain.steps import STAGE_ORDER
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
+                              serialize_by_alias=True, frozen=True)
+
+
+class StageView(_Out):
+    stage: str
+    agency: str | None
+    at: datetime
+    detail: dict[str, Any]
+
+
+class HandoffView(_Out):
+    agency: str
+    why: str
+    at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_after_hours: float | None
+    outcome: str | None
+    sla_breaches: int
+    dark: bool  # breached and still not acknowledged
+    renotified: bool
+    escalated_to: str | None
+
+
+class Timeline(_Out):
+    report_id: int
+    esp: str | None
+    stages: list[StageView]
+    handoffs: list[HandoffView]
+    lane: str | None
+    priority: int | None
+    disposition: str | None
+    actionability: int | None
+    bundle: dict[str, Any] | None
+    agency: str | None
+    acknowledged: bool
+    acknowledged_after_hours: float | None
+    outcome: str | None
+    unassigned_reasons: list[str] | None
+
+
+def _stage_key(view: StageView) -> tuple[datetime, int]:
+    return view.at, STAGE_ORDER.index(view.stage) if view.stage in STAGE_ORDER else 99
+
+
+def timeline(report_id: int, fields: dict[str, str]) -> Timeline:
+    """A report's stages in time order, its handoffs, and the summary a reader wants first."""
+    views = []
+    by_name: dict[str, dict[str, Any]] = {}
+    for name, value in fields.items():
+        detail = json.loads(value)
+        by_name[name] = detail
+        stage, _, agency = name.partition(":")
+        rest = {k: v for k, v in detail.items() if k != "at"}
+        views.append(StageView(stage=stage, agency=agency or None, at=detail["at"], detail=rest))
+    views.sort(key=_stage_key)
+    handoffs = []
+    for view in views:
+        if view.stage != "handoff" or view.agency is None:
+            continue
+        a = view.agency
+        ack = by_name.get(f"acknowledged:{a}")
+        handoffs.append(HandoffView(
+            agency=a, why=view.detail["why"], at=view.at,
+            acknowledged_at=ack["at"] if ack else None,
+            acknowledged_after_hours=ack["afterHours"] if ack else None,
+            outcome=by_name.get(f"outcome:{a}", {}).get("outcome"),
+            sla_breaches=sum(1 for lvl in (1, 2) if f"sla_breach_{lvl}:{a}" in by_name),
+            dark=f"sla_breach_1:{a}" in by_name and not ack,
+            renotified=f"renotified:{a}" in by_name,
+            escalated_to=by_name.get(f"escalated:{a}", {}).get("to"),
+        ))
+    triaged = by_name.get("triaged", {})
+    routed = by_name.get("routed", {})
+    primary = next((h for h in handoffs if h.agency == routed.get("agency")), None)
+    return Timeline(
+        report_id=report_id, stages=views, handoffs=handoffs,
+        esp=by_name.get("submitted", {}).get("esp") or triaged.get("esp"),
+        lane=triaged.get("lane") or by_name.get("submitted", {}).get("lane"),
+        priority=triaged.get("priority"), disposition=triaged.get("disposition"),
+        actionability=triaged.get("actionability"), bundle=triaged.get("bundle"),
+        agency=routed.get("agency"),
+        acknowledged=bool(primary and primary.acknowledged_at),
+        acknowledged_after_hours=primary.acknowledged_after_hours if primary else None,
+        outcome=primary.outcome if primary else None,
+        unassigned_reasons=by_name["unassigned"]["reasons"] if "unassigned" in by_name else None,
+    )

@@ -1,0 +1,322 @@
+"use strict";
+// The tracker's dashboard: reads the tracker's own API (same origin, the session cookie) about
+// once a second and draws tables and SVG charts. No framework, nothing fetched from elsewhere.
+
+const SVG = "http://www.w3.org/2000/svg";
+const LANES = ["p1", "p2", "p3", "informational"];
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null) continue;
+    if (k === "class") el.className = v; else if (k === "on") Object.entries(v).forEach(([e, f]) => el.addEventListener(e, f));
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) el.append(c instanceof Node ? c : document.createTextNode(c == null ? "" : String(c)));
+  return el;
+}
+
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+const fmt = {
+  int: (n) => (n == null ? "–" : Number(n).toLocaleString("en-US")),
+  pct: (x) => (x == null ? "–" : `${Math.round(x * 100)}%`),
+  hours: (x) => (x == null ? "–" : `${Number(x).toFixed(1)} h`),
+};
+
+async function get(path) {
+  const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (r.status === 401) { location.href = "/dashboard"; throw new Error("signed out"); }
+  if (!r.ok) throw new Error(`${path}: ${r.status}`);
+  return r.json();
+}
+
+// ---- sortable tables: the sort survives each refresh ----
+
+const sorts = {};
+let rerender = () => {};  // the view on screen, drawn again (after a click on a column)
+function table(id, columns, rows) {
+  const sort = sorts[id] || { key: columns[1].key, dir: -1 };
+  const sorted = [...rows].sort((a, b) => {
+    const x = a[sort.key], y = b[sort.key];
+    if (x == null) return 1; if (y == null) return -1;
+    return (x < y ? -1 : x > y ? 1 : 0) * sort.dir;
+  });
+  const head = h("tr", {}, columns.map((c) => h("th", {
+    class: c.text ? "text" : null, scope: "col",
+    "aria-sort": sort.key === c.key ? (sort.dir > 0 ? "ascending" : "descending") : null,
+    on: { click: () => { sorts[id] = { key: c.key, dir: sort.key === c.key ? -sort.dir : -1 }; rerender(); } },
+  }, c.label)));
+  const body = sorted.map((row) => h("tr", {}, columns.map((c) => {
+    const cell = c.cell ? c.cell(row) : fmt.int(row[c.key]);
+    return h("td", { class: (c.text ? "text " : "") + (c.cls ? c.cls(row) : "") }, cell);
+  })));
+  return h("table", { id }, h("thead", {}, head), h("tbody", {}, body));
+}
+
+// ---- charts ----
+
+function bars(values, labels, { width = 360, height = 170, mark = null, markLabel = "" } = {}) {
+  const max = Math.max(1, ...values);
+  const bw = (width - 40) / values.length;
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height + 40}`, role: "img", width: "100%" });
+  values.forEach((v, i) => {
+    const bh = (v / max) * height;
+    svg.append(s("rect", { x: 30 + i * bw + 1, y: height - bh + 5, width: bw - 2, height: bh, fill: "#1f4e8c" },
+      s("title", {}, `${labels[i]}: ${v}`)));
+    if (v) svg.append(s("text", { x: 30 + i * bw + bw / 2, y: height - bh, "text-anchor": "middle" }, v));
+    if (i % 2 === 0) svg.append(s("text", { x: 30 + i * bw + bw / 2, y: height + 22, "text-anchor": "middle" }, labels[i]));
+  });
+  if (mark != null) {
+    const x = 30 + mark * bw;
+    svg.append(s("line", { x1: x, x2: x, y1: 0, y2: height + 8, stroke: "#9b1c1c", "stroke-width": 3, "stroke-dasharray": "6 4" }));
+    svg.append(s("text", { x: x + 4, y: 14, fill: "#9b1c1c" }, markLabel));
+  }
+  return svg;
+}
+
+function lines(points, series, { width = 760, height = 220 } = {}) {
+  const max = Math.max(1, ...points.flatMap((p) => series.map((m) => p[m.key])));
+  const step = (width - 50) / Math.max(1, points.length - 1);
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height + 40}`, role: "img", width: "100%" });
+  svg.append(s("text", { x: 0, y: 12 }, max));
+  svg.append(s("line", { x1: 40, x2: width, y1: height + 5, y2: height + 5, stroke: "#888" }));
+  series.forEach((m) => {
+    const path = points.map((p, i) => `${i ? "L" : "M"}${40 + i * step},${height + 5 - (p[m.key] / max) * height}`).join(" ");
+    svg.append(s("path", { d: path, fill: "none", stroke: m.color, "stroke-width": 3, "stroke-dasharray": m.dash || "" },
+      s("title", {}, m.label)));
+  });
+  const first = points[0], last = points[points.length - 1];
+  if (first) svg.append(s("text", { x: 40, y: height + 26 }, `hour ${first.hour}`));
+  if (last) svg.append(s("text", { x: width, y: height + 26, "text-anchor": "end" }, `hour ${last.hour} (now)`));
+  return svg;
+}
+
+// ---- the overview ----
+
+const state = { gap: null, pipeline: null, hist: null, series: null, dark: null, samples: [] };
+const STAGES = [["submitted", "Submitted"], ["triaged", "Triaged"], ["routed", "Routed"],
+  ["forwarded", "Cases forwarded"], ["acknowledged", "Acknowledged"], ["outcomeKnown", "Outcome known"]];
+
+function perMinute(key) {
+  const now = state.samples[state.samples.length - 1];
+  const then = state.samples.find((x) => now.t - x.t <= 60000) || state.samples[0];
+  const seconds = (now.t - then.t) / 1000;
+  return seconds >= 2 ? Math.round(((now[key] - then[key]) / seconds) * 60) : null;
+}
+
+function tile(key, label, value, { alarm = false, rate = false } = {}) {
+  const r = rate && state.samples.length > 1 ? perMinute(key) : null;
+  return h("div", { class: "tile" + (alarm ? " alarm" : ""), "data-figure": key },
+    h("div", { class: "value", id: `fig-${key}` }, fmt.int(value)),
+    h("div", { class: "label" }, label),
+    r == null ? "" : h("div", { class: "rate" }, `${fmt.int(r)} per minute`));
+}
+
+function overview() {
+  const g = state.gap;
+  const tiles = h("div", { class: "tiles" },
+    ...STAGES.map(([k, l]) => tile(k, l, g[k], { rate: true })),
+    tile("open", "Open: nobody knows yet", g.open.count),
+    tile("dark", "Dark: past the SLA of their priority", g.dark, { alarm: g.dark > 0 }),
+    tile("lostSight", `Lost sight: no outcome after ${g.lostSightDays} days`, g.lostSight, { alarm: g.lostSight > 0 }),
+    tile("slaBreaches", "SLA breaches", g.slaBreaches),
+    tile("unassigned", "Unassigned", g.unassigned),
+    tile("deadLetters", "Dead letters", g.deadLetters, { alarm: g.deadLetters > 0 }));
+  const oldest = h("p", {}, `Oldest open case: ${fmt.hours(g.open.oldestHours)} (simulated). Time to acknowledge: `,
+    `p50 ${fmt.hours(g.timeToAck.p50)}, p90 ${fmt.hours(g.timeToAck.p90)}, p99 ${fmt.hours(g.timeToAck.p99)}. `,
+    `Never acknowledged so far: ${fmt.pct(g.noAckShare)}.`);
+  const backlog = (state.pipeline || []).filter((x) => x.lag || x.pending || !x.stream.endsWith(":inbox"));
+  const maxB = Math.max(1, ...backlog.map((x) => x.lag + x.pending));
+  const pipe = table("backlog", [
+    { key: "group", label: "Consumer group", text: true, cell: (r) => r.group },
+    { key: "stream", label: "Stream", text: true, cell: (r) => r.stream },
+    { key: "lag", label: "Not yet read" }, { key: "pending", label: "Read, not done" },
+    { key: "total", label: "Backlog", text: true, cell: (r) => h("span", {}, h("span", { class: "bar", style: `width:${(r.total / maxB) * 10}rem` }), ` ${fmt.int(r.total)}`) },
+  ], backlog.map((x) => ({ ...x, total: x.lag + x.pending })));
+  sorts.backlog = sorts.backlog || { key: "total", dir: -1 };
+  return h("section", { id: "overview" }, h("h2", {}, "Overview"), tiles, oldest,
+    h("h3", {}, "Stream backlog per consumer group"), pipe);
+}
+
+function agencies() {
+  const rows = state.gap.byAgency.map((a) => ({ ...a, ackShare: a.forwarded ? a.acknowledged / a.forwarded : null,
+    p50: a.timeToAck.p50, p90: a.timeToAck.p90 }));
+  return h("section", { id: "agencies" }, h("h2", {}, "Agencies"),
+    h("p", { class: "muted" }, "Click a column to sort; an agency's name opens its queue. ! marks dark cases."),
+    table("agency-table", [
+      { key: "name", label: "Agency", text: true, cell: (r) => h("a", { href: `/dashboard/agencies/${r.name}` }, r.name + (r.playedBy === "people" ? " (played by people)" : "")) },
+      { key: "forwarded", label: "Forwarded" }, { key: "acknowledged", label: "Acknowledged" },
+      { key: "ackShare", label: "Ack %", cell: (r) => fmt.pct(r.ackShare) },
+      { key: "p50", label: "p50 to ack", cell: (r) => fmt.hours(r.p50) },
+      { key: "p90", label: "p90 to ack", cell: (r) => fmt.hours(r.p90) },
+      { key: "dark", label: "Dark", cls: (r) => (r.dark ? "dark" : ""), cell: (r) => (r.dark ? `${r.dark} !` : "0") },
+      { key: "open", label: "Open" }, { key: "outcomeKnown", label: "Outcomes" },
+    ], rows));
+}
+
+function histograms() {
+  const figs = (state.hist || []).map((x) => {
+    const labels = x.bounds.map((b) => (b == null ? "more" : `${b}`));
+    const mark = x.slaHours == null ? null : x.bounds.findIndex((b) => b == null || b >= x.slaHours) + 1;
+    return h("figure", { "data-lane": x.lane },
+      h("figcaption", {}, `${x.lane === "all" ? "All cases" : "Lane " + x.lane}: p50 ${fmt.hours(x.p50)}, p90 ${fmt.hours(x.p90)}`,
+        x.slaHours == null ? " — no SLA" : ` — SLA ${x.slaHours} h (dashed line)`),
+      bars(x.counts, labels, { mark, markLabel: x.slaHours == null ? "" : `SLA ${x.slaHours} h` }),
+      h("div", { class: "muted" }, "cases by simulated hours to acknowledgement (upper bound of each bar)"));
+  });
+  return h("section", { id: "ack" }, h("h2", {}, "Time to acknowledgement, by priority"), h("div", { class: "charts" }, figs));
+}
+
+const SERIES = [
+  { key: "submitted", label: "reports submitted", color: "#444", dash: "2 3" },
+  { key: "forwarded", label: "cases forwarded", color: "#1f4e8c" },
+  { key: "acknowledged", label: "acknowledged", color: "#1d6b34", dash: "10 4" },
+  { key: "newlyDark", label: "newly dark", color: "#9b1c1c", dash: "4 2" },
+];
+
+function seriesSection() {
+  const legend = h("div", { class: "legend" }, SERIES.map((m) => h("span", {}, h("span", { style: `color:${m.color}` }, m.dash ? "╌╌ " : "── "), m.label)));
+  return h("section", { id: "series" }, h("h2", {}, "The gap over time (per simulated hour)"), legend,
+    state.series ? lines(state.series, SERIES) : h("p", {}, "…"));
+}
+
+function esps() {
+  const rows = state.gap.byEsp.map((e) => ({ ...e, missing: e.mostMissing.map((m) => `${m.field} ${fmt.pct(m.share)}`).join(", ") }));
+  return h("section", { id: "esps" }, h("h2", {}, "ESP data quality"),
+    h("p", { class: "muted" }, "What each platform's reports give law enforcement to work with."),
+    table("esp-table", [
+      { key: "name", label: "ESP", text: true, cell: (r) => r.name },
+      { key: "submitted", label: "Reports" },
+      { key: "meanActionability", label: "Mean actionability", cell: (r) => (r.meanActionability == null ? "–" : r.meanActionability) },
+      { key: "informationalShare", label: "Informational", cell: (r) => fmt.pct(r.informationalShare) },
+      { key: "unassignedShare", label: "Unassigned", cell: (r) => fmt.pct(r.unassignedShare) },
+      { key: "dark", label: "Dark", cls: (r) => (r.dark ? "dark" : "") },
+      { key: "missing", label: "Most often missing", text: true, cell: (r) => r.missing || "–" },
+    ], rows),
+    h("div", { class: "charts" }, state.gap.byEsp.map((e) => h("figure", {}, h("figcaption", {}, `${e.name}: actionability scores`),
+      bars(e.actionabilityBuckets, ["0-10", "11-20", "21-30", "31-40", "41-50", "51-60", "61-70", "71-80", "81-90", "91-100"], { height: 120 })))));
+}
+
+function unassigned() {
+  const reasons = Object.entries(state.gap.unassignedReasons);
+  const max = Math.max(1, ...reasons.map(([, n]) => n));
+  return h("section", { id: "unassigned" }, h("h2", {}, "Unassigned, by reason"),
+    table("reason-table", [
+      { key: "reason", label: "Reason", text: true, cell: (r) => r.reason },
+      { key: "count", label: "Reports", text: true, cell: (r) => h("span", {}, h("span", { class: "bar", style: `width:${(r.count / max) * 10}rem` }), ` ${r.count}`) },
+    ], reasons.map(([reason, count]) => ({ reason, count }))),
+    h("p", {}, `Offered to the federal partner: ${fmt.int(state.gap.offers.offered)}; taken (acknowledged): ${fmt.int(state.gap.offers.taken)}.`));
+}
+
+function dark() {
+  const page = state.dark || { total: 0, cases: [] };
+  return h("section", { id: "dark" }, h("h2", {}, `Dark cases (${fmt.int(page.total)}), longest waiting first`),
+    table("dark-table", [
+      { key: "reportId", label: "Report", text: true, cell: (r) => h("a", { href: `/dashboard/reports/${r.reportId}` }, `report ${r.reportId}`) },
+      { key: "agency", label: "Agency", text: true, cell: (r) => r.agency },
+      { key: "lane", label: "Lane", text: true, cell: (r) => r.lane },
+      { key: "why", label: "Why it went there", text: true, cell: (r) => r.why },
+      { key: "waitingHours", label: "Waiting", cls: () => "dark", cell: (r) => fmt.hours(r.waitingHours) },
+      { key: "slaBreaches", label: "Breaches" },
+    ], page.cases));
+}
+
+function redraw() {
+  if (!state.gap) return;
+  const main = document.getElementById("main");
+  main.replaceChildren(overview(), agencies(), histograms(), seriesSection(), esps(), unassigned(), dark());
+  document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+let ticks = 0;
+async function refresh() {
+  try {
+    const [gap, pipeline] = await Promise.all([get("/v1/gap"), get("/v1/pipeline")]);
+    state.gap = gap; state.pipeline = pipeline;
+    state.samples.push({ t: Date.now(), ...Object.fromEntries(STAGES.map(([k]) => [k, gap[k]])) });
+    state.samples = state.samples.filter((x) => Date.now() - x.t < 120000);
+    if (ticks % 3 === 0) {
+      [state.hist, state.series, state.dark] = await Promise.all([
+        get("/v1/gap/histograms"), get("/v1/gap/series?hours=48"), get("/v1/gap/dark?limit=50")]);
+    }
+    ticks += 1;
+    redraw();
+  } catch (e) {
+    document.getElementById("updated").textContent = `not updated: ${e.message}`;
+  }
+}
+
+// ---- a report's timeline ----
+
+async function report(id) {
+  const main = document.getElementById("main");
+  let t;
+  try { t = await get(`/v1/reports/${id}`); } catch (e) { main.replaceChildren(h("p", { class: "error" }, `No report ${id} in the ledger.`)); return; }
+  sorts["stage-table"] = sorts["stage-table"] || { key: "at", dir: 1 };
+  rerender = () => drawReport(t);
+  rerender();
+}
+
+function drawReport(t) {
+  const main = document.getElementById("main");
+  const detail = (d) => Object.entries(d).filter(([k]) => k !== "reasons").map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; ");
+  main.replaceChildren(h("section", { id: "timeline" },
+    h("h2", {}, `Report ${t.reportId}`),
+    h("p", {}, `Lane ${t.lane}, priority ${t.priority}, ${t.disposition || "not triaged yet"}; ESP ${t.esp || "–"}; `,
+      `actionability ${t.actionability == null ? "–" : t.actionability}; agency ${t.agency || "none"}; `,
+      t.acknowledged ? h("span", { class: "ok" }, `acknowledged after ${fmt.hours(t.acknowledgedAfterHours)}`) : h("span", { class: "dark" }, "not acknowledged"),
+      t.outcome ? `; outcome: ${t.outcome}` : ""),
+    h("h3", {}, "Every stage"),
+    table("stage-table", [
+      { key: "at", label: "When", text: true, cell: (r) => r.at.replace("T", " ").slice(0, 23) },
+      { key: "stage", label: "Stage", text: true, cell: (r) => r.stage + (r.agency ? ` (${r.agency})` : "") },
+      { key: "detail", label: "Detail", text: true, cell: (r) => detail(r.detail) },
+    ], t.stages),
+    h("h3", {}, "Handoffs"),
+    table("handoff-table", [
+      { key: "agency", label: "Agency", text: true, cell: (r) => h("a", { href: `/dashboard/agencies/${r.agency}` }, r.agency) },
+      { key: "why", label: "Why", text: true, cell: (r) => r.why },
+      { key: "acknowledgedAfterHours", label: "Acknowledged after", cell: (r) => fmt.hours(r.acknowledgedAfterHours) },
+      { key: "dark", label: "Dark", text: true, cls: (r) => (r.dark ? "dark" : ""), cell: (r) => (r.dark ? "dark !" : "no") },
+      { key: "slaBreaches", label: "SLA breaches" },
+      { key: "renotified", label: "Re-notified", text: true, cell: (r) => (r.renotified ? "yes" : "no") },
+      { key: "escalatedTo", label: "Escalated to", text: true, cell: (r) => r.escalatedTo || "–" },
+      { key: "outcome", label: "Outcome", text: true, cell: (r) => r.outcome || "–" },
+    ], t.handoffs)));
+}
+
+// ---- an agency's queue ----
+
+async function agency(id) {
+  const main = document.getElementById("main");
+  let page;
+  try { page = await get(`/v1/agencies/${id}/cases?status=all&limit=200`); } catch (e) { main.replaceChildren(h("p", { class: "error" }, `No agency ${id}.`)); return; }
+  sorts["queue-table"] = sorts["queue-table"] || { key: "handedAt", dir: 1 };
+  rerender = () => drawQueue(id, page);
+  rerender();
+}
+
+function drawQueue(id, page) {
+  const main = document.getElementById("main");
+  main.replaceChildren(h("section", { id: "queue" }, h("h2", {}, `${id}: ${page.total} case(s), oldest first`),
+    table("queue-table", [
+      { key: "reportId", label: "Report", text: true, cell: (r) => h("a", { href: `/dashboard/reports/${r.reportId}` }, `report ${r.reportId}`) },
+      { key: "handedAt", label: "Handed over", text: true, cell: (r) => r.handedAt.replace("T", " ").slice(0, 19) },
+      { key: "lane", label: "Lane", text: true, cell: (r) => r.lane },
+      { key: "why", label: "Why", text: true, cell: (r) => r.why },
+      { key: "waitingHours", label: "Waiting", cls: (r) => (r.dark ? "dark" : ""), cell: (r) => (r.acknowledgedAt ? "–" : fmt.hours(r.waitingHours) + (r.dark ? " dark !" : "")) },
+      { key: "acknowledgedAfterHours", label: "Acknowledged after", cell: (r) => fmt.hours(r.acknowledgedAfterHours) },
+      { key: "outcome", label: "Outcome", text: true, cell: (r) => r.outcome || "–" },
+    ], page.cases)));
+}
+
+const route = location.pathname.match(/^\/dashboard\/(reports|agencies)\/([^/]+)$/);
+if (route && route[1] === "reports") report(route[2]);
+else if (route) agency(route[2]);
+else { rerender = redraw; refresh(); setInterval(refresh, 1000); }
