@@ -35,8 +35,7 @@ def hop_triage(data: bytes) -> bytes:
     d = triage(event.report, known)
     return ReportTriaged(
         report_id=event.report_id, producer="raw", esp=event.esp, priority=d.priority,
-            disposition=d.disposition,
-        lane=d.lane, reasons=list(d.reasons),
+        disposition=d.disposition, lane=d.lane, reasons=list(d.reasons),
         actionability=ActionabilityScore(score=d.actionability.score, missing=list(d.actionability.missing)),
         labels=list(d.labels), known_files=d.known_files, novel_files=d.novel_files, report=event.report,
     ).model_dump_json().encode()

@@ -73,8 +73,8 @@ def _known(request: Request, agency_id: str) -> None:
 async def list_cases(request: Request, agency_id: AgencyId,
                      _caller: Annotated[Caller, Depends(_caller("read"))],
                      status: Literal["open", "acknowledged", "all"] = Query("open"),
-                     offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(50, ge=1,
-                                         le=200)) -> CasePage:
+                     offset: int = Query(0, ge=0, le=1_000_000),
+                     limit: int = Query(50, ge=1, le=200)) -> CasePage:
     _known(request, agency_id)
     total, page = await request.app.state.ledger.agency_cases(agency_id, status, offset, limit)
     pairs = [(report_id, agency_id, handed) for report_id, handed, _ in page]

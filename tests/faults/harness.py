@@ -39,7 +39,9 @@ def fault_stack(tmp_path: Path, replicas: dict[str, int] | None = None,
                 poll_ms: int = 50) -> Stack:
     settings = {
         "TIPLINE_RECLAIM_IDLE_MS": str(RECLAIM_IDLE_MS), "TIPLINE_POLL_MS": str(poll_ms),
-        "TIPLINE_SIM_SECONDS_PER_HOUR": "0.02", "TIPLINE_SLA_P1_HOURS": "1000000",
+        "TIPLINE_SIM_SECONDS_PER_HOUR": "0.02",
+        # no re-notification (a second case in the same inbox): lower lanes still go dark
+        "TIPLINE_SLA_P1_HOURS": "1000000",
         "TIPLINE_DIRECTORY_FILE": str(quick_directory(tmp_path / "agencies.json")),
         "TIPLINE_LOG_LEVEL": "INFO",
     }

@@ -216,6 +216,7 @@ function unassigned() {
 
 function dark() {
   const page = state.dark || { total: 0, cases: [] };
+  sorts["dark-table"] = sorts["dark-table"] || { key: "waitingHours", dir: -1 };
   return h("section", { id: "dark" }, h("h2", {}, `Dark cases (${fmt.int(page.total)}), longest waiting first`),
     table("dark-table", [
       { key: "reportId", label: "Report", text: true, cell: (r) => h("a", { href: `/dashboard/reports/${r.reportId}` }, `report ${r.reportId}`) },
@@ -234,21 +235,23 @@ function redraw() {
   document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
-let ticks = 0;
+let busy = false;
 async function refresh() {
+  if (busy) return;  // a slow answer: skip a beat rather than pile requests up
+  busy = true;
   try {
-    const [gap, pipeline] = await Promise.all([get("/v1/gap"), get("/v1/pipeline")]);
-    state.gap = gap; state.pipeline = pipeline;
+    // every panel from the same moment, so that their numbers agree
+    const [gap, pipeline, hist, series, darkPage] = await Promise.all([
+      get("/v1/gap"), get("/v1/pipeline"), get("/v1/gap/histograms"), get("/v1/gap/series?hours=48"),
+      get("/v1/gap/dark?limit=50")]);
+    Object.assign(state, { gap, pipeline, hist, series, dark: darkPage });
     state.samples.push({ t: Date.now(), ...Object.fromEntries(STAGES.map(([k]) => [k, gap[k]])) });
     state.samples = state.samples.filter((x) => Date.now() - x.t < 120000);
-    if (ticks % 3 === 0) {
-      [state.hist, state.series, state.dark] = await Promise.all([
-        get("/v1/gap/histograms"), get("/v1/gap/series?hours=48"), get("/v1/gap/dark?limit=50")]);
-    }
-    ticks += 1;
     redraw();
   } catch (e) {
     document.getElementById("updated").textContent = `not updated: ${e.message}`;
+  } finally {
+    busy = false;
   }
 }
 
@@ -259,6 +262,7 @@ async function report(id) {
   let t;
   try { t = await get(`/v1/reports/${id}`); } catch (e) { main.replaceChildren(h("p", { class: "error" }, `No report ${id} in the ledger.`)); return; }
   sorts["stage-table"] = sorts["stage-table"] || { key: "at", dir: 1 };
+  document.getElementById("updated").textContent = `report ${id}, read ${new Date().toLocaleTimeString()}`;
   rerender = () => drawReport(t);
   rerender();
 }
@@ -298,6 +302,7 @@ async function agency(id) {
   let page;
   try { page = await get(`/v1/agencies/${id}/cases?status=all&limit=200`); } catch (e) { main.replaceChildren(h("p", { class: "error" }, `No agency ${id}.`)); return; }
   sorts["queue-table"] = sorts["queue-table"] || { key: "handedAt", dir: 1 };
+  document.getElementById("updated").textContent = `agency ${id}, read ${new Date().toLocaleTimeString()}`;
   rerender = () => drawQueue(id, page);
   rerender();
 }
