@@ -1,5 +1,6 @@
 """The gap in a terminal and on a slide: the table, the table redrawn every second, the chart."""
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -70,11 +71,23 @@ def watch(fetch: Callable[[], dict[str, Any]], interval_s: float = 1.0,
 
     console = Console()
     done = 0
+
+    def frame() -> str:
+        return f"the handoff gap at {time.strftime('%H:%M:%S')} (Ctrl-C stops)\n\n" + format_gap(
+            fetch())
+
+    if not console.is_terminal:  # a pipe or a file: one table after another
+        while rounds is None or done < rounds:
+            sys.stdout.write(frame() + "\n")
+            sys.stdout.flush()
+            done += 1
+            if rounds is None or done < rounds:
+                time.sleep(interval_s)
+        return
     with Live(Text("reading the gap ..."), console=console, refresh_per_second=4,
               screen=False) as live:
         while rounds is None or done < rounds:
-            stamp = time.strftime("%H:%M:%S")
-            live.update(Text(f"the handoff gap at {stamp} (Ctrl-C stops)\n\n" + format_gap(fetch())))
+            live.update(Text(frame()))
             done += 1
             if rounds is None or done < rounds:
                 time.sleep(interval_s)
