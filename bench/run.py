@@ -33,7 +33,7 @@ import redis
 from shared import topology
 from shared.directory import load_directory
 from shared.schemas.events import ReportSubmitted
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.settings import DATA_DIR
 from shared.synthetic import scenario, synthetic_report
 from shared.topology import Topology
@@ -100,7 +100,7 @@ def report_events(n: int, start_id: int = 1, informational_only: bool = False) -
     """n ReportSubmitted events (stream, JSON), cycling through 1,000 synthetic reports."""
     bodies = ([synthetic_report("informational", f"flood-{i}") for i in range(1000)]
               if informational_only else scenario(1000, seed=7))
-    reports = [Report.model_validate(b) for b in bodies]
+    reports = [FiledReport.model_validate(b) for b in bodies]
     events = []
     for i in range(n):
         report = reports[i % len(reports)]

@@ -108,3 +108,30 @@ class CuttingProxy:
             down.cancel()
             for writer in (up_writer, client_writer):
                 writer.close()
+
+
+def personal_values(reports: list[dict[str, Any]]) -> set[str]:
+    """Every personal value the reports carry: emails, phones and names of people, account
+    names and identifiers, IP addresses. None of them may reach a log line or a span."""
+    values: set[str] = set()
+
+    def text(item: Any) -> str:
+        return item["value"] if isinstance(item, dict) else item
+
+    def person(p: dict[str, Any] | None) -> None:
+        if not p:
+            return
+        values.update(text(e) for e in p.get("email", []))
+        values.update(text(e) for e in p.get("phone", []))
+        values.update(p[k] for k in ("firstName", "lastName") if k in p and len(p[k]) > 5)
+
+    for report in reports:
+        user = report.get("personOrUserReported", {})
+        person(user.get("personOrUserReportedPerson"))
+        values.update(user[k] for k in ("screenName", "espIdentifier") if k in user)
+        values.update(e["ipAddress"] for e in user.get("ipCaptureEvent", []))
+        person(report["reporter"]["reportingPerson"])
+        for victim in report.get("victim", []):
+            person(victim.get("victimPerson"))
+            values.update(victim[k] for k in ("screenName", "espIdentifier") if k in victim)
+    return values

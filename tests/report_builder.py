@@ -49,14 +49,19 @@ def build(
     if annotations:
         summary["reportAnnotations"] = annotations
     person: dict[str, Any] = {}
+    contact: dict[str, Any] = {}
+    if "email" in user:
+        contact["email"] = ["user1001@example.com"]
+    if "verified-email" in user:
+        contact["email"] = [{"value": "user1001@example.com", "verified": True}]
+    if "phone" in user:
+        contact["phone"] = ["+1-555-0100"]
+    if contact:
+        person["personOrUserReportedPerson"] = contact
     if "id" in user:
         person["espIdentifier"] = "user-1001"
     if "screen" in user:
         person["screenName"] = "synthetic_user"
-    if "email" in user:
-        person["email"] = ["user1001@example.com"]
-    if "phone" in user:
-        person["phone"] = ["+1-555-0100"]
     if ips:
         person["ipCaptureEvent"] = [{"ipAddress": a, "possibleProxy": p} for a, p in ips]
     if location:
@@ -69,14 +74,14 @@ def build(
     }
     if victims:
         report["victim"] = [
-            {**({"espIdentifier": "victim-7"} if v.get("id", True) else {}),
-             **({"victimPerson": {"age": v["age"]}} if v.get("age") is not None else {})}
+            {"victimPerson": {"age": v["age"]} if v.get("age") is not None else {},
+             **({"espIdentifier": "victim-7"} if v.get("id", True) else {})}
             for v in victims
         ]
     if files:
         report["files"] = list(files)
     if content:
-        report["internetDetails"] = [{"type": "chatIm", "content": content}]
+        report["internetDetails"] = [{"chatImIncident": {"content": content}}]
     if info:
         report["additionalInfo"] = info
     return report

@@ -9,7 +9,7 @@ from shared.auth import parse_keys
 from shared.contracts import Channel, Contract
 from shared.http import document_schemas
 from shared.schemas.events import ReportSubmitted
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.service import StreamService
 from shared.topology import Topology
 
@@ -32,7 +32,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     service = StreamService(contract(settings.topology()), settings)
     app = service.app(routers=[handlers.router])
-    document_schemas(app, Report, handlers.BatchRequest)
+    document_schemas(app, FiledReport, handlers.BatchRequest)
     app.state.settings = settings
     app.state.esp_keys = parse_keys(settings.esp_keys, "ESP key")
     app.state.submissions = Submissions(service.redis, service.topology, settings.idempotency_ttl_s)

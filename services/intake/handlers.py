@@ -12,7 +12,7 @@ from shared.auth import bearer
 from shared.http import field_errors, read_body, responses, unavailable
 from shared.logging import bound, get_logger
 from shared.schemas.events import Lane
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -38,7 +38,7 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reports: list[dict[str, Any]] = Field(
-        min_length=1, description="Reports in the JSON form of the public schema (see the Report "
+        min_length=1, description="Reports in the JSON form of the public schema (see the FiledReport "
         "schema); at most TIPLINE_MAX_BATCH_REPORTS (1,000 by default).")
 
 
@@ -58,14 +58,14 @@ async def _backpressure(request: Request, lanes: set[Lane]) -> None:
 @router.post(
     "/reports", status_code=202, response_model=ReportAccepted, response_model_by_alias=True,
     summary="Submit one CyberTipline report (JSON form of the public schema).",
-    responses=responses(400, 401, 408, 409, 413, 415, 422, 503), openapi_extra=_body(Report),
+    responses=responses(400, 401, 408, 409, 413, 415, 422, 503), openapi_extra=_body(FiledReport),
 )
 async def submit_report(request: Request, esp: CurrentEsp,
                         idempotency_key: IdempotencyKey = None) -> Any:
     settings = request.app.state.settings
     body = await read_body(request, settings.max_body_bytes, settings.http_body_timeout_s)
     try:
-        report = Report.model_validate_json(body)
+        report = FiledReport.model_validate_json(body)
     except ValidationError as exc:
         return JSONResponse(status_code=422, content=field_errors(exc))
     await _backpressure(request, {domain.lane_for(report)})
@@ -122,7 +122,7 @@ async def submit_batch(request: Request, esp: CurrentEsp,
     drafts, where = [], []
     for i, item in enumerate(batch.reports):
         try:
-            report = Report.model_validate(item)
+            report = FiledReport.model_validate(item)
         except ValidationError as exc:
             errors = field_errors(exc)
             results[i] = BatchItemResult(index=i, status=422, detail=errors["detail"],
@@ -146,7 +146,7 @@ async def submit_batch(request: Request, esp: CurrentEsp,
 REUSED_KEY = "Idempotency-Key was already used for a different report"
 
 
-def draft(report: Report, idempotency_key: str | None) -> Draft:
+def draft(report: FiledReport, idempotency_key: str | None) -> Draft:
     return Draft(report, domain.lane_for(report), domain.fingerprint(report), idempotency_key)
 
 

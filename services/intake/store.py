@@ -10,7 +10,7 @@ from shared import wire
 from shared.groups import group_state
 from shared.redis_scripts import queue_script
 from shared.schemas.events import Lane, ReportSubmitted
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.topology import TRIAGE, Topology
 from shared.tracing import current_traceparent
 
@@ -30,7 +30,7 @@ return redis.call('GET', KEYS[1])
 class Draft:
     """A validated report on its way in."""
 
-    report: Report
+    report: FiledReport
     lane: Lane
     fingerprint: str
     idempotency_key: str | None = None

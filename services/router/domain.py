@@ -2,7 +2,9 @@
 
 The chain, most trusted clue first, each clue with a confidence:
   estimatedLocation (the ESP's estimate)   state 0.9, country 0.8, "US" alone 0.3
-  address of the reported person or a victim with a state   0.8 (a country alone 0.6)
+  a victim's or intended recipient's estimatedLocation   the same, times 0.9
+  address of the reported person, a victim, an intended recipient or an associated account
+  with a state   0.8 (a country alone 0.6)
   ZIP code of such an address -> state (zip3 table)          0.75
   ipCaptureEvent address -> synthetic IP table, proxies skipped   0.7 each
 Conflicts: the confidences of clues naming the same jurisdiction add up; the largest sum wins and
@@ -18,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.directory import Agency, Directory
-from shared.geo import US_JURISDICTIONS, state_code
+from shared.geo import US_JURISDICTIONS, is_country_code, state_code
 from shared.schemas.events import CaseReason
-from shared.schemas.report import Address, Report
+from shared.schemas.report import Address, EstimatedLocation, FiledReport
 from shared.schemas.views import ReportLocationView
 
-ReportClues = Report | ReportLocationView
+ReportClues = FiledReport | ReportLocationView
 
 DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32",
@@ -37,6 +39,8 @@ CONFLICTING_CLUES = "conflicting_clues"
 US_WITHOUT_STATE = "us_without_state"
 UNASSIGNED_REASONS = (NO_LOCATION_FIELDS, ONLY_PROXY_IPS, UNKNOWN_IP_RANGE, CONFLICTING_CLUES,
                       US_WITHOUT_STATE)
+
+OTHERS_ESTIMATE = 0.9  # a victim's or intended recipient's estimated place, against the user's
 
 CONFIDENCE = {
     "estimatedLocation:state": 0.9, "estimatedLocation:country": 0.8, "estimatedLocation:us": 0.3,
@@ -136,16 +140,46 @@ class Clue:
     zip3: str | None = None
 
 
-def _address_clues(address: Address, zips: ZipTable) -> list[Clue]:
+def country_code(value: str | None) -> str | None:
+    """A country as the schema may write it: a two-letter code, or the United States by name."""
+    if not value:
+        return None
+    text = value.strip().upper()
+    if text in ("USA", "UNITED STATES", "UNITED STATES OF AMERICA", "U.S.", "U.S.A."):
+        return "US"
+    return text if is_country_code(text) else None
+
+
+def _address_clues(address: Address, zips: ZipTable, basis: str = "address") -> list[Clue]:
     zip3 = (address.zip_code or "").strip()[:3] or None
     code = state_code(address.state)
-    if code and address.country in (None, "US"):
-        return [Clue("address", f"US-{code}", CONFIDENCE["address:state"], address.city, zip3)]
-    by_zip = zips.state(address.zip_code) if address.country in (None, "US") else None
+    country = country_code(address.country)
+    if code and country in (None, "US"):
+        return [Clue(basis, f"US-{code}", CONFIDENCE["address:state"], address.city, zip3)]
+    by_zip = zips.state(address.zip_code) if country in (None, "US") else None
     if by_zip:
         return [Clue("zipCode", f"US-{by_zip}", CONFIDENCE["zipCode"], address.city, zip3)]
-    if address.country and address.country != "US":
-        return [Clue("address", address.country, CONFIDENCE["address:country"], address.city)]
+    if country and country != "US":
+        return [Clue(basis, country, CONFIDENCE["address:country"], address.city)]
+    return []
+
+
+def _estimate_clue(location: EstimatedLocation | None, basis: str, weight: float) -> list[Clue]:
+    """The ESP's estimate of where someone is: a state, a country, or the US alone. `weight`
+    scales the confidence (an estimate of a victim's or recipient's place counts a little less
+    than the reported user's)."""
+    if location is None:
+        return []
+    country = country_code(location.country_code)
+    code = state_code(location.region)
+    if country in (None, "US") and code:
+        return [Clue(basis, f"US-{code}", CONFIDENCE["estimatedLocation:state"] * weight,
+                     location.city)]
+    if country == "US":
+        return [Clue(basis, "US", CONFIDENCE["estimatedLocation:us"] * weight, location.city)]
+    if country:
+        return [Clue(basis, country, CONFIDENCE["estimatedLocation:country"] * weight,
+                     location.city)]
     return []
 
 
@@ -154,27 +188,30 @@ def clues(report: ReportClues, ip_table: IpTable, zips: ZipTable) -> tuple[list[
     found: list[Clue] = []
     problems: list[str] = []
     p = report.person_or_user_reported
-    if p and p.estimated_location:
-        loc = p.estimated_location
-        if loc.country_code == "US":
-            code = state_code(loc.region)
-            found.append(Clue("estimatedLocation", f"US-{code}", CONFIDENCE["estimatedLocation:state"],
-                              loc.city) if code else
-                         Clue("estimatedLocation", "US", CONFIDENCE["estimatedLocation:us"], loc.city))
-        else:
-            found.append(Clue("estimatedLocation", loc.country_code,
-                              CONFIDENCE["estimatedLocation:country"], loc.city))
+    found += _estimate_clue(p.estimated_location if p else None, "estimatedLocation", 1.0)
+    for victim in report.victim:
+        found += _estimate_clue(victim.estimated_location, "victim:estimatedLocation",
+                                OTHERS_ESTIMATE)
+    for recipient in report.intended_recipient:
+        found += _estimate_clue(recipient.estimated_location, "recipient:estimatedLocation",
+                                OTHERS_ESTIMATE)
     people = [p.person_or_user_reported_person if p else None]
     people += [v.victim_person for v in report.victim]
+    people += [r.intended_recipient_person for r in report.intended_recipient]
     for person in filter(None, people):
         for address in person.address:
             found += _address_clues(address, zips)
+    accounts = [*(p.associated_account if p else []),
+                *[a for v in report.victim for a in v.associated_account]]
+    for account in accounts:
+        for address in account.address:
+            found += _address_clues(address, zips, "associatedAccount:address")
     if p and p.ip_capture_event:
         direct = [e for e in p.ip_capture_event if not e.possible_proxy]
         if not direct:
             problems.append(ONLY_PROXY_IPS)
         for event in direct:
-            where = ip_table.lookup(event.ip_address)
+            where = ip_table.lookup(ipaddress.ip_address(event.ip_address))
             if where:
                 found.append(Clue("ipCaptureEvent", where, CONFIDENCE["ipCaptureEvent"]))
             elif UNKNOWN_IP_RANGE not in problems:

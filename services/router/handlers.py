@@ -8,9 +8,11 @@ from shared.outbox import Outbox
 from shared.schemas.events import (
     CaseAssigned,
     CaseEscalated,
+    CaseFile,
     CaseReason,
     CaseRenotified,
     Notified,
+    PriorReport,
     ReportRouted,
     ReportTriaged,
     ReportUnassigned,
@@ -21,6 +23,23 @@ from shared.schemas.views import ReportTriagedForRouting
 from shared.topology import Topology
 
 log = get_logger(__name__)
+
+
+def case_files(report: ReportTriagedForRouting | ReportTriaged) -> list[CaseFile]:
+    """Each file of the report as its case carries it: viewing a file the ESP did not view needs
+    legal process."""
+    files = []
+    for index, file in enumerate(report.files):
+        md5 = next((h.value for h in file.original_file_hash if h.hash_type.upper() == "MD5"), None)
+        files.append(CaseFile(index=index, md5=md5,
+                              needs_legal_process=file.file_viewed_by_esp is False))
+    return files
+
+
+def prior_report(report: ReportTriagedForRouting | ReportTriaged) -> PriorReport | None:
+    le = report.law_enforcement
+    return PriorReport(agency_name=le.agency_name, case_number=le.case_number,
+                       flea_country=le.flea_country) if le else None
 
 
 class Routing:
@@ -39,19 +58,23 @@ class Routing:
         incident = event.report.incident_summary.incident_type.value
         common = dict(report_id=event.report_id, producer="router", priority=event.priority,
                       lane=event.lane, esp=event.esp)
+        files = case_files(event.report)
+        prior = prior_report(event.report)
+        unviewed = sum(1 for f in files if f.needs_legal_process)
 
         def hand_over(agency_id: str, why: CaseReason, jurisdiction: str) -> None:
             out.publish(self.topology.agency_inbox(agency_id), CaseAssigned(
                 event_id=derived_event_id(event.event_id, f"case:{agency_id}"), agency_id=agency_id,
                 why=why, jurisdiction=jurisdiction, incident_type=incident,
-                actionability=event.actionability.score, labels=event.labels, **common))
+                actionability=event.actionability.score, labels=event.labels, files=files,
+                law_enforcement=prior, **common))
 
         if found.agency is None:
             if found.offered_to:
                 hand_over(found.offered_to, "unassigned_offer", "unknown")
             out.publish(self.topology.unassigned, ReportUnassigned(
                 event_id=derived_event_id(event.event_id, "unassigned"), reasons=list(found.reasons),
-                offered_to=found.offered_to, **common))
+                offered_to=found.offered_to, files_needing_legal_process=unviewed, **common))
             log.info("report unassigned", reasons=list(found.reasons), offered_to=found.offered_to)
             return
         assert found.jurisdiction and found.basis
@@ -63,7 +86,7 @@ class Routing:
             also_notified=[Notified(agency_id=a, why=w) for a, w in found.also_notify],
             jurisdiction=found.jurisdiction, region=found.region, basis=found.basis,
             confidence=found.confidence, conflicts=list(found.conflicts), incident_type=incident,
-            **common))
+            files_needing_legal_process=unviewed, law_enforcement=prior, **common))
         log.info("report routed", agency=found.agency.id, jurisdiction=found.jurisdiction,
                  basis=found.basis, confidence=found.confidence,
                  also=[a for a, _ in found.also_notify])

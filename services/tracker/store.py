@@ -131,6 +131,7 @@ class Ledger:
             return [["HINCRBY", key, name, amount] for key in dims]
 
         always: list[list[Any]] = [c for name in step.counts for c in everywhere(name)]
+        always += [c for name, amount in step.amounts for c in everywhere(name, amount)]
         groups: list[list[Any]] = [[[], *always]] if always else []
         if step.esp and step.kind in ("submitted", "triaged"):
             groups.append([[], ["SADD", t.gap_esps, step.esp]])

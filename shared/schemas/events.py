@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 
 SCHEMA_VERSION = 1
 
@@ -45,7 +45,7 @@ class ReportSubmitted(Event):
     type: Literal["ReportSubmitted"] = "ReportSubmitted"
     esp: str = Field(description="The authenticated electronic service provider.")
     lane: Lane
-    report: Report
+    report: FiledReport
 
 
 class RuleHit(BaseModel):
@@ -81,7 +81,7 @@ class ReportTriaged(Event):
     known_files: int = Field(default=0, ge=0, description="Files matching the known-hash list.")
     novel_files: int = Field(default=0, ge=0, description="Files not seen before.")
     bundle: Bundle | None = None
-    report: Report
+    report: FiledReport
 
 
 OUTCOMES = (
@@ -103,6 +103,28 @@ CaseReason = Literal[
 ]
 
 
+class CaseFile(BaseModel):
+    """One file of a case, as the agency needs to know it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int = Field(ge=0, description="The file's place in the report.")
+    md5: str | None = Field(default=None, description="Its MD5, when the ESP gave one.")
+    needs_legal_process: bool = Field(description="The ESP did not view the file "
+                                      "(fileViewedByEsp false): US courts have held that law "
+                                      "enforcement needs legal process to open it.")
+
+
+class PriorReport(BaseModel):
+    """The ESP had already reported the incident to a law-enforcement agency (lawEnforcement)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agency_name: str
+    case_number: str | None = None
+    flea_country: str | None = None
+
+
 class CaseAssigned(Event):
     """A case delivered to one agency's inbox."""
 
@@ -121,6 +143,10 @@ class CaseAssigned(Event):
     incident_type: str
     actionability: int = Field(default=0, ge=0, le=100, description="The triage actionability score.")
     labels: list[str] = []
+    files: list[CaseFile] = Field(default=[], description="The report's files; each says whether "
+                                  "opening it needs legal process.")
+    law_enforcement: PriorReport | None = Field(default=None, description="An agency the ESP had "
+                                                "already reported the incident to.")
 
 
 class Notified(BaseModel):
@@ -143,6 +169,9 @@ class ReportRouted(Event):
     incident_type: str = ""
     priority: Literal[1, 2, 3]
     lane: TriageLane
+    files_needing_legal_process: int = Field(default=0, ge=0, description="Files the ESP did "
+                                             "not view, handed over with each case.")
+    law_enforcement: PriorReport | None = None
 
 
 class ReportUnassigned(Event):
@@ -152,6 +181,7 @@ class ReportUnassigned(Event):
     offered_to: str | None = Field(default=None, description="The federal partner offered the case.")
     priority: Literal[1, 2, 3]
     lane: TriageLane
+    files_needing_legal_process: int = Field(default=0, ge=0)
 
 
 class SlaBreached(Event):

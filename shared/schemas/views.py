@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic.alias_generators import to_camel
 
 from shared.schemas.events import ReportSubmitted, ReportTriaged
-from shared.schemas.report import Address, EstimatedLocation, IncidentType, IpCaptureEvent
+from shared.schemas.report import (
+    Address,
+    EstimatedLocation,
+    IncidentType,
+    IpCaptureEvent,
+    OriginalFileHash,
+)
 
 
 def without_report(model: type[BaseModel]) -> type[BaseModel]:
@@ -41,22 +47,49 @@ class _PersonView(_View):
     address: list[Address] = []
 
 
+class _AccountView(_View):
+    address: list[Address] = []
+
+
 class _UserView(_View):
     person_or_user_reported_person: _PersonView | None = None
     ip_capture_event: list[IpCaptureEvent] = []
     estimated_location: EstimatedLocation | None = None
+    associated_account: list[_AccountView] = []
 
 
 class _VictimView(_View):
     victim_person: _PersonView | None = None
+    estimated_location: EstimatedLocation | None = None
+    associated_account: list[_AccountView] = []
+
+
+class _RecipientView(_View):
+    intended_recipient_person: _PersonView | None = None
+    estimated_location: EstimatedLocation | None = None
+
+
+class _LawEnforcementView(_View):
+    flea_country: str | None = None
+    agency_name: str
+    case_number: str | None = None
+
+
+class _FileView(_View):
+    file_viewed_by_esp: bool | None = None
+    original_file_hash: list[OriginalFileHash] = []
 
 
 class ReportLocationView(_View):
-    """What routing reads of a report: the incident type and every location clue."""
+    """What routing reads of a report: the incident type, every location clue, an earlier report
+    to law enforcement, and which files the ESP did not view."""
 
     incident_summary: _IncidentView
+    law_enforcement: _LawEnforcementView | None = None
     person_or_user_reported: _UserView | None = None
+    intended_recipient: list[_RecipientView] = []
     victim: list[_VictimView] = []
+    files: list[_FileView] = []
 
 
 def _triaged_for_routing() -> type[BaseModel]:

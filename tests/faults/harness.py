@@ -6,6 +6,7 @@ no personal value in any log line."""
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from shared.directory import load_directory
 from shared.synthetic import scenario
 from shared.topology import Topology
 from tests.conftest import directory_with
+from tests.helpers import personal_values
 from tipline.stack import RedisServer, Stack, instance_name
 
 KEY = {"Authorization": "Bearer dev-key-not-secret"}
@@ -115,11 +117,44 @@ def kill(stack: Stack, name: str) -> None:
     proc.wait(10)
 
 
-def pause(stack: Stack, name: str, seconds: float) -> None:
+def holds_entries(stack: Stack, service: str, consumer: str) -> bool:
+    """Whether a consumer has entries read and not acknowledged in any of the service's streams."""
+    r = redis.Redis.from_url(stack.redis_url or "")
+    topology = Topology()
+    streams = topology.consumed(_agency_ids(stack))[service]
+    pipe = r.pipeline(transaction=False)
+    for stream in streams:
+        pipe.xpending_range(stream, service, "-", "+", 1, consumername=consumer)
+    return any(pipe.execute(raise_on_error=False))
+
+
+def pause(stack: Stack, name: str, seconds: float, service: str | None = None) -> None:
+    """SIGSTOP a process for `seconds`. For a service's replica, only once it is seen holding
+    entries while stopped (so another replica has something to take over): a stop that caught it
+    holding none is undone at once and tried again, up to a limit."""
     pid = stack.processes[name].pid
-    os.kill(pid, signal.SIGSTOP)
-    time.sleep(seconds)
-    os.kill(pid, signal.SIGCONT)
+    if not service:
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(seconds)
+        os.kill(pid, signal.SIGCONT)
+        return
+    consumer = f"{socket.gethostname()}-{pid}"
+    for _ in range(50):
+        deadline = time.monotonic() + 2
+        while not holds_entries(stack, service, consumer) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.2)  # entries Redis hands a stopped reader in a blocking read count too
+        if holds_entries(stack, service, consumer):
+            time.sleep(seconds)
+            os.kill(pid, signal.SIGCONT)
+            return
+        os.kill(pid, signal.SIGCONT)
+    raise AssertionError(f"{name} never held entries while stopped: no race to exercise")
+
+
+def _agency_ids(stack: Stack) -> list[str]:
+    return [a.id for a in load_directory(Path(stack.settings["TIPLINE_DIRECTORY_FILE"])).agencies]
 
 
 def restart(stack: Stack, service: str, consumer_name: str | None = None) -> None:
@@ -162,8 +197,7 @@ def settle(stack: Stack, accepted: set[int], timeout: float = 120) -> None:
     """Wait until the tracker has placed every accepted report and nothing is left to do."""
     r = redis.Redis.from_url(stack.redis_url or "")
     topology = Topology()
-    groups = topology.consumed([a.id for a in load_directory(
-        Path(stack.settings["TIPLINE_DIRECTORY_FILE"])).agencies])
+    groups = topology.consumed(_agency_ids(stack))
     deadline = time.monotonic() + timeout
     while True:
         totals = {k.decode(): int(float(v)) for k, v in r.hgetall(topology.gap_totals).items()}
@@ -210,19 +244,6 @@ def check_exactly_once(stack: Stack, accepted: set[int]) -> dict[str, Any]:
     assert not problems, problems
     return {"reports": len(accepted), "cases": cases, "routed": len(routed),
             "unassigned": len(unassigned), "bundled": len(members)}
-
-
-def personal_values(reports: list[dict[str, Any]]) -> set[str]:
-    """Every personal value the flood's reports carry (emails, names of accounts, IP addresses)."""
-    values: set[str] = set()
-    for report in reports:
-        user = report.get("personOrUserReported", {})
-        values |= set(user.get("email", []))
-        values |= {user[k] for k in ("screenName", "espIdentifier") if k in user}
-        values |= {e["ipAddress"] for e in user.get("ipCaptureEvent", [])}
-        values |= set(report["reporter"]["reportingPerson"].get("email", []))
-        values |= {v["espIdentifier"] for v in report.get("victim", []) if "espIdentifier" in v}
-    return values
 
 
 def check_logs_hold_no_personal_value(stack: Stack, reports: list[dict[str, Any]]) -> None:

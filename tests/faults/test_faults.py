@@ -64,7 +64,8 @@ def test_a_replica_paused_past_the_reclaim_time_while_holding_a_batch(tmp_path, 
     try:
         f = harness.flood(stack, run_id=f"pause-{service}-{fault_run}", seed=fault_run)
         time.sleep(1.0)
-        harness.pause(stack, f"{service}-2", seconds=3 * harness.RECLAIM_IDLE_MS / 1000)
+        harness.pause(stack, f"{service}-2", seconds=3 * harness.RECLAIM_IDLE_MS / 1000,
+                      service=service)
         finish(stack, f)
         reclaimed = sum(_metric(stack, name, "tipline_entries_reclaimed_total")
                         for name in (service, f"{service}-2"))

@@ -168,7 +168,7 @@ async def test_the_openapi_document_declares_bodies_security_and_errors(make_set
     single = doc["paths"]["/v1/reports"]["post"]
     batch = doc["paths"]["/v1/reports/batch"]["post"]
     ref = single["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-    assert ref == "#/components/schemas/Report" and "Report" in doc["components"]["schemas"]
+    assert ref == "#/components/schemas/FiledReport" and "FiledReport" in doc["components"]["schemas"]
     assert "IncidentSummary" in doc["components"]["schemas"]
     assert batch["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "BatchRequest")

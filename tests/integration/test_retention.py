@@ -10,7 +10,7 @@ from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
 from shared.retention import trim
 from shared.schemas.events import ReportSubmitted
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.synthetic import synthetic_report
 from shared.wire import encode
 from tests.helpers import eventually, running
@@ -55,7 +55,7 @@ async def test_services_trim_a_lane_once_every_reader_is_done(make_settings, top
     quick = dict(stream_retention_s=0, trim_interval_s=0.1)
     lane = topology.submitted["standard"]
     for i in range(1, 21):
-        report = Report.model_validate(synthetic_report("referral", i))
+        report = FiledReport.model_validate(synthetic_report("referral", i))
         await redis_client.xadd(lane, encode(ReportSubmitted(
             report_id=i, producer="test", esp="e", lane="standard", report=report)))
 

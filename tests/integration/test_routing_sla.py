@@ -13,7 +13,7 @@ from services.router.config import RouterSettings
 from services.tracker.app import create_app as tracker_app
 from services.tracker.config import TrackerSettings
 from shared.schemas.events import ActionabilityScore, CaseAssigned, ReportTriaged, RuleHit
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.wire import encode
 from tests.conftest import directory_with as with_profiles
 from tests.helpers import ANALYST, eventually, has_entries, running, stream_events
@@ -28,7 +28,7 @@ def directory_with(tmp_path, **profile) -> Path:
 
 async def triaged_priority_one_in_ohio(redis_client, topology) -> None:
     """Report 1: priority 1, located in Ohio, waiting on the p1 lane for the router."""
-    report = Report.model_validate(build(user=("id",), files=(file(),), location=("US", "OH")))
+    report = FiledReport.model_validate(build(user=("id",), files=(file(),), location=("US", "OH")))
     await redis_client.xadd(topology.triaged["p1"], encode(ReportTriaged(
         esp="test-esp", report_id=1, producer="test", priority=1, disposition="referral", lane="p1",
         reasons=[RuleHit(rule="esp_escalation", reason="test")],

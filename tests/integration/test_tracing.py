@@ -19,7 +19,7 @@ from services.tracker.config import TrackerSettings
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
 from shared.synthetic import synthetic_report
-from tests.helpers import ANALYST, eventually, running
+from tests.helpers import ANALYST, eventually, personal_values, running
 
 pytestmark = pytest.mark.integration
 
@@ -84,10 +84,7 @@ async def test_one_reports_spans_form_one_trace_across_the_five_services(
                if "tipline.report_id" in s.attributes)
     assert all(s.parent is None or s.parent.span_id in by_id or s is request for s in mine)
     # span attributes name streams, groups and ids: no value of the report anywhere
-    personal = {report["personOrUserReported"]["screenName"],
-                report["personOrUserReported"]["espIdentifier"],
-                *report["personOrUserReported"]["email"],
-                *report["reporter"]["reportingPerson"]["email"]}
+    personal = personal_values([report])
     attributes = " ".join(str(v) for s in spans for v in (s.attributes or {}).values())
     assert not [p for p in personal if p in attributes]
     # one span per batch commit, linked to the entries it committed

@@ -7,7 +7,7 @@ from services.router.config import RouterSettings
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
 from shared.schemas.events import ReportSubmitted
-from shared.schemas.report import MAX_FILES, MAX_HASHES_PER_FILE, Report
+from shared.schemas.report import MAX_FILES, MAX_HASHES_PER_FILE, FiledReport
 from shared.wire import encode
 from tests.helpers import eventually, has_entries, running, stream_events
 from tests.report_builder import build, file
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 def submitted(report_id: int, **spec) -> ReportSubmitted:
-    report = Report.model_validate(build(**spec))
+    report = FiledReport.model_validate(build(**spec))
     return ReportSubmitted(report_id=report_id, producer="test", esp="test-esp",
                            lane="escalated" if report.escalated else "standard", report=report)
 
@@ -56,7 +56,7 @@ async def test_router_hands_over_priority_one_before_a_backlog(make_settings, to
             esp="test-esp", report_id=report_id, producer="test", priority=priority, disposition="referral",
             lane=lane, reasons=[RuleHit(rule="t", reason="t")],
             actionability=ActionabilityScore(score=60, missing=[]),
-            report=Report.model_validate(build(user=("id",), files=(file(),))))
+            report=FiledReport.model_validate(build(user=("id",), files=(file(),))))
 
     for i in range(1, 301):
         await redis_client.xadd(topology.triaged["p3"], encode(triaged(i, "p3", 3)))

@@ -9,7 +9,7 @@ from services.router.config import RouterSettings
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
 from shared.schemas.events import ActionabilityScore, CaseAssigned, ReportSubmitted, ReportTriaged, RuleHit
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.synthetic import synthetic_report
 from shared.wire import encode
 from tests.helpers import eventually, running, stream_events
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def submitted(kind: str, report_id: int, seed: object = None) -> ReportSubmitted:
-    report = Report.model_validate(synthetic_report(kind, report_id if seed is None else seed))
+    report = FiledReport.model_validate(synthetic_report(kind, report_id if seed is None else seed))
     lane = "escalated" if report.escalated else "standard"
     return ReportSubmitted(report_id=report_id, producer="test", esp="test-esp", lane=lane,
                            report=report)

@@ -35,7 +35,7 @@ from shared.schemas.events import (
     SlaBreached,
     derived_event_id,
 )
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.schemas.views import ReportTriagedForRouting
 from shared.settings import DATA_DIR
 from shared.synthetic import synthetic_report
@@ -48,7 +48,7 @@ DIRECTORY = load_directory(DATA_DIR / "agencies.json")
 
 
 def submitted(kind: str, report_id: int = 1) -> ReportSubmitted:
-    report = Report.model_validate(synthetic_report(kind, "sample"))
+    report = FiledReport.model_validate(synthetic_report(kind, "sample"))
     return ReportSubmitted(report_id=report_id, producer="test", esp="esp",
                            lane="escalated" if report.escalated else "standard", report=report)
 

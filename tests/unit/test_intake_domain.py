@@ -4,7 +4,7 @@ import pytest
 
 from services.intake.domain import fingerprint, lane_for
 from shared.auth import CredentialsError, authenticate, parse_keys
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.synthetic import synthetic_report
 
 
@@ -25,13 +25,13 @@ def test_bad_key_settings_are_refused(spec):
 
 
 def test_lane_follows_the_escalation_field():
-    assert lane_for(Report.model_validate(synthetic_report("escalated"))) == "escalated"
-    assert lane_for(Report.model_validate(synthetic_report("referral"))) == "standard"
+    assert lane_for(FiledReport.model_validate(synthetic_report("escalated"))) == "escalated"
+    assert lane_for(FiledReport.model_validate(synthetic_report("referral"))) == "standard"
 
 
 def test_fingerprint_ignores_layout_but_not_content():
     body = synthetic_report("referral", 1)
-    same = Report.model_validate({**body})
-    assert fingerprint(Report.model_validate(body)) == fingerprint(same)
-    other = Report.model_validate(synthetic_report("referral", 2))
+    same = FiledReport.model_validate({**body})
+    assert fingerprint(FiledReport.model_validate(body)) == fingerprint(same)
+    other = FiledReport.model_validate(synthetic_report("referral", 2))
     assert fingerprint(other) != fingerprint(same)

@@ -19,7 +19,7 @@ from services.router.domain import (
     resolve,
 )
 from shared.directory import load_directory
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.settings import DATA_DIR
 from tests.report_builder import build, file
 
@@ -29,17 +29,17 @@ DIRECTORY = load_directory(DATA_DIR / "agencies.json")
 FBI, HSI = "federal-mock-fbi", "federal-mock-hsi"
 
 
-def report(incident="cp", victims=(), person_address=None, **user) -> Report:
+def report(incident="cp", victims=(), person_address=None, **user) -> FiledReport:
     body = build(incident=incident, user=("id",), location=None, files=(file(),))
     body["personOrUserReported"].update(user)
     if person_address:
         body["personOrUserReported"]["personOrUserReportedPerson"] = {"address": [person_address]}
     if victims:
         body["victim"] = [{"victimPerson": {"address": [a]}} for a in victims]
-    return Report.model_validate(body)
+    return FiledReport.model_validate(body)
 
 
-def route(r: Report):
+def route(r: FiledReport):
     return resolve(r, TABLE, ZIPS, DIRECTORY)
 
 

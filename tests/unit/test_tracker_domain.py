@@ -103,10 +103,10 @@ def test_triage_records_the_esps_data_quality():
 
 
 def _report():
-    from shared.schemas.report import Report
+    from shared.schemas.report import FiledReport
     from shared.synthetic import synthetic_report
 
-    return Report.model_validate(synthetic_report("referral"))
+    return FiledReport.model_validate(synthetic_report("referral"))
 
 
 def test_an_escalation_is_recorded_and_is_a_new_handoff():

@@ -3,7 +3,7 @@
 import pytest
 
 from services.triage.domain import load_known_hashes, triage
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.settings import DATA_DIR
 from tests.report_builder import build, file
 
@@ -89,7 +89,7 @@ def test_the_table_is_big_enough():
 @pytest.mark.parametrize("name, spec, priority, disposition, rules", GOLDEN,
                          ids=[g[0] for g in GOLDEN])
 def test_golden_report(name, spec, priority, disposition, rules):
-    decision = triage(Report.model_validate(build(**spec)), KNOWN)
+    decision = triage(FiledReport.model_validate(build(**spec)), KNOWN)
     assert (decision.priority, decision.disposition, set(decision.rules)) == (
         priority, disposition, rules)
     assert decision.lane == ("p1" if priority == 1 else "informational"

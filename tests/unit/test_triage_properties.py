@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.triage.domain import load_known_hashes, triage
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.settings import DATA_DIR
 from tests.report_builder import INCIDENTS, build, file
 
@@ -44,7 +44,7 @@ specs = st.fixed_dictionaries({
 
 
 def decide(spec):
-    return triage(Report.model_validate(build(**spec)), KNOWN)
+    return triage(FiledReport.model_validate(build(**spec)), KNOWN)
 
 
 def imminent_by_spec(spec) -> bool:

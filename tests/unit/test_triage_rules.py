@@ -4,7 +4,7 @@ import pytest
 
 from services.triage.domain import RULES, as_bundle_first, as_bundle_member, load_known_hashes, triage
 from services.triage.domain.evidence import KnownHashError
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 from shared.settings import DATA_DIR
 from tests.report_builder import build, file
 
@@ -12,7 +12,7 @@ KNOWN = load_known_hashes(DATA_DIR / "known_hashes.json")
 
 
 def decide(**spec):
-    return triage(Report.model_validate(build(**spec)), KNOWN)
+    return triage(FiledReport.model_validate(build(**spec)), KNOWN)
 
 
 def fired(**spec) -> set[str]:
@@ -148,15 +148,22 @@ def test_known_files_match_by_md5_sha1_and_sha256():
                              ("SHA256", "0" * 60 + "c003")):
         spec = build(user=("id",), files=({"originalFileHash": [{"hashType": hash_type,
                                                                   "value": value.upper()}]},))
-        assert triage(Report.model_validate(spec), KNOWN).known_files == 1
+        assert triage(FiledReport.model_validate(spec), KNOWN).known_files == 1
 
 
 def test_actionability_scores_fields_and_lists_the_missing():
     bare = decide(user=(), location=None)
-    full = decide(user=("id", "email"), ips=(("192.0.2.9", False),), victims=({"age": 9},),
-                  files=(file(),))
-    assert bare.actionability.score == 0 and len(bare.actionability.missing) == 6
+    full = decide(user=("id", "verified-email"), ips=(("192.0.2.9", False),),
+                  victims=({"age": 9},), files=(file(),))
+    assert bare.actionability.score == 0 and len(bare.actionability.missing) == 7
     assert full.actionability.score == 100 and full.actionability.missing == ()
+
+
+def test_a_verified_contact_raises_actionability():
+    unverified = decide(user=("id", "email"))
+    verified = decide(user=("id", "verified-email"))
+    assert verified.actionability.score == unverified.actionability.score + 5
+    assert "verifiedContact" in unverified.actionability.missing
 
 
 def test_viral_only_reports_carry_their_bundle_keys_and_others_none():

@@ -61,6 +61,8 @@ class GapRow(_Out):
     open: int = Field(description="Forwarded and not (yet) acknowledged.")
     dark: int = Field(description="Unacknowledged past the SLA of their priority, now.")
     sla_breaches: int
+    files_needing_legal_process: int = Field(description="Files of its cases the ESP did not "
+                                             "view: opening them needs legal process.")
     no_ack_share: float | None
     time_to_ack: Hours
     time_to_outcome: Hours
@@ -73,6 +75,7 @@ def gap_row(name: str, counters: Counters) -> GapRow:
         outcome_known=_int(counters, "outcome"), unassigned=_int(counters, "unassigned"),
         open=max(forwarded - acked, 0), dark=_int(counters, "dark"),
         sla_breaches=_int(counters, "sla_breaches"),
+        files_needing_legal_process=_int(counters, "files_needing_legal_process"),
         no_ack_share=share(max(forwarded - acked, 0), forwarded),
         time_to_ack=_hours(ack_distribution(counters)),
         time_to_outcome=_hours(outcome_distribution(counters)),

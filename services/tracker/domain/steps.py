@@ -63,6 +63,7 @@ class Step:
     detail: dict[str, Any]
     at: float  # when it happened (epoch seconds): its simulated hour in the series
     counts: tuple[str, ...] = ()
+    amounts: tuple[tuple[str, int], ...] = ()  # counted by more than one
     agency_id: str | None = None
     lane: str | None = None
     esp: str | None = None
@@ -81,15 +82,18 @@ class Step:
 
 def handoff(agency_id: str, why: CaseReason, at: float, at_text: str, lane: str, priority: int,
             jurisdiction: str, incident_type: str, esp: str, policy: Policy,
-            extra: tuple[str, ...] = ()) -> Step:
+            extra: tuple[str, ...] = (), unviewed_files: int = 0) -> Step:
     """A case handed to an agency: counted as forwarded, open until the agency acknowledges it,
-    and watched until it does or goes dark past the SLA of its lane."""
+    and watched until it does or goes dark past the SLA of its lane. Files the ESP did not view
+    are counted with it: opening them needs legal process."""
     return Step(
         "handoff", f"handoff:{agency_id}",
         {"at": at_text, "why": why, "lane": lane, "priority": priority,
-         "jurisdiction": jurisdiction, "incidentType": incident_type, "esp": esp},
+         "jurisdiction": jurisdiction, "incidentType": incident_type, "esp": esp,
+         "filesNeedingLegalProcess": unviewed_files},
         at, ("forwarded", *extra), agency_id=agency_id, lane=lane, esp=esp, why=why,
         deadline=policy.deadline(lane, at), series=("forwarded",),
+        amounts=(("files_needing_legal_process", unviewed_files),) if unviewed_files else (),
     )
 
 
@@ -120,13 +124,16 @@ def steps_for(event: ReportEvent, policy: Policy) -> list[Step]:
         case ReportRouted():
             common = dict(at=at, at_text=text, lane=event.lane, priority=event.priority,
                           jurisdiction=event.jurisdiction, incident_type=event.incident_type,
-                          esp=event.esp, policy=policy)
+                          esp=event.esp, policy=policy,
+                          unviewed_files=event.files_needing_legal_process)
             return [
                 Step("routed", "routed", {
                     "at": text, "agency": event.agency_id, "jurisdiction": event.jurisdiction,
                     "region": event.region, "basis": event.basis, "confidence": event.confidence,
                     "conflicts": event.conflicts, "lane": event.lane,
                     "alsoNotified": [n.model_dump() for n in event.also_notified],
+                    "lawEnforcement": event.law_enforcement.model_dump()
+                    if event.law_enforcement else None,
                 }, at, ("routed",), lane=event.lane, esp=event.esp),
                 handoff(event.agency_id, "jurisdiction", **common),
                 *[handoff(n.agency_id, n.why, **common) for n in event.also_notified],
@@ -139,7 +146,8 @@ def steps_for(event: ReportEvent, policy: Policy) -> list[Step]:
             if event.offered_to:
                 steps.append(handoff(event.offered_to, "unassigned_offer", at, text, event.lane,
                                      event.priority, "unknown", "", event.esp, policy,
-                                     extra=("offered",)))
+                                     extra=("offered",),
+                                     unviewed_files=event.files_needing_legal_process))
             return steps
         case CaseAcknowledged():
             taken = ("offers_taken",) if event.why == "unassigned_offer" else ()

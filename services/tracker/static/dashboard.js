@@ -157,6 +157,7 @@ function agencies() {
       { key: "p90", label: "p90 to ack", cell: (r) => fmt.hours(r.p90) },
       { key: "dark", label: "Dark", cls: (r) => (r.dark ? "dark" : ""), cell: (r) => (r.dark ? `${r.dark} !` : "0") },
       { key: "open", label: "Open" }, { key: "outcomeKnown", label: "Outcomes" },
+      { key: "filesNeedingLegalProcess", label: "Files needing legal process" },
     ], rows));
 }
 

@@ -12,7 +12,7 @@ from services.triage.domain.evidence import (
 )
 from services.triage.domain.rules import RULES, VIRAL_BUNDLE_FIRST, VIRAL_BUNDLE_MEMBER, Rule
 from shared.schemas.events import Disposition, RuleHit, TriageLane
-from shared.schemas.report import Report
+from shared.schemas.report import FiledReport
 
 __all__ = [
     "RULES", "Actionability", "Evidence", "KnownHashError", "KnownHashes", "Rule", "TriageDecision",
@@ -39,7 +39,7 @@ class TriageDecision:
         return tuple(r.rule for r in self.reasons)
 
 
-def triage(report: Report, known: KnownHashes) -> TriageDecision:
+def triage(report: FiledReport, known: KnownHashes) -> TriageDecision:
     """Decide priority and disposition; the decision names every rule that fired and why."""
     ev = gather(report, known)
     fired = [(r, reason) for r in RULES if r.check and (reason := r.check(ev))]

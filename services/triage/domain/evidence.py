@@ -5,14 +5,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.schemas.report import FileDetails, Person, Report
+from shared.schemas.report import Email, FileDetails, FiledReport, Person, Phone
 
 HASH_LENGTHS = {"MD5": 32, "SHA1": 40, "SHA256": 64}
 
 # What makes a report actionable, and how much each part weighs in the 0..100 score.
 ACTIONABILITY_WEIGHTS = {
     "userIdentifier": 20,
-    "contactData": 15,
+    "contactData": 10,
+    "verifiedContact": 5,  # an email or phone the ESP verified reaches a person
     "files": 15,
     "ipCaptureEvent": 20,
     "estimatedLocation": 20,
@@ -27,7 +28,9 @@ ANNOTATION_LABELS = {
     "viral": "file:viral", "potential_meme": "file:potential-meme",
     "generative_ai": "file:generative-ai", "infant": "file:infant",
     "physical_harm": "file:physical-harm", "violence_gore": "file:violence-gore",
-    "live_streaming": "file:live-streaming",
+    "live_streaming": "file:live-streaming", "bestiality": "file:bestiality",
+    "anime_drawing_virtual_hentai": "file:drawn", "possible_self_production":
+    "file:possible-self-production",
 }
 
 MEETING_WORDS = re.compile(
@@ -78,7 +81,7 @@ class Actionability:
 
 @dataclass(frozen=True)
 class Evidence:
-    report: Report
+    report: FiledReport
     actionability: Actionability
     user_identifier: bool
     content: bool
@@ -103,50 +106,73 @@ def _identified(person: Person | None) -> bool:
     return bool(person and (person.first_name or person.last_name or person.email or person.phone))
 
 
-def identified_minor_victim(report: Report) -> bool:
+def identified_minor_victim(report: FiledReport) -> bool:
     """A victim the report identifies (an account, a name, contact data) who is not known to be an adult."""
     for victim in report.victim:
-        age = victim.victim_person.age if victim.victim_person else None
-        identified = bool(victim.esp_identifier or victim.screen_name) or _identified(victim.victim_person)
+        age = victim.victim_person.age
+        identified = bool(victim.esp_identifier or victim.screen_name or victim.display_name) \
+            or _identified(victim.victim_person)
         if identified and (age is None or age < 18):
             return True
     return False
 
 
-def actionability(report: Report) -> Actionability:
+def contacts(report: FiledReport) -> list[Email | Phone]:
+    """The reported user's emails and phones, their own and their associated accounts'."""
+    p = report.person_or_user_reported
+    if p is None:
+        return []
+    person = p.person_or_user_reported_person
+    found: list[Email | Phone] = [*person.email, *person.phone] if person else []
+    for account in p.associated_account:
+        found += [*account.email, *account.phone]
+    return found
+
+
+def _located(report: FiledReport) -> bool:
+    """An estimated location or an address of anyone the report names."""
+    p = report.person_or_user_reported
+    estimates = [p.estimated_location if p else None]
+    estimates += [v.estimated_location for v in report.victim]
+    estimates += [r.estimated_location for r in report.intended_recipient]
+    if any(e and (e.country_code or e.region or e.city) for e in estimates):
+        return True
+    people = [p.person_or_user_reported_person if p else None]
+    people += [v.victim_person for v in report.victim]
+    people += [r.intended_recipient_person for r in report.intended_recipient]
+    accounts = [*(p.associated_account if p else []), *[a for v in report.victim
+                                                        for a in v.associated_account]]
+    return any(person and person.address for person in people) or any(a.address for a in accounts)
+
+
+def actionability(report: FiledReport) -> Actionability:
     """Score 0..100 from the fields that make a report actionable; list the missing ones."""
     p = report.person_or_user_reported
-    person = p.person_or_user_reported_person if p else None
+    reached = contacts(report)
     present = {
         "userIdentifier": bool(p and (p.esp_identifier or p.screen_name or p.display_name
                                       or p.profile_url)),
-        "contactData": bool(p and (p.email or p.phone or (person and (person.email or person.phone)))),
-        "files": bool(report.files),
+        "contactData": bool(reached),
+        "verifiedContact": any(c.verified for c in reached),
+        "files": bool(getattr(report, "files", [])),
         "ipCaptureEvent": bool(p and any(not e.possible_proxy for e in p.ip_capture_event)),
-        "estimatedLocation": bool(p and p.estimated_location) or _has_address(report),
+        "estimatedLocation": _located(report),
         "victimDetails": bool(report.victim),
     }
     score = sum(w for name, w in ACTIONABILITY_WEIGHTS.items() if present[name])
     return Actionability(score, tuple(name for name in ACTIONABILITY_WEIGHTS if not present[name]))
 
 
-def _has_address(report: Report) -> bool:
-    p = report.person_or_user_reported
-    people = [p.person_or_user_reported_person if p else None]
-    people += [v.victim_person for v in report.victim]
-    return any(person and person.address for person in people)
-
-
 def file_labels(file: FileDetails, known: bool) -> set[str]:
     labels = {"file:previously-seen" if known else "file:novel"}
     if file.industry_classification:
         labels |= {CLASSIFICATION_LABELS[c] for c in file.industry_classification}
-    annotations = file.file_annotations
+    annotations = file.annotations
     labels |= {label for attr, label in ANNOTATION_LABELS.items() if getattr(annotations, attr)}
     return labels
 
 
-def gather(report: Report, known: KnownHashes) -> Evidence:
+def gather(report: FiledReport, known: KnownHashes) -> Evidence:
     """Every fact the rules need, computed once."""
     p = report.person_or_user_reported
     score = actionability(report)
@@ -155,7 +181,7 @@ def gather(report: Report, known: KnownHashes) -> Evidence:
     seen_before = [known.matches(f) for f in report.files]
     known_files = tuple(f for f, k in zip(report.files, seen_before, strict=True) if k)
     novel_files = tuple(f for f, k in zip(report.files, seen_before, strict=True) if not k)
-    described = [d.content for d in report.internet_details if d.content]
+    described = [c for d in report.internet_details if (c := getattr(d.incident, "content", None))]
     labels: set[str] = set()
     for f, k in zip(report.files, seen_before, strict=True):
         labels |= file_labels(f, k)
@@ -164,14 +190,18 @@ def gather(report: Report, known: KnownHashes) -> Evidence:
     return Evidence(
         report=report,
         actionability=score,
-        user_identifier=bool(p and (p.esp_identifier or p.screen_name or p.email or p.phone)),
+        user_identifier=bool(p and (p.esp_identifier or p.screen_name or p.display_name))
+        or bool(contacts(report)),
         content=bool(report.files or described),
         location_clue="ipCaptureEvent" not in score.missing or "estimatedLocation" not in score.missing,
         identified_minor_victim=identified_minor_victim(report),
         novel_files=novel_files,
         known_files=known_files,
-        viral_only=bool(report.files) and not described and all(
-            f.file_annotations.viral or f.file_annotations.potential_meme for f in report.files),
+        # An ESP's batched report of viral content, or files that are all viral or memes, with
+        # nothing else described.
+        viral_only=bool(report.files) and not described and (
+            report.batched_report is not None
+            or all(f.annotations.viral or f.annotations.potential_meme for f in report.files)),
         labels=tuple(sorted(labels)),
         text=text,
     )

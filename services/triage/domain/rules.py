@@ -59,7 +59,7 @@ def esp_escalation(ev: Evidence) -> str | None:
 @rule("sextortion_with_identified_minor", "priority 1", f"{NCMEC_URGENT}; {API}: sextortion")
 def sextortion_with_identified_minor(ev: Evidence) -> str | None:
     """Sextortion of an identified minor is ongoing harm to a known child."""
-    if ev.report.incident_summary.report_annotations.sextortion and ev.identified_minor_victim:
+    if ev.report.incident_summary.annotations.sextortion and ev.identified_minor_victim:
         return "sextortion annotation and an identified minor victim"
     return None
 
@@ -68,7 +68,7 @@ def sextortion_with_identified_minor(ev: Evidence) -> str | None:
       f"{NCMEC_URGENT}; {API}: sadisticOnlineExploitation")
 def sadistic_exploitation_with_identified_minor(ev: Evidence) -> str | None:
     """Sadistic online exploitation of an identified minor is ongoing harm to a known child."""
-    annotations = ev.report.incident_summary.report_annotations
+    annotations = ev.report.incident_summary.annotations
     if annotations.sadistic_online_exploitation and ev.identified_minor_victim:
         return "sadistic online exploitation annotation and an identified minor victim"
     return None
@@ -77,7 +77,7 @@ def sadistic_exploitation_with_identified_minor(ev: Evidence) -> str | None:
 @rule("live_streaming", "priority 1", f"{NCMEC_URGENT}; {API}: fileAnnotations.liveStreaming")
 def live_streaming(ev: Evidence) -> str | None:
     """A live-streamed file means abuse that may be happening now."""
-    count = sum(1 for f in ev.report.files if f.file_annotations.live_streaming)
+    count = sum(1 for f in ev.report.files if f.annotations.live_streaming)
     return f"{count} live-streamed file(s)" if count else None
 
 
@@ -113,7 +113,7 @@ def not_actionable(ev: Evidence) -> str | None:
 @rule("esp_marked_informational", "informational", f"{API}: reportAnnotations.informational")
 def esp_marked_informational(ev: Evidence) -> str | None:
     """The ESP itself annotated the report as informational."""
-    if ev.report.incident_summary.report_annotations.informational:
+    if ev.report.incident_summary.annotations.informational:
         return "the ESP annotated the report as informational"
     return None
 
@@ -150,8 +150,8 @@ def novel_sex_act_imagery(ev: Evidence) -> str | None:
 def novel_harm_indicators(ev: Evidence) -> str | None:
     """Novel files of an infant, or with physical harm or violence: the gravest new material."""
     flags = sorted({name for f in ev.novel_files for name, on in (
-        ("infant", f.file_annotations.infant), ("physical harm", f.file_annotations.physical_harm),
-        ("violence/gore", f.file_annotations.violence_gore)) if on})
+        ("infant", f.annotations.infant), ("physical harm", f.annotations.physical_harm),
+        ("violence/gore", f.annotations.violence_gore)) if on})
     return "novel file(s) marked " + ", ".join(flags) if flags else None
 
 
