@@ -84,10 +84,15 @@ def _date_text(value: object) -> object:
     return value
 
 
+# Something other than white space. NEL (U+0085) is named: it is stripped as white space, yet a
+# JSON Schema (ECMA-262) `\S` would take it.
+NON_BLANK = r"[^\s\x85]"
+
+
 def text(max_length: int = MAX_TEXT) -> Any:
     """Text with something in it (not only spaces), at most `max_length` characters."""
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                            max_length=max_length, pattern=r"\S"),
+                                            max_length=max_length, pattern=NON_BLANK),
                      BeforeValidator(_text_only)]
 
 
@@ -164,14 +169,14 @@ class _TextElement(_Element):
 
 # ---- shared types ----
 
-class Email(_TextElement, tag="email"):
+class Email(_TextElement):
     value: text(255)
     type: EmailType | None = attr(default=None)
     verified: Flag | None = attr(default=None)
     verification_date: DateTime | None = attr(default=None)
 
 
-class Phone(_TextElement, tag="phone"):
+class Phone(_TextElement):
     value: text(50)
     type: PhoneType | None = attr(default=None)
     verified: Flag | None = attr(default=None)
@@ -182,7 +187,7 @@ class Phone(_TextElement, tag="phone"):
                          BeforeValidator(_text_only)] | None = attr(default=None)
 
 
-class Address(_Element, tag="address"):
+class Address(_Element):
     type: AddressType | None = attr(default=None)
     address: Text | None = element(default=None)
     city: Text | None = element(default=None)
@@ -192,7 +197,7 @@ class Address(_Element, tag="address"):
     country: text(100) | None = element(default=None)
 
 
-class Person(_Element, tag="person"):
+class Person(_Element):
     first_name: text(100) | None = element(default=None)
     last_name: text(100) | None = element(default=None)
     phone: list[Phone] = element(default=[], max_length=MAX_CONTACTS)
@@ -203,7 +208,7 @@ class Person(_Element, tag="person"):
     date_of_birth: Date | None = element(default=None)
 
 
-class ContactPerson(_Element, tag="contactPerson"):
+class ContactPerson(_Element):
     first_name: text(100) | None = element(default=None)
     last_name: text(100) | None = element(default=None)
     phone: list[Phone] = element(default=[], max_length=MAX_CONTACTS)
@@ -211,7 +216,7 @@ class ContactPerson(_Element, tag="contactPerson"):
     address: list[Address] = element(default=[], max_length=MAX_CONTACTS)
 
 
-class IpCaptureEvent(_Element, tag="ipCaptureEvent"):
+class IpCaptureEvent(_Element):
     ip_address: IpAddress = element()
     event_name: EventName | None = element(default=None)
     date_time: DateTime | None = element(default=None)
@@ -219,14 +224,14 @@ class IpCaptureEvent(_Element, tag="ipCaptureEvent"):
     port: integer(1, 65535) | None = element(default=None)
 
 
-class DeviceId(_Element, tag="deviceId"):
+class DeviceId(_Element):
     id_type: Text = element()
     id_value: Text = element()
     event_name: EventName | None = element(default=None)
     date_time: DateTime | None = element(default=None)
 
 
-class EstimatedLocation(_Element, tag="estimatedLocation"):
+class EstimatedLocation(_Element):
     verified: Flag | None = attr(default=None)
     timestamp: DateTime | None = attr(default=None)
     city: Text | None = element(default=None)
@@ -236,7 +241,7 @@ class EstimatedLocation(_Element, tag="estimatedLocation"):
                             BeforeValidator(_text_only)] | None = element(default=None)
 
 
-class AssociatedAccount(_Element, tag="associatedAccount"):
+class AssociatedAccount(_Element):
     account_type: AccountType | None = attr(default=None)
     third_party_user: Flag | None = attr(default=None)
     platform: Text | None = element(default=None)
@@ -263,7 +268,7 @@ class AssociatedAccount(_Element, tag="associatedAccount"):
 
 # ---- <report> ----
 
-class BatchedReport(_Element, tag="batchedReport"):
+class BatchedReport(_Element):
     """One report for many users sharing viral content."""
 
     reason: Literal["VIRAL_POTENTIAL_MEME"] = attr()
@@ -273,7 +278,7 @@ FLAGS_OF_REPORT = ("sextortion", "csam_solicitation", "minor_to_minor_interactio
                    "sadistic_online_exploitation", "informational")
 
 
-class ReportAnnotations(_Element, tag="reportAnnotations"):
+class ReportAnnotations(_Element):
     sextortion: Flag = element(default=False)
     csam_solicitation: Flag = element(default=False)
     minor_to_minor_interaction: Flag = element(default=False)
@@ -282,7 +287,7 @@ class ReportAnnotations(_Element, tag="reportAnnotations"):
     informational: Flag = element(default=False)
 
 
-class IncidentSummary(_Element, tag="incidentSummary"):
+class IncidentSummary(_Element):
     incident_type: IncidentType = element()
     platform: text(256) | None = element(default=None)
     escalate_to_high_priority: text(3000) | None = element(
@@ -296,60 +301,60 @@ class IncidentSummary(_Element, tag="incidentSummary"):
         return self.report_annotations or ReportAnnotations()
 
 
-class WebPageIncident(_Element, tag="webPageIncident"):
+class WebPageIncident(_Element):
     third_party_hosted_content: Flag | None = attr(default=None)
     url: list[text(2083)] = element(default=[], max_length=MAX_CONTACTS)
     additional_info: LongText | None = element(default=None)
 
 
-class EmailIncident(_Element, tag="emailIncident"):
+class EmailIncident(_Element):
     email_address: list[Email] = element(default=[], max_length=MAX_CONTACTS)
     content: LongText | None = element(default=None)
     additional_info: LongText | None = element(default=None)
 
 
-class NewsgroupIncident(_Element, tag="newsgroupIncident"):
+class NewsgroupIncident(_Element):
     name: Text | None = element(default=None)
     email_address: list[Email] = element(default=[], max_length=MAX_CONTACTS)
     content: LongText | None = element(default=None)
     additional_info: LongText | None = element(default=None)
 
 
-class ChatImIncident(_Element, tag="chatImIncident"):
+class ChatImIncident(_Element):
     chat_client: Text | None = element(default=None)
     chat_room_name: Text | None = element(default=None)
     content: LongText | None = element(default=None)
     additional_info: LongText | None = element(default=None)
 
 
-class OnlineGamingIncident(_Element, tag="onlineGamingIncident"):
+class OnlineGamingIncident(_Element):
     game_name: Text | None = element(default=None)
     console: Text | None = element(default=None)
     content: LongText | None = element(default=None)
     additional_info: LongText | None = element(default=None)
 
 
-class CellPhoneIncident(_Element, tag="cellPhoneIncident"):
+class CellPhoneIncident(_Element):
     phone_number: Phone | None = element(default=None)
     latitude: number(-90, 90) | None = element(default=None)
     longitude: number(-180, 180) | None = element(default=None)
     additional_info: LongText | None = element(default=None)
 
 
-class NonInternetIncident(_Element, tag="nonInternetIncident"):
+class NonInternetIncident(_Element):
     location_name: Text | None = element(default=None)
     incident_address: list[Address] = element(default=[], max_length=MAX_CONTACTS)
     additional_info: LongText | None = element(default=None)
 
 
-class Peer2peerIncident(_Element, tag="peer2peerIncident"):
+class Peer2peerIncident(_Element):
     client: Text | None = element(default=None)
     ip_capture_event: list[IpCaptureEvent] = element(default=[], max_length=MAX_IP_EVENTS)
     file_names: LongText | None = element(default=None)
     additional_info: LongText | None = element(default=None)
 
 
-class InternetDetails(_Element, tag="internetDetails"):
+class InternetDetails(_Element):
     """Exactly one kind of incident."""
 
     __xsd_choice__ = True
@@ -361,7 +366,8 @@ class InternetDetails(_Element, tag="internetDetails"):
     online_gaming_incident: OnlineGamingIncident | None = element(default=None)
     cell_phone_incident: CellPhoneIncident | None = element(default=None)
     non_internet_incident: NonInternetIncident | None = element(default=None)
-    peer2peer_incident: Peer2peerIncident | None = element(default=None)
+    peer2peer_incident: Peer2peerIncident | None = element(tag="peer2peerIncident",
+                                                           alias="peer2peerIncident", default=None)
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
@@ -388,7 +394,7 @@ class InternetDetails(_Element, tag="internetDetails"):
         return next(getattr(self, n) for n in type(self).model_fields if getattr(self, n))
 
 
-class LawEnforcement(_Element, tag="lawEnforcement"):
+class LawEnforcement(_Element):
     """The report was already made to a law-enforcement agency."""
 
     flea_country: text(100) | None = attr(default=None)
@@ -400,7 +406,7 @@ class LawEnforcement(_Element, tag="lawEnforcement"):
     served_legal_process_international: Flag | None = element(default=None)
 
 
-class Reporter(_Element, tag="reporter"):
+class Reporter(_Element):
     reporting_person: Person = element()
     contact_person: ContactPerson | None = element(default=None)
     company_template: Text | None = element(default=None)
@@ -408,7 +414,7 @@ class Reporter(_Element, tag="reporter"):
     legal_url: text(2083) | None = element(tag="legalURL", alias="legalURL", default=None)
 
 
-class PersonOrUserReported(_Element, tag="personOrUserReported"):
+class PersonOrUserReported(_Element):
     """The suspect."""
 
     person_or_user_reported_person: Person | None = element(default=None)
@@ -432,7 +438,7 @@ class PersonOrUserReported(_Element, tag="personOrUserReported"):
     additional_info: LongText | None = element(default=None)
 
 
-class IntendedRecipient(_Element, tag="intendedRecipient"):
+class IntendedRecipient(_Element):
     intended_recipient_person: Person | None = element(default=None)
     esp_identifier: Text | None = element(default=None)
     esp_service: Text | None = element(default=None)
@@ -451,7 +457,7 @@ class IntendedRecipient(_Element, tag="intendedRecipient"):
     additional_info: LongText | None = element(default=None)
 
 
-class Victim(_Element, tag="victim"):
+class Victim(_Element):
     victim_person: Person = element()
     esp_identifier: Text | None = element(default=None)
     esp_service: Text | None = element(default=None)
@@ -496,7 +502,7 @@ FLAGS_OF_FILE = ("anime_drawing_virtual_hentai", "potential_meme", "viral",
                  "live_streaming", "infant", "generative_ai")
 
 
-class FileAnnotations(_Element, tag="fileAnnotations"):
+class FileAnnotations(_Element):
     anime_drawing_virtual_hentai: Flag = element(default=False)
     potential_meme: Flag = element(default=False)
     viral: Flag = element(default=False)
@@ -509,22 +515,20 @@ class FileAnnotations(_Element, tag="fileAnnotations"):
     generative_ai: Flag = element(default=False)
 
 
-class OriginalFileHash(_Element, tag="originalFileHash"):
+class OriginalFileHash(_Element):
     value: Annotated[str, StringConstraints(strip_whitespace=True,
                                             pattern=r"^[0-9A-Za-z+/=]{8,512}$"),
                      BeforeValidator(_text_only)]
-    hash_type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                max_length=32)] = attr(
-        description="MD5, SHA1, SHA256, PDNA, ...")
+    hash_type: text(32) = attr(description="MD5, SHA1, SHA256, PDNA, ...")
 
 
-class NameValuePair(_Element, tag="nameValuePair"):
+class NameValuePair(_Element):
     type: Literal["EXIF", "HASH"] | None = attr(default=None)
     name: Text = element()
     value: LongText = element()
 
 
-class Details(_Element, tag="details"):
+class Details(_Element):
     name_value_pair: list[NameValuePair] = element(min_length=1, max_length=MAX_DETAILS)
 
 
@@ -532,6 +536,15 @@ class FileDetails(_Element, tag="fileDetails"):
     """What an ESP tells of one file (the `<fileDetails>` document). Its bytes never enter:
     only their hashes and size. `reportId` and `fileId` are required in the XML document; a file
     sent inline with a JSON report has neither."""
+
+    # The documented constraint, for JSON Schema readers too (the validator below enforces it).
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"required": ["fileRelevance"],
+               "properties": {"fileRelevance": {"const": "Supplemental Reported"}}},
+        "then": {"properties": {
+            "industryClassification": {"type": "null"},
+            "fileAnnotations": {"anyOf": [{"type": "null"}, {
+                "type": "object", "properties": {"potentialMeme": {"const": False}}}]}}}})
 
     report_id: ReportId | None = element(default=None, json_schema_extra={"xml_required": True})
     file_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$"),

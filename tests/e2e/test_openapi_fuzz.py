@@ -1,11 +1,13 @@
 """Schemathesis against the OpenAPI documents of intake and the tracker, served by the real
 processes, with credentials: no server error, and every answer as its document says."""
 
+import base64
 from pathlib import Path
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import negative_data_rejection
 
 from services.intake.app import create_app as create_intake
 from services.intake.config import IntakeSettings
@@ -39,16 +41,20 @@ tracker = schemathesis.openapi.from_dict(create_tracker(TrackerSettings()).opena
 
 def bearer(key: str):
     """Credentials as a schemathesis auth provider: left out of the requests that test what
-    happens without them."""
+    happens without them. The XML reporting API (/ispws) takes HTTP Basic instead."""
 
     class Bearer:
         def get(self, case, context):
             return key
 
         def set(self, case, data, context):
-            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+            scheme = BASIC if case.path.startswith("/ispws") else f"Bearer {data}"
+            case.headers = {**(case.headers or {}), "Authorization": scheme}
 
     return Bearer
+
+
+BASIC = "Basic " + base64.b64encode(b"example-esp:dev-password-not-secret").decode()
 
 
 intake.auth()(bearer("dev-key-not-secret"))
@@ -58,7 +64,10 @@ tracker.auth()(bearer("dev-admin-key-not-secret"))
 @intake.parametrize()
 @EXAMPLES
 def test_intake_answers_every_request_as_documented(case, stack):
-    case.call_and_validate(base_url=stack.url("intake"))
+    # The XML reporting API answers a bad request with HTTP 200 and an error code, as the protocol
+    # it mirrors does (tests/integration/test_ispws.py checks the codes); every other check holds.
+    protocol = [negative_data_rejection] if case.path.startswith("/ispws") else []
+    case.call_and_validate(base_url=stack.url("intake"), excluded_checks=protocol)
 
 
 @tracker.parametrize()
