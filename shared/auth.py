@@ -1,10 +1,12 @@
 """Credentials from settings (`name:key` pairs), checked in constant time, as FastAPI dependencies.
 
 Every kind of caller has its own keys and its own security scheme in the OpenAPI documents: an
-ESP (intake), an analyst (the tracker's read API and dashboard), an admin (dead-letter payloads
-and replay), an agency (its own queue). A key is never logged.
+ESP (intake; user:password pairs and HTTP Basic for the XML reporting API), an analyst (the
+tracker's read API and dashboard), an admin (dead-letter payloads and replay), an agency (its own
+queue). A key is never logged.
 """
 
+import base64
 import hmac
 import time
 from collections.abc import Awaitable, Callable
@@ -58,6 +60,38 @@ def bearer_token(authorization: str | None) -> str | None:
 def authenticate(keys: dict[str, str], authorization: str | None) -> str | None:
     """The name for an `Authorization: Bearer <key>` header, or None."""
     return match(keys, bearer_token(authorization))
+
+
+def parse_users(spec: str, what: str = "user") -> dict[str, str]:
+    """Parse `user:password,user:password` into {user: password}; reject blanks and repeats."""
+    users: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in spec.split(","))):
+        user, sep, password = pair.partition(":")
+        user, password = user.strip(), password.strip()
+        if not sep or not user or not password:
+            raise CredentialsError(f"{what} entry {user!r} is not of the form user:password")
+        if user in users:
+            raise CredentialsError(f"{what} {user!r} is listed twice")
+        users[user] = password
+    if not users:
+        raise CredentialsError(f"no {what}s configured")
+    return users
+
+
+def basic_user(users: dict[str, str], authorization: str | None) -> str | None:
+    """The user of an `Authorization: Basic ...` header whose password is right, or None. The
+    password is compared in constant time, and compared (with a stand-in) for an unknown user
+    too, so timing tells neither."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    expected = users.get(user)
+    same = hmac.compare_digest((expected or "\0 no such user").encode(), password.encode())
+    return user if sep and expected is not None and same else None
 
 
 KeyLookup = Callable[[Request], dict[str, str]]

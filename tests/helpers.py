@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 T = TypeVar("T")
@@ -50,6 +51,33 @@ async def stream_events(redis: Redis, stream: str) -> list[dict[str, Any]]:
 async def has_entries(redis: Redis, stream: str, n: int) -> bool:
     """At least n entries in the stream (for `eventually`)."""
     return await redis.xlen(stream) >= n
+
+
+def _values(redis: SyncRedis, key: bytes) -> list[Any]:
+    kind = redis.type(key)
+    kind = kind.decode() if isinstance(kind, bytes) else kind
+    if kind == "string":
+        return [redis.get(key)]
+    if kind == "hash":
+        return [x for pair in redis.hgetall(key).items() for x in pair]
+    if kind == "list":
+        return redis.lrange(key, 0, -1)
+    if kind in ("set", "zset"):
+        return list(redis.smembers(key)) if kind == "set" else redis.zrange(key, 0, -1)
+    if kind == "stream":
+        return [x for _, fields in redis.xrange(key) for pair in fields.items() for x in pair]
+    return []
+
+
+def keys_holding(redis: SyncRedis, needle: bytes) -> list[bytes]:
+    """Every key of the client's database whose name or any value holds `needle`: strings, hashes,
+    lists, sets, sorted sets and streams read back value by value (a DUMP could be compressed)."""
+    found = []
+    for key in redis.scan_iter(match="*", count=1000):
+        values = _values(redis, key)
+        if needle in key or any(needle in (v or b"") for v in values):
+            found.append(key)
+    return found
 
 
 class CuttingProxy:

@@ -1,15 +1,18 @@
 """Intake wiring: the HTTP API, its Redis store, health."""
 
+import time
+
 from fastapi import FastAPI
 
-from services.intake import handlers
+from services.intake import handlers, ispws
 from services.intake.config import IntakeSettings
+from services.intake.open_reports import OpenReports
 from services.intake.store import Backlogs, Submissions
-from shared.auth import parse_keys
+from shared.auth import parse_keys, parse_users
 from shared.contracts import Channel, Contract
 from shared.http import document_schemas
 from shared.schemas.events import ReportSubmitted
-from shared.schemas.report import FiledReport
+from shared.schemas.report import MAX_FILES, FiledReport
 from shared.service import StreamService
 from shared.topology import Topology
 
@@ -19,7 +22,8 @@ def contract(topology: Topology) -> Contract:
         service="intake", port=8001,
         summary="authenticates the ESP, validates the report, numbers it from a Redis counter, picks "
         "the lane (escalated when `escalateToHighPriority` is set)",
-        http=["HTTP `POST /v1/reports`, `POST /v1/reports/batch`"],
+        http=["HTTP `POST /v1/reports`, `POST /v1/reports/batch`",
+              "the XML reporting API under `/ispws` (docs/ispws.md)"],
         produces=[
             Channel(topology.submitted["escalated"], ReportSubmitted,
                     "Reports the ESP escalated (escalateToHighPriority set)."),
@@ -31,11 +35,15 @@ def contract(topology: Topology) -> Contract:
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     service = StreamService(contract(settings.topology()), settings)
-    app = service.app(routers=[handlers.router])
+    app = service.app(routers=[handlers.router, ispws.router])
     document_schemas(app, FiledReport, handlers.BatchRequest)
     app.state.settings = settings
     app.state.esp_keys = parse_keys(settings.esp_keys, "ESP key")
     app.state.submissions = Submissions(service.redis, service.topology, settings.idempotency_ttl_s)
     app.state.backlogs = Backlogs(service.redis, service.topology, settings.max_lane_backlog)
     app.state.batch_body = handlers.batch_body(settings.max_batch_reports)
+    app.state.ispws_users = parse_users(settings.ispws_users, "reporting API user")
+    app.state.open_reports = OpenReports(service.redis, service.topology, settings.ispws_keep_s,
+                                         MAX_FILES)
+    app.state.clock = time.time  # when open reports expire; tests move it
     return app

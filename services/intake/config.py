@@ -4,8 +4,10 @@ from pydantic import Field
 
 from shared.settings import TiplineSettings
 
-# A development key, documented in the README, so the demo works out of the box.
+# A development key and user, documented in the README, so the demo and the sandbox work out of
+# the box.
 DEVELOPMENT_KEYS = "example-esp:dev-key-not-secret"
+DEVELOPMENT_USERS = "example-esp:dev-password-not-secret"
 
 
 class IntakeSettings(TiplineSettings):
@@ -23,3 +25,14 @@ class IntakeSettings(TiplineSettings):
     idempotency_ttl_s: int = Field(
         default=7 * 24 * 3600, ge=60, description="How long an Idempotency-Key is remembered."
     )
+    ispws_users: str = Field(
+        default=DEVELOPMENT_USERS, description="The XML reporting API's ESP credentials (HTTP "
+        "Basic): comma-separated user:password pairs. The user is the ESP's name in the pipeline.")
+    ispws_max_file_bytes: int = Field(
+        default=100_000_000, ge=1, description="Largest file /ispws/upload takes (its bytes are "
+        "hashed as they arrive, never kept); a larger one answers 1111.")
+    ispws_upload_timeout_s: float = Field(default=600, gt=0,
+                                          description="Time an upload may take to arrive.")
+    ispws_keep_s: int = Field(
+        default=7 * 24 * 3600, ge=60, description="How long a finished or retracted report is "
+        "remembered, so that finishing it again answers 5102 (or 5101).")
