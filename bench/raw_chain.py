@@ -1,6 +1,8 @@
 """The raw limit: the same three hops (triage -> route -> track) as minimal hand-written redis-py
-loops, one process each: XREADGROUP COUNT 200, the same pydantic validation and domain functions,
-one pipelined XADD+XACK round trip per batch. No framework, no dead letters, no bundles, no logs.
+loops, one process each: XREADGROUP COUNT 200, the same events (compact: the report's body read
+by triage from its own key, one MGET per batch; routing facts after that), the same pydantic
+validation and domain functions, one pipelined XADD+XACK round trip per batch. No framework, no
+dead letters, no bundles, no logs.
 
 python -m bench.raw_chain {triage,route,track} REDIS_URL
 """
@@ -13,6 +15,7 @@ from pydantic import Field, TypeAdapter
 
 from services.router.domain import load_ip_table, load_zip_table, resolve
 from services.triage.domain import load_known_hashes, triage
+from shared import bodies
 from shared.directory import load_directory
 from shared.schemas.events import (
     ActionabilityScore,
@@ -21,6 +24,7 @@ from shared.schemas.events import (
     ReportTriaged,
     ReportUnassigned,
 )
+from shared.schemas.facts import RoutingFacts
 from shared.settings import DATA_DIR
 
 SUBMITTED, TRIAGED, ROUTED = "raw:submitted", "raw:triaged", "raw:routed"
@@ -29,21 +33,25 @@ GROUP = "raw"
 BATCH = 200
 
 
-def hop_triage(data: bytes) -> bytes:
-    known = KNOWN
-    event = ReportSubmitted.model_validate_json(data)
-    d = triage(event.report, known)
+def body_key(report_id: int) -> str:
+    return f"raw:body:{report_id}"
+
+
+def hop_triage(event: ReportSubmitted, body: bytes) -> bytes:
+    report = bodies.decode(body)
+    d = triage(report, KNOWN)
     return ReportTriaged(
         report_id=event.report_id, producer="raw", esp=event.esp, priority=d.priority,
         disposition=d.disposition, lane=d.lane, reasons=list(d.reasons),
         actionability=ActionabilityScore(score=d.actionability.score, missing=list(d.actionability.missing)),
-        labels=list(d.labels), known_files=d.known_files, novel_files=d.novel_files, report=event.report,
+        labels=list(d.labels), known_files=d.known_files, novel_files=d.novel_files,
+        routing=RoutingFacts.of_body(body),
     ).model_dump_json().encode()
 
 
 def hop_route(data: bytes) -> bytes:
     event = ReportTriaged.model_validate_json(data)
-    found = resolve(event.report, IP_TABLE, ZIPS, DIRECTORY)
+    found = resolve(event.routing, IP_TABLE, ZIPS, DIRECTORY)
     common = dict(report_id=event.report_id, producer="raw", priority=event.priority, lane=event.lane,
                   esp=event.esp)
     if found.agency is None:
@@ -60,8 +68,6 @@ Placed = TypeAdapter(Annotated[ReportRouted | ReportUnassigned, Field(discrimina
 def run(hop: str, url: str) -> None:
     r = redis.Redis.from_url(url)
     source = {"triage": SUBMITTED, "route": TRIAGED, "track": ROUTED}[hop]
-    target = {"triage": TRIAGED, "route": ROUTED}.get(hop)
-    work = {"triage": hop_triage, "route": hop_route}.get(hop)
     try:
         r.xgroup_create(source, GROUP, id="0", mkstream=True)
     except redis.ResponseError:
@@ -73,9 +79,14 @@ def run(hop: str, url: str) -> None:
             continue
         entries = reply[0][1]
         pipe = r.pipeline(transaction=False)
-        if work and target:
+        if hop == "triage":
+            events = [ReportSubmitted.model_validate_json(fields[b"data"]) for _, fields in entries]
+            found = r.mget([body_key(e.report_id) for e in events])
+            for event, body in zip(events, found, strict=True):
+                pipe.xadd(TRIAGED, {b"data": hop_triage(event, body)})
+        elif hop == "route":
             for _, fields in entries:
-                pipe.xadd(target, {b"data": work(fields[b"data"])})
+                pipe.xadd(ROUTED, {b"data": hop_route(fields[b"data"])})
         else:
             for _, fields in entries:
                 Placed.validate_json(fields[b"data"])

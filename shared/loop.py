@@ -103,7 +103,7 @@ class _Done:
     entry_id: bytes
     event_id: str
     commands: list[Command]
-    items: list[str] = field(default_factory=list)
+    items: list[str | bytes] = field(default_factory=list)
 
 
 def describe(exc: BaseException) -> str:

@@ -5,7 +5,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 
@@ -59,6 +59,10 @@ class TiplineSettings(BaseSettings):
         "then trimmed. Dead letters are never trimmed.",
     )
     trim_interval_s: float = Field(default=60, gt=0, description="How often streams are trimmed.")
+    report_body_ttl_s: int = Field(
+        default=30 * 24 * 3600, ge=60, description="How long a report's body, stored once when it "
+        "is accepted, is kept: for triage, and for the agencies that open their cases' reports. "
+        "At least the stream retention.")
     directory_file: Path = Field(
         default=DATA_DIR / "agencies.json", description="The synthetic agency directory."
     )
@@ -75,6 +79,13 @@ class TiplineSettings(BaseSettings):
                                       "at once; more get 503.")
     http_body_timeout_s: float = Field(default=30, gt=0, description="A request body not received "
                                        "within this long is refused (408).")
+
+    @model_validator(mode="after")
+    def _bodies_outlive_streams(self) -> "TiplineSettings":
+        if self.report_body_ttl_s < self.stream_retention_s:
+            raise ValueError("TIPLINE_REPORT_BODY_TTL_S must be at least "
+                             "TIPLINE_STREAM_RETENTION_S: an event must never outlive its report")
+        return self
 
     def topology(self) -> Topology:
         return Topology(self.prefix)

@@ -96,6 +96,10 @@ class Topology:
         """Event ids a consumer group has committed (the consume loop's idempotency records)."""
         return self.key("seen", group) + ":"
 
+    def report_body(self, report_id: int) -> str:
+        """The report as accepted, stored once (the events carry its id, not the report)."""
+        return self.key("body", report_id)
+
     def timeline_key(self, report_id: int) -> str:
         return self.key("report", report_id)
 

@@ -12,6 +12,11 @@ from fastapi import FastAPI
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
+from shared import bodies, wire
+from shared.schemas.events import ReportSubmitted
+from shared.schemas.report import FiledReport
+from shared.topology import Topology
+
 T = TypeVar("T")
 
 
@@ -78,6 +83,35 @@ def keys_holding(redis: SyncRedis, needle: bytes) -> list[bytes]:
         if needle in key or any(needle in (v or b"") for v in values):
             found.append(key)
     return found
+
+
+def submitted(report_id: int, report: FiledReport, esp: str = "test-esp") -> ReportSubmitted:
+    return ReportSubmitted(report_id=report_id, producer="test", esp=esp,
+                           lane="escalated" if report.escalated else "standard")
+
+
+def queue_submitted(pipe: Any, topology: Topology, report_id: int, report: FiledReport,
+                    esp: str = "test-esp") -> ReportSubmitted:
+    """Queue a report as intake publishes it: its body stored once, its event on its lane."""
+    event = submitted(report_id, report, esp)
+    pipe.set(topology.report_body(report_id), bodies.encode(report))
+    pipe.xadd(topology.submitted[event.lane], wire.encode(event))
+    return event
+
+
+async def stored_report(redis: Redis, topology: Topology, report_id: int) -> dict[str, Any]:
+    """The body intake stored for a report (its JSON), or an AssertionError."""
+    body = await redis.get(topology.report_body(report_id))
+    assert body is not None, f"no body stored for report {report_id}"
+    return json.loads(body)
+
+
+async def publish_submitted(redis: Redis, topology: Topology, report_id: int,
+                            report: FiledReport, esp: str = "test-esp") -> ReportSubmitted:
+    async with redis.pipeline(transaction=True) as pipe:
+        event = queue_submitted(pipe, topology, report_id, report, esp)
+        await pipe.execute()
+    return event
 
 
 class CuttingProxy:

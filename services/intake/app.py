@@ -9,6 +9,7 @@ from services.intake.config import IntakeSettings
 from services.intake.open_reports import OpenReports
 from services.intake.store import Backlogs, Submissions
 from shared.auth import parse_keys, parse_users
+from shared.bodies import ReportBodies
 from shared.contracts import Channel, Contract
 from shared.http import document_schemas
 from shared.schemas.events import ReportSubmitted
@@ -39,11 +40,13 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     document_schemas(app, FiledReport, handlers.BatchRequest)
     app.state.settings = settings
     app.state.esp_keys = parse_keys(settings.esp_keys, "ESP key")
-    app.state.submissions = Submissions(service.redis, service.topology, settings.idempotency_ttl_s)
+    report_bodies = ReportBodies(service.redis, service.topology, settings.report_body_ttl_s)
+    app.state.submissions = Submissions(service.redis, service.topology,
+                                        settings.idempotency_ttl_s, report_bodies)
     app.state.backlogs = Backlogs(service.redis, service.topology, settings.max_lane_backlog)
     app.state.batch_body = handlers.batch_body(settings.max_batch_reports)
     app.state.ispws_users = parse_users(settings.ispws_users, "reporting API user")
     app.state.open_reports = OpenReports(service.redis, service.topology, settings.ispws_keep_s,
-                                         MAX_FILES)
+                                         MAX_FILES, report_bodies)
     app.state.clock = time.time  # when open reports expire; tests move it
     return app

@@ -336,9 +336,8 @@ async def finish(request: Request, esp: Esp) -> Response:
             if await request.app.state.backlogs.over_bound({lane}):
                 raise Answer(Code.SERVER_ERROR, f"the {lane} lane is full; the report stays open, "
                              "retry later", headers={"Retry-After": str(RETRY_AFTER_S)})
-            event = ReportSubmitted(report_id=report_id, producer="intake", esp=esp, lane=lane,
-                                    report=filed)
-            await store.finish(opened, event, _now(request))
+            event = ReportSubmitted(report_id=report_id, producer="intake", esp=esp, lane=lane)
+            await store.finish(opened, filed, event, _now(request))
         except Refused as refusal:
             if refusal.state == "changed":
                 continue

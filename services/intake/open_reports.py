@@ -17,9 +17,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from services.intake import domain
-from shared import wire
+from shared import bodies, wire
+from shared.bodies import ReportBodies
 from shared.schemas.events import ReportSubmitted
-from shared.schemas.report import FileDetails, Report
+from shared.schemas.report import FileDetails, FiledReport, Report
 from shared.topology import Topology
 from shared.tracing import current_traceparent
 
@@ -56,7 +57,8 @@ elseif op == 'details' then  -- ARGV[6] file field, ARGV[7] its record
   touched()
 elseif op == 'retract' or op == 'finish' then
   -- ARGV[6] the 'changed' read when the report was built (finish only), ARGV[7] seconds the
-  -- record is kept, ARGV[8] the lane's stream, then the entry's fields
+  -- record is kept; for finish: ARGV[8] the lane's stream, KEYS[2] the body's key, ARGV[9] its
+  -- ttl, ARGV[10] the body, then the entry's fields
   if op == 'finish' and redis.call('HGET', KEYS[1], 'changed') ~= ARGV[6] then
     return 'changed'
   end
@@ -64,7 +66,10 @@ elseif op == 'retract' or op == 'finish' then
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'state', op == 'finish' and 'finished' or 'retracted', 'esp', esp)
   redis.call('EXPIRE', KEYS[1], ARGV[7])
-  if op == 'finish' then redis.call('XADD', ARGV[8], '*', unpack(ARGV, 9)) end
+  if op == 'finish' then
+    redis.call('SET', KEYS[2], ARGV[10], 'EX', ARGV[9])
+    redis.call('XADD', ARGV[8], '*', unpack(ARGV, 11))
+  end
 else
   return redis.error_reply('unknown operation')
 end
@@ -121,7 +126,9 @@ class Refused(Exception):
 
 
 class OpenReports:
-    def __init__(self, redis: Redis, topology: Topology, keep_s: int, max_files: int) -> None:
+    def __init__(self, redis: Redis, topology: Topology, keep_s: int, max_files: int,
+                 bodies: ReportBodies) -> None:
+        self.bodies = bodies
         self.redis = redis
         self.topology = topology
         self.keep_s = keep_s
@@ -171,16 +178,20 @@ class OpenReports:
     async def retract(self, esp: str, report_id: int, now: float) -> None:
         await self._run(esp, report_id, now, "retract", "", self.keep_s, "")
 
-    async def finish(self, opened: OpenReport, event: ReportSubmitted, now: float) -> None:
-        """Mark finished and publish, in one step; Refused('changed') when the report changed
-        since it was read (the caller reads it again)."""
+    async def finish(self, opened: OpenReport, filed: FiledReport, event: ReportSubmitted,
+                     now: float) -> None:
+        """Mark finished, store the body and publish, in one step; Refused('changed') when the
+        report changed since it was read (the caller reads it again)."""
         fields = wire.encode(event, current_traceparent())
         await self._run(opened.esp, opened.report_id, now, "finish", opened.changed, self.keep_s,
-                        self.topology.submitted[event.lane],
-                        *[x for pair in fields.items() for x in pair])
+                        self.topology.submitted[event.lane], self.bodies.ttl_s,
+                        bodies.encode(filed), *[x for pair in fields.items() for x in pair],
+                        body_key=self.topology.report_body(opened.report_id))
 
-    async def _run(self, esp: str, report_id: int, now: float, op: str, *args: Any) -> None:
-        reply = _text(await self._change(keys=[self._key(report_id)],
+    async def _run(self, esp: str, report_id: int, now: float, op: str, *args: Any,
+                   body_key: str | None = None) -> None:
+        keys = [self._key(report_id), *([body_key] if body_key else [])]
+        reply = _text(await self._change(keys=keys,
                                          args=[esp, repr(now), *self._window(), op, *args]))
         if reply != "ok":
             raise Refused(reply)

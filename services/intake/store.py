@@ -1,4 +1,5 @@
-"""Intake's Redis side: report numbers, and publishing with an idempotency record in one step."""
+"""Intake's Redis side: report numbers, and publishing a report (its body stored once, its event
+on the lane, its idempotency record) in one step."""
 
 import time
 from dataclasses import dataclass
@@ -6,7 +7,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from shared import wire
+from shared import bodies, wire
+from shared.bodies import ReportBodies
 from shared.groups import group_state
 from shared.redis_scripts import queue_script
 from shared.schemas.events import Lane, ReportSubmitted
@@ -16,10 +18,12 @@ from shared.tracing import current_traceparent
 
 # Claim the key and publish atomically: a crash between the two can never leave a key that
 # answers with a report id that was never published.
-# ARGV: report id and fingerprint, ttl, then the entry's fields as name, value pairs.
+# KEYS: the idempotency key, the lane, the report's body. ARGV: report id and fingerprint, the
+# key's ttl, the body's ttl, the body, then the entry's fields as name, value pairs.
 _CLAIM_AND_PUBLISH = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+  redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
   return ARGV[1]
 end
 return redis.call('GET', KEYS[1])
@@ -45,10 +49,12 @@ class Accepted:
 
 
 class Submissions:
-    def __init__(self, redis: Redis, topology: Topology, idempotency_ttl_s: int) -> None:
+    def __init__(self, redis: Redis, topology: Topology, idempotency_ttl_s: int,
+                 bodies: ReportBodies) -> None:
         self.redis = redis
         self.topology = topology
         self.ttl = idempotency_ttl_s
+        self.bodies = bodies
         self._claim_and_publish = redis.register_script(_CLAIM_AND_PUBLISH)
 
     async def accept(self, esp: str, drafts: list[Draft]) -> list[Accepted]:
@@ -66,7 +72,7 @@ class Submissions:
         if fresh:
             last = int(await self.redis.incrby(self.topology.report_id_counter, len(fresh)))
             events = {i: ReportSubmitted(report_id=last - len(fresh) + 1 + n, producer="intake",
-                                         esp=esp, lane=drafts[i].lane, report=drafts[i].report)
+                                         esp=esp, lane=drafts[i].lane)
                       for n, i in enumerate(fresh)}
             traceparent = current_traceparent()
             # One transaction: the batch is published whole or not at all.
@@ -74,7 +80,8 @@ class Submissions:
                 for i in fresh:
                     self._publish(pipe, esp, drafts[i], events[i], traceparent)
                 replies = await pipe.execute()
-            for i, reply in zip(fresh, replies, strict=True):
+            for i, reply in zip(fresh, _event_replies(replies, [drafts[i] for i in fresh]),
+                                strict=True):
                 event = events[i]
                 if drafts[i].idempotency_key:
                     winner = _split(reply)
@@ -86,15 +93,30 @@ class Submissions:
 
     def _publish(self, pipe: Pipeline, esp: str, draft: Draft, event: ReportSubmitted,
                  traceparent: str | None) -> None:
+        """Queue the body and the event (one reply), or the body, the event and the key in one
+        script (one reply)."""
         stream = self.topology.submitted[event.lane]
         fields = wire.encode(event, traceparent)
+        body = bodies.encode(draft.report)
         if draft.idempotency_key is None:
+            self.bodies.store(pipe, event.report_id, body)
             pipe.xadd(stream, fields)  # type: ignore[arg-type]
             return
         queue_script(pipe, self._claim_and_publish,
-                     keys=[self.topology.idempotency_key(esp, draft.idempotency_key), stream],
-                     args=[f"{event.report_id}:{draft.fingerprint}", self.ttl,
-                           *[x for pair in fields.items() for x in pair]])
+                     keys=[self.topology.idempotency_key(esp, draft.idempotency_key), stream,
+                           self.topology.report_body(event.report_id)],
+                     args=[f"{event.report_id}:{draft.fingerprint}", self.ttl, self.bodies.ttl_s,
+                           body, *[x for pair in fields.items() for x in pair]])
+
+
+def _event_replies(replies: list[object], drafts: list[Draft]) -> list[object]:
+    """The reply of each draft's publishing command: a plain draft queued its body first."""
+    found, at = [], 0
+    for draft in drafts:
+        at += 1 if draft.idempotency_key is None else 0
+        found.append(replies[at])
+        at += 1
+    return found
 
 
 def _replay(draft: Draft, report_id: int, fingerprint: str) -> Accepted:

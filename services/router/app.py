@@ -11,11 +11,11 @@ from shared.contracts import Channel, Contract, dead_letters
 from shared.directory import load_directory
 from shared.schemas.events import (
     CaseAssigned,
+    ReportTriaged,
     ReportUnassigned,
     RouterAction,
     SlaBreached,
 )
-from shared.schemas.views import ReportTriagedForRouting
 from shared.service import StreamService
 from shared.topology import TRIAGE_LANES, Topology
 
@@ -30,9 +30,9 @@ def contract(topology: Topology) -> Contract:
         consumes=[
             Channel(topology.sla_breaches, SlaBreached,
                     "Cases not acknowledged in time: re-notified, then escalated. Read first."),
-            *[Channel(topology.triaged[lane], ReportTriagedForRouting,
-                      f"Triaged reports of lane {lane}, read most urgent first (the router reads "
-                      "only the incident type and the location clues).")
+            *[Channel(topology.triaged[lane], ReportTriaged,
+                      f"Triaged reports of lane {lane}, read most urgent first; each carries the "
+                      "routing facts of its report, not the report.")
               for lane in TRIAGE_LANES],
         ],
         produces=[

@@ -22,10 +22,10 @@ from pathlib import Path
 from shared.directory import Agency, Directory
 from shared.geo import US_JURISDICTIONS, is_country_code, state_code
 from shared.schemas.events import CaseReason
+from shared.schemas.facts import RoutingFacts
 from shared.schemas.report import Address, EstimatedLocation, FiledReport
-from shared.schemas.views import ReportLocationView
 
-ReportClues = FiledReport | ReportLocationView
+ReportClues = FiledReport | RoutingFacts
 
 DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32",

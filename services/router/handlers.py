@@ -19,13 +19,13 @@ from shared.schemas.events import (
     SlaBreached,
     derived_event_id,
 )
-from shared.schemas.views import ReportTriagedForRouting
+from shared.schemas.facts import RoutingFacts
 from shared.topology import Topology
 
 log = get_logger(__name__)
 
 
-def case_files(report: ReportTriagedForRouting | ReportTriaged) -> list[CaseFile]:
+def case_files(report: RoutingFacts) -> list[CaseFile]:
     """Each file of the report as its case carries it: viewing a file the ESP did not view needs
     legal process."""
     files = []
@@ -36,7 +36,7 @@ def case_files(report: ReportTriagedForRouting | ReportTriaged) -> list[CaseFile
     return files
 
 
-def prior_report(report: ReportTriagedForRouting | ReportTriaged) -> PriorReport | None:
+def prior_report(report: RoutingFacts) -> PriorReport | None:
     le = report.law_enforcement
     return PriorReport(agency_name=le.agency_name, case_number=le.case_number,
                        flea_country=le.flea_country) if le else None
@@ -50,16 +50,16 @@ class Routing:
         self.directory = directory
         self.topology = topology
 
-    def on_report_triaged(self, event: ReportTriaged | ReportTriagedForRouting, out: Outbox) -> None:
+    def on_report_triaged(self, event: ReportTriaged, out: Outbox) -> None:
         if event.bundle and event.bundle.role == "member":
             log.info("bundle member, not routed again", bundle=event.bundle.bundle_id)
             return
-        found = resolve(event.report, self.ip_table, self.zips, self.directory)
-        incident = event.report.incident_summary.incident_type.value
+        found = resolve(event.routing, self.ip_table, self.zips, self.directory)
+        incident = event.routing.incident_summary.incident_type.value
         common = dict(report_id=event.report_id, producer="router", priority=event.priority,
                       lane=event.lane, esp=event.esp)
-        files = case_files(event.report)
-        prior = prior_report(event.report)
+        files = case_files(event.routing)
+        prior = prior_report(event.routing)
         unviewed = sum(1 for f in files if f.needs_legal_process)
 
         def hand_over(agency_id: str, why: CaseReason, jurisdiction: str) -> None:

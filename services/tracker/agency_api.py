@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
+from fastapi import Response as HttpResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -79,6 +80,28 @@ async def list_cases(request: Request, agency_id: AgencyId,
     total, page = await request.app.state.ledger.agency_cases(agency_id, status, offset, limit)
     pairs = [(report_id, agency_id, handed) for report_id, handed, _ in page]
     return CasePage(total=total, offset=offset, cases=await cases_of(request, pairs))
+
+
+@router.get("/{agency_id}/cases/{report_id}/report", response_class=HttpResponse,
+            summary="The report of a case, as the ESP filed it (its files as hashes only).",
+            description="Served from the one stored copy of the report (the claim check). The "
+            "case must have been handed to this agency (404 otherwise); a report older than "
+            "TIPLINE_REPORT_BODY_TTL_S is gone (410).",
+            responses={200: {"description": "The report (FiledReport, JSON).", "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/FiledReport"}}}},
+                **responses(401, 403, 404, 422, 503),
+                410: {"description": "The report is no longer kept."}})
+async def case_report(request: Request, agency_id: AgencyId, report_id: Annotated[int, Path(ge=1)],
+                      _caller: Annotated[Caller, Depends(_caller("read"))]) -> HttpResponse:
+    state = request.app.state
+    fields = (await state.ledger.timelines([report_id]))[0]
+    if f"handoff:{agency_id}" not in fields:
+        raise HTTPException(status_code=404, detail=f"report {report_id} was not handed to "
+                            f"{agency_id}")
+    [body] = await state.bodies.raw([report_id])
+    if body is None:
+        raise HTTPException(status_code=410, detail=f"report {report_id} is no longer kept")
+    return HttpResponse(body, media_type="application/json")
 
 
 class Response(BaseModel):

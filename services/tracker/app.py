@@ -10,16 +10,20 @@ from services.tracker.sla import SlaWatcher
 from services.tracker.store import DeadLetters, Ledger, Responses
 from shared import topology as groups
 from shared.auth import parse_keys
+from shared.bodies import ReportBodies
 from shared.contracts import Channel, Contract
 from shared.directory import load_directory
+from shared.http import document_schemas
 from shared.schemas.events import (
     AgencyResponse,
     MessageDeadLettered,
+    ReportSubmitted,
     ReportUnassigned,
     RouterAction,
     SlaBreached,
 )
-from shared.schemas.views import ReportSubmittedSummary, ReportTriagedSummary
+from shared.schemas.report import FiledReport
+from shared.schemas.views import ReportTriagedSummary
 from shared.service import StreamService
 from shared.topology import TRIAGE_LANES, Topology
 
@@ -33,13 +37,14 @@ def contract(topology: Topology) -> Contract:
         "outcome known, unassigned, share never acknowledged, per agency and lane; watches "
         "priority-1 cases for the SLA",
         http=["HTTP `GET /v1/reports/{id}`, `GET /v1/gap`, `GET /v1/gap/dark`, "
-              "`GET /v1/agencies/{id}/cases`, `POST /v1/agencies/{id}/cases/{report}/responses`, "
+              "`GET /v1/agencies/{id}/cases`, `GET /v1/agencies/{id}/cases/{report}/report`, "
+              "`POST /v1/agencies/{id}/cases/{report}/responses`, "
               "`GET /dashboard`"],
         consumes=[
-            *[Channel(t.submitted[lane], ReportSubmittedSummary, f"Submitted reports ({lane}), {ledger} "
-                      "(read without their bodies).") for lane in ("escalated", "standard")],
+            *[Channel(t.submitted[lane], ReportSubmitted, f"Submitted reports ({lane}), {ledger}.")
+              for lane in ("escalated", "standard")],
             *[Channel(t.triaged[lane], ReportTriagedSummary, f"Triaged reports ({lane}), {ledger} (read "
-                      "without their bodies).") for lane in TRIAGE_LANES],
+                      "without their routing facts).") for lane in TRIAGE_LANES],
             Channel(t.routed, RouterAction, f"Routing decisions, re-notifications and escalations, "
                     f"{ledger}."),
             Channel(t.unassigned, ReportUnassigned, f"Unassigned reports, {ledger}."),
@@ -76,6 +81,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
             service.consume(channel, recorder.on_report_event, collector=ledger, dedupe=False)
     service.run_in_background(SlaWatcher(ledger, policy, settings.sla_check_interval_ms).worker())
     app = service.app(routers=[api.router, agency_api.router, dashboard.router])
+    document_schemas(app, FiledReport)  # the body an agency reads of its case
     directory = load_directory(settings.directory_file)
     app.state.settings = settings
     app.state.ledger = ledger
@@ -90,6 +96,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     app.state.policy = policy
     app.state.agency_kinds = {a.id: (a.kind, a.played_by) for a in directory.agencies}
     app.state.responses = Responses(service.redis, service.topology)
+    app.state.bodies = ReportBodies(service.redis, service.topology, settings.report_body_ttl_s)
     export_gap(service.metrics, ledger, policy, app.state.agency_kinds)
     app.state.replayable = lambda stream: (stream.startswith(service.topology.prefix + ":")
                                            and stream != service.topology.dead_letters)

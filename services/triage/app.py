@@ -7,6 +7,7 @@ from services.triage.domain import load_known_hashes
 from services.triage.handlers import Triage
 from services.triage.store import Bundles
 from shared import topology as groups
+from shared.bodies import ReportBodies
 from shared.contracts import Channel, Contract, dead_letters
 from shared.schemas.events import ReportSubmitted, ReportTriaged
 from shared.service import StreamService
@@ -41,7 +42,8 @@ def create_service(settings: TriageSettings | None = None) -> StreamService:
     known = load_known_hashes(settings.known_hashes_file)
     service = StreamService(contract(settings.topology()), settings)
     bundles = Bundles(service.redis, service.topology, settings.bundle_window_s)
-    handler = Triage(known, bundles, service.topology)
+    handler = Triage(known, bundles, ReportBodies(service.redis, service.topology,
+                                                  settings.report_body_ttl_s), service.topology)
     for channel in service.contract.consumes:
         service.consume(channel, handler.on_report_submitted, prepare=handler.prepare)
     return service

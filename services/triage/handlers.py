@@ -1,4 +1,7 @@
-"""Triage subscriber: one submitted report in, one triaged report out, on the lane of its priority."""
+"""Triage subscriber: one submitted report in (its body read from the claim check, a batch at a
+time), one triaged report out on the lane of its priority, carrying what routing needs."""
+
+from dataclasses import dataclass
 
 from services.triage.domain import (
     KnownHashes,
@@ -8,6 +11,8 @@ from services.triage.domain import (
     triage,
 )
 from services.triage.store import Bundles
+from shared import bodies
+from shared.bodies import ReportBodies
 from shared.logging import get_logger
 from shared.outbox import Outbox
 from shared.schemas.events import (
@@ -17,20 +22,32 @@ from shared.schemas.events import (
     ReportTriaged,
     derived_event_id,
 )
+from shared.schemas.facts import RoutingFacts
 from shared.topology import Topology
 
 log = get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class Triaged:
+    decision: TriageDecision
+    routing: RoutingFacts
+
+
 class Triage:
-    def __init__(self, known: KnownHashes, bundles: Bundles, topology: Topology) -> None:
+    def __init__(self, known: KnownHashes, bundles: Bundles, bodies: ReportBodies,
+                 topology: Topology) -> None:
         self.known = known
         self.bundles = bundles
+        self.bodies = bodies
         self.topology = topology
 
-    async def prepare(self, events: list[ReportSubmitted]) -> dict[str, TriageDecision]:
-        """Decide every report of a batch, then look up the viral bundles of all in one round trip."""
-        decisions = {e.event_id: triage(e.report, self.known) for e in events}
+    async def prepare(self, events: list[ReportSubmitted]) -> dict[str, Triaged]:
+        """Read the bodies of a batch in one round trip, decide every report, then look up the
+        viral bundles of all in one more."""
+        found = await self.bodies.read([e.report_id for e in events])
+        reports = [bodies.decode(body) for body in found]
+        decisions = {e.event_id: triage(r, self.known) for e, r in zip(events, reports, strict=True)}
         viral = [e for e in events if decisions[e.event_id].bundle_keys]
         if viral:
             firsts = await self.bundles.first_reports(
@@ -38,10 +55,12 @@ class Triage:
             for e, first in zip(viral, firsts, strict=True):
                 join = as_bundle_first if first == e.report_id else as_bundle_member
                 decisions[e.event_id] = join(decisions[e.event_id], first)
-        return decisions
+        return {e.event_id: Triaged(decisions[e.event_id], RoutingFacts.of_body(body))
+                for e, body in zip(events, found, strict=True)}
 
     def on_report_submitted(self, event: ReportSubmitted, out: Outbox) -> None:
-        decision: TriageDecision = out.prepared
+        triaged: Triaged = out.prepared
+        decision = triaged.decision
         out.publish(self.topology.triaged[decision.lane], ReportTriaged(
             event_id=derived_event_id(event.event_id, "triaged"), report_id=event.report_id,
             producer="triage", esp=event.esp, priority=decision.priority, disposition=decision.disposition,
@@ -52,7 +71,7 @@ class Triage:
             novel_files=decision.novel_files,
             bundle=Bundle(bundle_id=decision.bundle_id, role=decision.bundle_role)
             if decision.bundle_id else None,
-            report=event.report,
+            routing=triaged.routing,
         ))
         log.info("report triaged", priority=decision.priority, disposition=decision.disposition,
                  rules=list(decision.rules), actionability=decision.actionability.score,

@@ -3,11 +3,11 @@
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
 
-from shared.schemas.report import FiledReport
+from shared.schemas.facts import RoutingFacts
 
 SCHEMA_VERSION = 1
 
@@ -42,10 +42,12 @@ class Event(BaseModel):
 
 
 class ReportSubmitted(Event):
+    """A report accepted by intake. Its body is not in the event: it is stored once, under the
+    report's id (`shared.bodies`), in the same transaction that publishes this."""
+
     type: Literal["ReportSubmitted"] = "ReportSubmitted"
     esp: str = Field(description="The authenticated electronic service provider.")
     lane: Lane
-    report: FiledReport
 
 
 class RuleHit(BaseModel):
@@ -77,11 +79,16 @@ class ReportTriaged(Event):
     lane: TriageLane
     reasons: list[RuleHit] = Field(min_length=1, description="Every rule that fired.")
     actionability: ActionabilityScore
-    labels: list[str] = Field(default=[], description="Age range, content and file labels.")
+    labels: list[str] = Field(default_factory=list, description="Age range, content and file labels.")
     known_files: int = Field(default=0, ge=0, description="Files matching the known-hash list.")
     novel_files: int = Field(default=0, ge=0, description="Files not seen before.")
     bundle: Bundle | None = None
-    report: FiledReport
+    routing: RoutingFacts = Field(description="What routing needs of the report: its location "
+                                  "clues, files and an earlier report to law enforcement.")
+
+    @field_serializer("routing")
+    def _compact(self, routing: RoutingFacts) -> dict[str, Any]:
+        return routing.model_dump(mode="json", exclude_defaults=True)
 
 
 OUTCOMES = (
@@ -142,8 +149,8 @@ class CaseAssigned(Event):
     jurisdiction: str
     incident_type: str
     actionability: int = Field(default=0, ge=0, le=100, description="The triage actionability score.")
-    labels: list[str] = []
-    files: list[CaseFile] = Field(default=[], description="The report's files; each says whether "
+    labels: list[str] = Field(default_factory=list)
+    files: list[CaseFile] = Field(default_factory=list, description="The report's files; each says whether "
                                   "opening it needs legal process.")
     law_enforcement: PriorReport | None = Field(default=None, description="An agency the ESP had "
                                                 "already reported the incident to.")
@@ -160,12 +167,13 @@ class ReportRouted(Event):
     type: Literal["ReportRouted"] = "ReportRouted"
     esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str = Field(description="The local or international agency.")
-    also_notified: list[Notified] = Field(default=[], description="Federal partners notified as well.")
+    also_notified: list[Notified] = Field(default_factory=list,
+                                          description="Federal partners notified as well.")
     jurisdiction: str
     region: str | None = None
     basis: str = Field(description="Which clue decided the jurisdiction.")
     confidence: float = Field(ge=0, le=1, description="Share of the location evidence behind it.")
-    conflicts: list[str] = Field(default=[], description="Jurisdictions other clues pointed to.")
+    conflicts: list[str] = Field(default_factory=list, description="Jurisdictions other clues pointed to.")
     incident_type: str = ""
     priority: Literal[1, 2, 3]
     lane: TriageLane

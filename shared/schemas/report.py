@@ -200,9 +200,9 @@ class Address(_Element):
 class Person(_Element):
     first_name: text(100) | None = element(default=None)
     last_name: text(100) | None = element(default=None)
-    phone: list[Phone] = element(default=[], max_length=MAX_CONTACTS)
-    email: list[Email] = element(default=[], max_length=MAX_CONTACTS)
-    address: list[Address] = element(default=[], max_length=MAX_CONTACTS)
+    phone: list[Phone] = element(default_factory=list, max_length=MAX_CONTACTS)
+    email: list[Email] = element(default_factory=list, max_length=MAX_CONTACTS)
+    address: list[Address] = element(default_factory=list, max_length=MAX_CONTACTS)
     age: integer(0, 150) | None = element(default=None)
     age_assertion_discrepancy: Flag | None = element(default=None)
     date_of_birth: Date | None = element(default=None)
@@ -211,9 +211,9 @@ class Person(_Element):
 class ContactPerson(_Element):
     first_name: text(100) | None = element(default=None)
     last_name: text(100) | None = element(default=None)
-    phone: list[Phone] = element(default=[], max_length=MAX_CONTACTS)
-    email: list[Email] = element(default=[], max_length=MAX_CONTACTS)
-    address: list[Address] = element(default=[], max_length=MAX_CONTACTS)
+    phone: list[Phone] = element(default_factory=list, max_length=MAX_CONTACTS)
+    email: list[Email] = element(default_factory=list, max_length=MAX_CONTACTS)
+    address: list[Address] = element(default_factory=list, max_length=MAX_CONTACTS)
 
 
 class IpCaptureEvent(_Element):
@@ -250,19 +250,19 @@ class AssociatedAccount(_Element):
     last_name: text(100) | None = element(default=None)
     approximate_age: integer(0, 150) | None = element(default=None)
     age_assertion_discrepancy: Flag | None = element(default=None)
-    phone: list[Phone] = element(default=[], max_length=MAX_CONTACTS)
-    email: list[Email] = element(default=[], max_length=MAX_CONTACTS)
+    phone: list[Phone] = element(default_factory=list, max_length=MAX_CONTACTS)
+    email: list[Email] = element(default_factory=list, max_length=MAX_CONTACTS)
     all_emails_reported: Flag | None = element(default=None)
-    address: list[Address] = element(default=[], max_length=MAX_CONTACTS)
+    address: list[Address] = element(default_factory=list, max_length=MAX_CONTACTS)
     esp_service: Text | None = element(default=None)
     esp_identifier: Text | None = element(default=None)
-    profile_url: list[Text] = element(default=[], max_length=MAX_CONTACTS)
+    profile_url: list[Text] = element(default_factory=list, max_length=MAX_CONTACTS)
     screen_name: Text | None = element(default=None)
-    display_name: list[Text] = element(default=[], max_length=MAX_CONTACTS)
+    display_name: list[Text] = element(default_factory=list, max_length=MAX_CONTACTS)
     profile_bio: Text | None = element(default=None)
     group_identifier: Text | None = element(default=None)
-    ip_capture_event: list[IpCaptureEvent] = element(default=[], max_length=MAX_IP_EVENTS)
-    device_id: list[DeviceId] = element(default=[], max_length=MAX_CONTACTS)
+    ip_capture_event: list[IpCaptureEvent] = element(default_factory=list, max_length=MAX_IP_EVENTS)
+    device_id: list[DeviceId] = element(default_factory=list, max_length=MAX_CONTACTS)
     additional_info: LongText | None = element(default=None)
 
 
@@ -303,19 +303,19 @@ class IncidentSummary(_Element):
 
 class WebPageIncident(_Element):
     third_party_hosted_content: Flag | None = attr(default=None)
-    url: list[text(2083)] = element(default=[], max_length=MAX_CONTACTS)
+    url: list[text(2083)] = element(default_factory=list, max_length=MAX_CONTACTS)
     additional_info: LongText | None = element(default=None)
 
 
 class EmailIncident(_Element):
-    email_address: list[Email] = element(default=[], max_length=MAX_CONTACTS)
+    email_address: list[Email] = element(default_factory=list, max_length=MAX_CONTACTS)
     content: LongText | None = element(default=None)
     additional_info: LongText | None = element(default=None)
 
 
 class NewsgroupIncident(_Element):
     name: Text | None = element(default=None)
-    email_address: list[Email] = element(default=[], max_length=MAX_CONTACTS)
+    email_address: list[Email] = element(default_factory=list, max_length=MAX_CONTACTS)
     content: LongText | None = element(default=None)
     additional_info: LongText | None = element(default=None)
 
@@ -343,13 +343,13 @@ class CellPhoneIncident(_Element):
 
 class NonInternetIncident(_Element):
     location_name: Text | None = element(default=None)
-    incident_address: list[Address] = element(default=[], max_length=MAX_CONTACTS)
+    incident_address: list[Address] = element(default_factory=list, max_length=MAX_CONTACTS)
     additional_info: LongText | None = element(default=None)
 
 
 class Peer2peerIncident(_Element):
     client: Text | None = element(default=None)
-    ip_capture_event: list[IpCaptureEvent] = element(default=[], max_length=MAX_IP_EVENTS)
+    ip_capture_event: list[IpCaptureEvent] = element(default_factory=list, max_length=MAX_IP_EVENTS)
     file_names: LongText | None = element(default=None)
     additional_info: LongText | None = element(default=None)
 
@@ -423,18 +423,18 @@ class PersonOrUserReported(_Element):
     esp_service: Text | None = element(default=None)
     compromised_account: Flag | None = element(default=None)
     screen_name: Text | None = element(default=None)
-    display_name: list[Text] = element(default=[], max_length=MAX_CONTACTS)
-    profile_url: list[text(2083)] = element(default=[], max_length=MAX_CONTACTS)
+    display_name: list[Text] = element(default_factory=list, max_length=MAX_CONTACTS)
+    profile_url: list[text(2083)] = element(default_factory=list, max_length=MAX_CONTACTS)
     profile_bio: Text | None = element(default=None)
-    ip_capture_event: list[IpCaptureEvent] = element(default=[], max_length=MAX_IP_EVENTS)
-    device_id: list[DeviceId] = element(default=[], max_length=MAX_CONTACTS)
+    ip_capture_event: list[IpCaptureEvent] = element(default_factory=list, max_length=MAX_IP_EVENTS)
+    device_id: list[DeviceId] = element(default_factory=list, max_length=MAX_CONTACTS)
     third_party_user_reported: Flag | None = element(default=None)
     prior_ct_reports: list[ReportId] = element(tag="priorCTReports", alias="priorCTReports",
-                                               default=[], max_length=MAX_CONTACTS)
+                                               default_factory=list, max_length=MAX_CONTACTS)
     group_identifier: Text | None = element(default=None)
     estimated_location: EstimatedLocation | None = element(default=None)
     all_emails_reported: Flag | None = element(default=None)
-    associated_account: list[AssociatedAccount] = element(default=[], max_length=MAX_PEOPLE)
+    associated_account: list[AssociatedAccount] = element(default_factory=list, max_length=MAX_PEOPLE)
     additional_info: LongText | None = element(default=None)
 
 
@@ -444,13 +444,13 @@ class IntendedRecipient(_Element):
     esp_service: Text | None = element(default=None)
     compromised_account: Flag | None = element(default=None)
     screen_name: Text | None = element(default=None)
-    display_name: list[Text] = element(default=[], max_length=MAX_CONTACTS)
-    profile_url: list[text(2083)] = element(default=[], max_length=MAX_CONTACTS)
+    display_name: list[Text] = element(default_factory=list, max_length=MAX_CONTACTS)
+    profile_url: list[text(2083)] = element(default_factory=list, max_length=MAX_CONTACTS)
     profile_bio: Text | None = element(default=None)
-    ip_capture_event: list[IpCaptureEvent] = element(default=[], max_length=MAX_IP_EVENTS)
-    device_id: list[DeviceId] = element(default=[], max_length=MAX_CONTACTS)
+    ip_capture_event: list[IpCaptureEvent] = element(default_factory=list, max_length=MAX_IP_EVENTS)
+    device_id: list[DeviceId] = element(default_factory=list, max_length=MAX_CONTACTS)
     prior_ct_reports: list[ReportId] = element(tag="priorCTReports", alias="priorCTReports",
-                                               default=[], max_length=MAX_CONTACTS)
+                                               default_factory=list, max_length=MAX_CONTACTS)
     group_identifier: Text | None = element(default=None)
     estimated_location: EstimatedLocation | None = element(default=None)
     all_emails_reported: Flag | None = element(default=None)
@@ -463,17 +463,17 @@ class Victim(_Element):
     esp_service: Text | None = element(default=None)
     compromised_account: Flag | None = element(default=None)
     screen_name: Text | None = element(default=None)
-    display_name: list[Text] = element(default=[], max_length=MAX_CONTACTS)
-    profile_url: list[text(2083)] = element(default=[], max_length=MAX_CONTACTS)
+    display_name: list[Text] = element(default_factory=list, max_length=MAX_CONTACTS)
+    profile_url: list[text(2083)] = element(default_factory=list, max_length=MAX_CONTACTS)
     profile_bio: Text | None = element(default=None)
-    ip_capture_event: list[IpCaptureEvent] = element(default=[], max_length=MAX_IP_EVENTS)
-    device_id: list[DeviceId] = element(default=[], max_length=MAX_CONTACTS)
+    ip_capture_event: list[IpCaptureEvent] = element(default_factory=list, max_length=MAX_IP_EVENTS)
+    device_id: list[DeviceId] = element(default_factory=list, max_length=MAX_CONTACTS)
     school_name: Text | None = element(default=None)
     prior_ct_reports: list[ReportId] = element(tag="priorCTReports", alias="priorCTReports",
-                                               default=[], max_length=MAX_CONTACTS)
+                                               default_factory=list, max_length=MAX_CONTACTS)
     estimated_location: EstimatedLocation | None = element(default=None)
     all_emails_reported: Flag | None = element(default=None)
-    associated_account: list[AssociatedAccount] = element(default=[], max_length=MAX_PEOPLE)
+    associated_account: list[AssociatedAccount] = element(default_factory=list, max_length=MAX_PEOPLE)
     additional_info: LongText | None = element(default=None)
 
 
@@ -482,12 +482,12 @@ class Report(_Element, tag="report"):
 
     batched_report: BatchedReport | None = element(default=None)
     incident_summary: IncidentSummary = element()
-    internet_details: list[InternetDetails] = element(default=[], max_length=MAX_PEOPLE)
+    internet_details: list[InternetDetails] = element(default_factory=list, max_length=MAX_PEOPLE)
     law_enforcement: LawEnforcement | None = element(default=None)
     reporter: Reporter = element()
     person_or_user_reported: PersonOrUserReported | None = element(default=None)
-    intended_recipient: list[IntendedRecipient] = element(default=[], max_length=MAX_PEOPLE)
-    victim: list[Victim] = element(default=[], max_length=MAX_VICTIMS)
+    intended_recipient: list[IntendedRecipient] = element(default_factory=list, max_length=MAX_PEOPLE)
+    victim: list[Victim] = element(default_factory=list, max_length=MAX_VICTIMS)
     additional_info: LongText | None = element(default=None)
 
     @property
@@ -559,12 +559,12 @@ class FileDetails(_Element, tag="fileDetails"):
     file_relevance: FileRelevance | None = element(default=None)
     file_annotations: FileAnnotations | None = element(default=None)
     industry_classification: IndustryClassification | None = element(default=None)
-    original_file_hash: list[OriginalFileHash] = element(default=[],
+    original_file_hash: list[OriginalFileHash] = element(default_factory=list,
                                                          max_length=MAX_HASHES_PER_FILE)
     ip_capture_event: IpCaptureEvent | None = element(default=None)
-    device_id: list[DeviceId] = element(default=[], max_length=MAX_CONTACTS)
-    details: list[Details] = element(default=[], max_length=MAX_CONTACTS)
-    additional_info: list[LongText] = element(default=[], max_length=MAX_CONTACTS)
+    device_id: list[DeviceId] = element(default_factory=list, max_length=MAX_CONTACTS)
+    details: list[Details] = element(default_factory=list, max_length=MAX_CONTACTS)
+    additional_info: list[LongText] = element(default_factory=list, max_length=MAX_CONTACTS)
 
     @model_validator(mode="after")
     def _supplemental(self) -> "FileDetails":
@@ -592,7 +592,7 @@ class FiledReport(Report, tag="report"):
     """A report with its files: what the JSON API takes, what the XML API builds from a report and
     its uploads at /finish, and what the pipeline carries."""
 
-    files: list[FileDetails] = element(default=[], max_length=MAX_FILES,
+    files: list[FileDetails] = element(default_factory=list, max_length=MAX_FILES,
                                        json_schema_extra=_hashes_required)
 
     @model_validator(mode="after")

@@ -18,10 +18,11 @@ from services.tracker.config import TrackerSettings
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
 from shared.schemas.events import ReportRouted
-from shared.synthetic import scenario
+from shared.schemas.report import FiledReport
+from shared.synthetic import scenario, synthetic_report
 from shared.wire import encode
 from tests.conftest import directory_with
-from tests.helpers import ANALYST, eventually, running, stream_events
+from tests.helpers import ANALYST, eventually, publish_submitted, running, stream_events
 
 pytestmark = pytest.mark.integration
 
@@ -220,3 +221,29 @@ async def test_an_agency_acknowledges_over_http_and_the_ledger_follows(
     assert wrong_key.status_code == 401 and others_case.status_code == 404
     assert others_queue.status_code == 403 and analyst_posts.status_code == 401
     assert bad_outcome.status_code == 422
+
+
+async def test_an_agency_reads_the_report_of_its_case_from_the_one_stored_copy(
+    make_settings, topology, redis_client
+):
+    report = FiledReport.model_validate(synthetic_report("referral", 1))
+    await publish_submitted(redis_client, topology, 1, report)
+    await publish_submitted(redis_client, topology, 2, report)
+    await redis_client.xadd(topology.routed, encode(routed(1, "icac-wa", "p2")))
+    await redis_client.xadd(topology.routed, encode(routed(2, "icac-wa", "p2")))
+    await redis_client.xadd(topology.routed, encode(routed(3, "icac-oh", "p2")))
+    async with running(tracker_app(make_settings(TrackerSettings, **SLA)), ANALYST) as client:
+        async def queued():
+            r = await client.get("/v1/agencies/icac-wa/cases", headers=WA)
+            return r.json() if r.status_code == 200 and r.json()["total"] == 2 else None
+        await eventually(queued, what="icac-wa's queue")
+        mine = await client.get("/v1/agencies/icac-wa/cases/1/report", headers=WA)
+        as_analyst = await client.get("/v1/agencies/icac-wa/cases/1/report")
+        not_mine = await client.get("/v1/agencies/icac-wa/cases/3/report", headers=WA)
+        others = await client.get("/v1/agencies/icac-oh/cases/3/report", headers=WA)
+        await redis_client.delete(topology.report_body(2))
+        expired = await client.get("/v1/agencies/icac-wa/cases/2/report", headers=WA)
+    assert mine.status_code == 200 and FiledReport.model_validate(mine.json()) == report
+    assert as_analyst.status_code == 200
+    assert not_mine.status_code == 404 and others.status_code == 403
+    assert expired.status_code == 410

@@ -7,7 +7,7 @@ import pytest
 from services.intake.app import create_app
 from services.intake.config import IntakeSettings
 from shared.synthetic import synthetic_report
-from tests.helpers import running, stream_events
+from tests.helpers import running, stored_report, stream_events
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,10 @@ async def test_a_report_is_numbered_and_published_on_its_lane(make_settings, top
     [escalated] = await stream_events(redis_client, topology.submitted["escalated"])
     assert standard["report_id"] == first.json()["reportId"]
     assert standard["esp"] == "example-esp"
-    assert escalated["report"]["incidentSummary"]["escalateToHighPriority"]
+    assert "report" not in escalated, "the event carries the report's id, not the report"
+    body = await stored_report(redis_client, topology, escalated["report_id"])
+    assert body["incidentSummary"]["escalateToHighPriority"]
+    assert await redis_client.ttl(topology.report_body(escalated["report_id"])) > 29 * 86400
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},

@@ -20,7 +20,7 @@ from services.intake.domain import IDLE_FOR_S, OPEN_FOR_S
 from shared.schemas import xml as report_xml_io
 from shared.schemas.report import FiledReport, Report
 from shared.settings import DATA_DIR
-from tests.helpers import keys_holding, running, stream_events
+from tests.helpers import keys_holding, running, stored_report, stream_events
 
 pytestmark = pytest.mark.integration
 
@@ -105,9 +105,12 @@ def app(make_settings):
 
 
 async def published(redis, topology) -> list[dict]:
+    """The submitted events, each with the body stored for its report under "report"."""
     events = []
     for stream in topology.submitted.values():
         events += await stream_events(redis, stream)
+    for event in events:
+        event["report"] = await stored_report(redis, topology, event["report_id"])
     return events
 
 
@@ -216,9 +219,9 @@ async def test_both_flag_encodings(app, redis_client, topology, flag):
         await esp.upload(report_id, b"synthetic")
         await esp.finish(report_id)
     [event] = await published(redis_client, topology)
-    annotations = event["report"]["incidentSummary"]["reportAnnotations"]
-    assert annotations["sextortion"] is (flag != "" and "false" not in flag)
-    assert annotations["spam"] is True
+    annotations = FiledReport.model_validate(event["report"]).incident_summary.annotations
+    assert annotations.sextortion is (flag != "" and "false" not in flag)
+    assert annotations.spam is True
 
 
 INCIDENTS = {

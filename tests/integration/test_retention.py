@@ -9,11 +9,9 @@ from services.tracker.config import TrackerSettings
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
 from shared.retention import trim
-from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import FiledReport
 from shared.synthetic import synthetic_report
-from shared.wire import encode
-from tests.helpers import eventually, running
+from tests.helpers import eventually, publish_submitted, running
 
 pytestmark = pytest.mark.integration
 
@@ -56,8 +54,7 @@ async def test_services_trim_a_lane_once_every_reader_is_done(make_settings, top
     lane = topology.submitted["standard"]
     for i in range(1, 21):
         report = FiledReport.model_validate(synthetic_report("referral", i))
-        await redis_client.xadd(lane, encode(ReportSubmitted(
-            report_id=i, producer="test", esp="e", lane="standard", report=report)))
+        await publish_submitted(redis_client, topology, i, report, esp="e")
 
     async with running(triage_app(make_settings(TriageSettings, **quick))):
         await eventually(lambda: _triaged(redis_client, topology, 20), what="20 triaged")

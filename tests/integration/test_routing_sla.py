@@ -13,6 +13,7 @@ from services.router.config import RouterSettings
 from services.tracker.app import create_app as tracker_app
 from services.tracker.config import TrackerSettings
 from shared.schemas.events import ActionabilityScore, CaseAssigned, ReportTriaged, RuleHit
+from shared.schemas.facts import RoutingFacts
 from shared.schemas.report import FiledReport
 from shared.wire import encode
 from tests.conftest import directory_with as with_profiles
@@ -32,7 +33,8 @@ async def triaged_priority_one_in_ohio(redis_client, topology) -> None:
     await redis_client.xadd(topology.triaged["p1"], encode(ReportTriaged(
         esp="test-esp", report_id=1, producer="test", priority=1, disposition="referral", lane="p1",
         reasons=[RuleHit(rule="esp_escalation", reason="test")],
-        actionability=ActionabilityScore(score=60, missing=[]), report=report)))
+        actionability=ActionabilityScore(score=60, missing=[]),
+        routing=RoutingFacts.of(report))))
 
 
 async def test_an_unacknowledged_priority_one_case_is_renotified_then_escalated(

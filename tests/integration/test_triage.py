@@ -6,19 +6,24 @@ from services.router.app import create_app as router_app
 from services.router.config import RouterSettings
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
-from shared.schemas.events import ReportSubmitted
+from shared.schemas.facts import RoutingFacts
 from shared.schemas.report import MAX_FILES, MAX_HASHES_PER_FILE, FiledReport
 from shared.wire import encode
-from tests.helpers import eventually, has_entries, running, stream_events
+from tests.helpers import (
+    eventually,
+    has_entries,
+    publish_submitted,
+    queue_submitted,
+    running,
+    stream_events,
+)
 from tests.report_builder import build, file
 
 pytestmark = pytest.mark.integration
 
 
-def submitted(report_id: int, **spec) -> ReportSubmitted:
-    report = FiledReport.model_validate(build(**spec))
-    return ReportSubmitted(report_id=report_id, producer="test", esp="test-esp",
-                           lane="escalated" if report.escalated else "standard", report=report)
+def report(**spec) -> FiledReport:
+    return FiledReport.model_validate(build(**spec))
 
 
 def entry_order(entry_id: bytes) -> tuple[int, int]:
@@ -32,11 +37,9 @@ async def test_an_escalated_report_sent_after_a_flood_is_triaged_first(
     flood = 600
     async with redis_client.pipeline(transaction=False) as pipe:
         for i in range(1, flood + 1):
-            pipe.xadd(topology.submitted["standard"],
-                      encode(submitted(i, annotations={"informational": True})))
+            queue_submitted(pipe, topology, i, report(annotations={"informational": True}))
         await pipe.execute()
-    await redis_client.xadd(topology.submitted["escalated"],
-                            encode(submitted(flood + 1, escalate="Synthetic: urgent")))
+    await publish_submitted(redis_client, topology, flood + 1, report(escalate="Synthetic: urgent"))
 
     async with running(triage_app(make_settings(TriageSettings))):
         await eventually(lambda: has_entries(redis_client, topology.triaged["informational"], flood),
@@ -56,7 +59,7 @@ async def test_router_hands_over_priority_one_before_a_backlog(make_settings, to
             esp="test-esp", report_id=report_id, producer="test", priority=priority, disposition="referral",
             lane=lane, reasons=[RuleHit(rule="t", reason="t")],
             actionability=ActionabilityScore(score=60, missing=[]),
-            report=FiledReport.model_validate(build(user=("id",), files=(file(),))))
+            routing=RoutingFacts.of(report(user=("id",), files=(file(),))))
 
     for i in range(1, 301):
         await redis_client.xadd(topology.triaged["p3"], encode(triaged(i, "p3", 3)))
@@ -74,13 +77,13 @@ async def test_viral_reports_sharing_a_hash_are_bundled_and_members_not_routed(
     shared_file = file("B2", seed="meme-1", viral=True)
     other_file = file("B2", seed="meme-2", potentialMeme=True)
     reports = [
-        submitted(1, user=("id",), files=(shared_file,)),
-        submitted(2, user=("id",), files=(shared_file,)),
-        submitted(3, user=("id",), files=(other_file, shared_file)),
-        submitted(4, user=("id",), files=(other_file,)),
+        report(user=("id",), files=(shared_file,)),
+        report(user=("id",), files=(shared_file,)),
+        report(user=("id",), files=(other_file, shared_file)),
+        report(user=("id",), files=(other_file,)),
     ]
-    for r in reports:
-        await redis_client.xadd(topology.submitted["standard"], encode(r))
+    for i, r in enumerate(reports, 1):
+        await publish_submitted(redis_client, topology, i, r)
     triage, router = triage_app(make_settings(TriageSettings)), router_app(make_settings(RouterSettings))
     async with running(triage), running(router):
         await eventually(lambda: has_entries(redis_client, topology.triaged["informational"], 4),
@@ -98,14 +101,14 @@ async def test_viral_reports_sharing_a_hash_are_bundled_and_members_not_routed(
     assert [e["report_id"] for e in routed] == [1]
 
 
-def pathological(report_id: int) -> ReportSubmitted:
+def pathological() -> FiledReport:
     """Valid, and as costly as a report may be: the most files, each with the most hashes, every
     one of them on the known list."""
     known = [f"{'0' * 28}a{i:03d}" for i in range(1, 21)]
     files = [{"originalFileHash": [{"hashType": "MD5", "value": known[(i + j) % 20]}
                                    for j in range(MAX_HASHES_PER_FILE)],
               "industryClassification": "A1"} for i in range(MAX_FILES)]
-    return submitted(report_id, files=tuple(files))
+    return report(files=tuple(files))
 
 
 async def test_pathological_reports_delay_an_escalated_one_by_at_most_a_chunk(
@@ -114,15 +117,16 @@ async def test_pathological_reports_delay_an_escalated_one_by_at_most_a_chunk(
     """While triage works through a backlog of the costliest valid reports, an escalated report
     waits at most for the chunk in hand: no more than TIPLINE_PREEMPT_EVERY of them are triaged
     between its arrival and its own triage (Redis's entry ids are the clock)."""
-    heavy = [pathological(i) for i in range(1, 61)]
-    for event in heavy:
-        await redis_client.xadd(topology.submitted["standard"], encode(event))
+    heavy = pathological()
+    for i in range(1, 61):
+        await publish_submitted(redis_client, topology, i, heavy)
     settings = make_settings(TriageSettings, preempt_every=20)
     async with running(triage_app(settings)):
         await eventually(lambda: has_entries(redis_client, topology.triaged["p3"], 1), timeout=30,
                          what="triage busy with the backlog")
-        arrived = await redis_client.xadd(topology.submitted["escalated"],
-                                          encode(submitted(999, escalate="Synthetic: urgent")))
+        async with redis_client.pipeline(transaction=True) as pipe:
+            queue_submitted(pipe, topology, 999, report(escalate="Synthetic: urgent"))
+            _, arrived = await pipe.execute()
         await eventually(lambda: has_entries(redis_client, topology.triaged["p1"], 1), timeout=30,
                          what="the escalated report triaged")
         [(triaged_at, _)] = await redis_client.xrange(topology.triaged["p1"])

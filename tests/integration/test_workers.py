@@ -8,27 +8,23 @@ from services.router.app import create_app as router_app
 from services.router.config import RouterSettings
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
-from shared.schemas.events import ActionabilityScore, CaseAssigned, ReportSubmitted, ReportTriaged, RuleHit
+from shared.schemas.events import ActionabilityScore, CaseAssigned, ReportTriaged, RuleHit
+from shared.schemas.facts import RoutingFacts
 from shared.schemas.report import FiledReport
 from shared.synthetic import synthetic_report
 from shared.wire import encode
-from tests.helpers import eventually, running, stream_events
+from tests.helpers import eventually, publish_submitted, running, stream_events
 
 pytestmark = pytest.mark.integration
 
 
-def submitted(kind: str, report_id: int, seed: object = None) -> ReportSubmitted:
-    report = FiledReport.model_validate(synthetic_report(kind, report_id if seed is None else seed))
-    lane = "escalated" if report.escalated else "standard"
-    return ReportSubmitted(report_id=report_id, producer="test", esp="test-esp", lane=lane,
-                           report=report)
+def report_of(kind: str, seed: object) -> FiledReport:
+    return FiledReport.model_validate(synthetic_report(kind, seed))
 
 
 async def test_triage_puts_each_report_on_the_lane_of_its_priority(make_settings, topology, redis_client):
-    events = [submitted(kind, i) for i, kind in
+    events = [await publish_submitted(redis_client, topology, i, report_of(kind, i)) for i, kind in
               enumerate(["escalated", "referral", "informational", "no_location"], 1)]
-    for e in events:
-        await redis_client.xadd(topology.submitted[e.lane], encode(e))
     async with running(triage_app(make_settings(TriageSettings))):
         async def all_triaged():
             return sum([await redis_client.xlen(s) for s in topology.triaged.values()]) == 4
@@ -44,11 +40,12 @@ async def test_triage_puts_each_report_on_the_lane_of_its_priority(make_settings
 
 
 def triaged(kind: str, report_id: int, lane: str = "p2") -> ReportTriaged:
-    source = submitted(kind, report_id, seed="sample")  # the sample files' places
+    source = report_of(kind, "sample")  # the sample files' places
     return ReportTriaged(esp="test-esp", report_id=report_id, producer="test", priority=2,
                          disposition="referral",
                          lane=lane, reasons=[RuleHit(rule="test", reason="test")],
-                         actionability=ActionabilityScore(score=50, missing=[]), report=source.report)
+                         actionability=ActionabilityScore(score=50, missing=[]),
+                         routing=RoutingFacts.of(source))
 
 
 async def test_router_sends_a_case_to_the_agency_inbox_or_records_it_unassigned(

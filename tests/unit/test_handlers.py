@@ -16,7 +16,7 @@ from services.router.handlers import Routing
 from services.tracker.domain import Policy
 from services.tracker.handlers import Recorder
 from services.triage.domain import load_known_hashes, triage
-from services.triage.handlers import Triage
+from services.triage.handlers import Triage, Triaged
 from shared.directory import load_directory
 from shared.outbox import Outbox
 from shared.schemas.events import (
@@ -35,8 +35,8 @@ from shared.schemas.events import (
     SlaBreached,
     derived_event_id,
 )
+from shared.schemas.facts import RoutingFacts
 from shared.schemas.report import FiledReport
-from shared.schemas.views import ReportTriagedForRouting
 from shared.settings import DATA_DIR
 from shared.synthetic import synthetic_report
 from shared.topology import Topology
@@ -47,19 +47,24 @@ POLICY = Policy(sla_hours={"p1": 4, "p2": 72, "p3": 720, "informational": None},
 DIRECTORY = load_directory(DATA_DIR / "agencies.json")
 
 
-def submitted(kind: str, report_id: int = 1) -> ReportSubmitted:
-    report = FiledReport.model_validate(synthetic_report(kind, "sample"))
+def sample(kind: str) -> FiledReport:
+    return FiledReport.model_validate(synthetic_report(kind, "sample"))
+
+
+def submitted(report: FiledReport, report_id: int = 1) -> ReportSubmitted:
     return ReportSubmitted(report_id=report_id, producer="test", esp="esp",
-                           lane="escalated" if report.escalated else "standard", report=report)
+                           lane="escalated" if report.escalated else "standard")
 
 
 # ---- triage ----
 
 def test_triage_publishes_the_decision_on_the_lane_of_its_priority():
     known = load_known_hashes(DATA_DIR / "known_hashes.json")
-    event = submitted("escalated")
-    out = Outbox(prepared=triage(event.report, known))
-    Triage(known, bundles=None, topology=T).on_report_submitted(event, out)  # type: ignore[arg-type]
+    report = sample("escalated")
+    event = submitted(report)
+    out = Outbox(prepared=Triaged(triage(report, known), RoutingFacts.of(report)))
+    Triage(known, bundles=None, bodies=None, topology=T).on_report_submitted(  # type: ignore[arg-type]
+        event, out)
     [published] = out.published
     assert published.stream == T.triaged["p1"]
     triaged = published.event
@@ -81,8 +86,8 @@ def triaged_for_routing(kind: str, lane: str = "p2", bundle: Bundle | None = Non
                           lane=lane,
                           reasons=[RuleHit(rule="t", reason="t")], bundle=bundle,
                           actionability=ActionabilityScore(score=50, missing=[]),
-                          report=submitted(kind).report)
-    return ReportTriagedForRouting.model_validate_json(event.model_dump_json())
+                          routing=RoutingFacts.of(sample(kind)))
+    return ReportTriaged.model_validate_json(event.model_dump_json())
 
 
 def test_router_hands_a_located_report_to_its_agency_and_records_where_it_went():

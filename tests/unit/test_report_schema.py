@@ -6,7 +6,9 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from shared.schemas.events import ReportSubmitted
+from shared import bodies
+from shared.schemas.events import ActionabilityScore, ReportTriaged, RuleHit
+from shared.schemas.facts import RoutingFacts
 from shared.schemas.report import FiledReport
 from shared.settings import DATA_DIR
 from shared.synthetic import KINDS, scenario, synthetic_report
@@ -26,10 +28,26 @@ def test_json_keys_are_the_xml_element_names():
     assert dumped["files"][0]["originalFileHash"][0]["hashType"] == "MD5"
 
 
-def test_a_report_survives_the_round_trip_inside_an_event():
-    report = FiledReport.model_validate(synthetic_report("escalated", 9))
-    event = ReportSubmitted(report_id=9, producer="t", esp="e", lane="escalated", report=report)
-    assert ReportSubmitted.model_validate_json(event.model_dump_json()) == event
+def test_a_report_survives_the_round_trip_through_its_stored_body():
+    for kind in ("escalated", "referral", "informational", "no_location"):
+        report = FiledReport.model_validate(synthetic_report(kind, 9))
+        body = bodies.encode(report)
+        assert bodies.decode(body) == report
+        assert b"null" not in body and b"[]" not in body  # defaults are left out
+
+
+def test_routing_facts_carry_every_location_clue_of_a_report_and_survive_an_event():
+    report = FiledReport.model_validate(synthetic_report("referral", 9))
+    facts = RoutingFacts.of(report)
+    assert facts.person_or_user_reported.ip_capture_event == \
+        report.person_or_user_reported.ip_capture_event
+    assert [f.original_file_hash for f in facts.files] == [f.original_file_hash
+                                                           for f in report.files]
+    event = ReportTriaged(report_id=9, producer="t", esp="e", priority=2, disposition="referral",
+                          lane="p2", reasons=[RuleHit(rule="r", reason="r")],
+                          actionability=ActionabilityScore(score=50, missing=[]), routing=facts)
+    assert ReportTriaged.model_validate_json(event.model_dump_json()) == event
+    assert len(event.model_dump_json()) < len(bodies.encode(report)) + 600
 
 
 def test_an_unknown_incident_type_is_refused():

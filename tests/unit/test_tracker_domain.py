@@ -32,6 +32,7 @@ from shared.schemas.events import (
     RuleHit,
     SlaBreached,
 )
+from shared.schemas.facts import RoutingFacts
 
 POLICY = Policy(sla_hours={"p1": 4, "p2": 72, "p3": 720, "informational": None},
                 seconds_per_hour=10.0, lost_sight_days=30)
@@ -96,7 +97,7 @@ def test_triage_records_the_esps_data_quality():
         report_id=1, producer="t", esp="e", priority=3, disposition="informational",
         lane="informational", reasons=[RuleHit(rule="r", reason="r")],
         actionability=ActionabilityScore(score=35, missing=["ipCaptureEvent", "victimDetails"]),
-        report=_report()), POLICY)
+        routing=RoutingFacts.of(_report())), POLICY)
     assert step.counts == ("triaged", "informational")
     assert step.quality.score == 35 and step.quality.score_bucket == 3  # 31-40
     assert step.quality.missing == ("ipCaptureEvent", "victimDetails")

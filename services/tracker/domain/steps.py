@@ -25,7 +25,7 @@ from shared.schemas.events import (
     ReportUnassigned,
     SlaBreached,
 )
-from shared.schemas.views import ReportSubmittedSummary, ReportTriagedSummary
+from shared.schemas.views import ReportTriagedSummary
 
 # Stages of one event share a time; this order breaks the tie (an escalation before the handoff
 # it causes).
@@ -34,7 +34,7 @@ STAGE_ORDER = ("submitted", "triaged", "routed", "unassigned", "sla_breach_1", "
 
 # The tracker reads submitted and triaged reports without their bodies: it records what happened.
 ReportEvent = (
-    ReportSubmittedSummary | ReportTriagedSummary | ReportRouted | ReportUnassigned  # type: ignore[valid-type]
+    ReportSubmitted | ReportTriagedSummary | ReportRouted | ReportUnassigned  # type: ignore[valid-type]
     | CaseAcknowledged | CaseOutcomeReported | SlaBreached | CaseRenotified | CaseEscalated
 )
 
@@ -102,7 +102,7 @@ def steps_for(event: ReportEvent, policy: Policy) -> list[Step]:
     at = event.occurred_at.timestamp()
     text = event.occurred_at.isoformat()
     match event:
-        case ReportSubmitted() | ReportSubmittedSummary():
+        case ReportSubmitted():
             return [Step("submitted", "submitted", {"at": text, "lane": event.lane, "esp": event.esp},
                          at, ("submitted",), esp=event.esp, series=("submitted",))]
         case ReportTriaged() | ReportTriagedSummary():

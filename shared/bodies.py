@@ -1,0 +1,53 @@
+"""The claim check: a report's body is stored once, under its id, when intake accepts it; events
+carry the id. Triage reads the body (one round trip per batch) and hands on only what routing
+needs; the agency API serves the body to the agencies holding a case of it.
+
+The body is the report's JSON without its defaults (absent, empty and false fields are left out:
+reading it back gives the same report), kept TIPLINE_REPORT_BODY_TTL_S (30 days by default, never
+less than the stream retention).
+"""
+
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from shared.schemas.report import FiledReport
+from shared.topology import Topology
+
+
+def encode(report: FiledReport) -> bytes:
+    return report.model_dump_json(exclude_defaults=True).encode()
+
+
+def decode(body: bytes | str) -> FiledReport:
+    return FiledReport.model_validate_json(body)
+
+
+class MissingBody(LookupError):
+    """A report's body is not there (expired, or never stored): the event cannot be handled."""
+
+
+class ReportBodies:
+    def __init__(self, redis: Redis, topology: Topology, ttl_s: int) -> None:
+        self.redis = redis
+        self.topology = topology
+        self.ttl_s = ttl_s
+
+    def store(self, pipe: Pipeline, report_id: int, body: bytes) -> None:
+        """Queue the body in the caller's transaction (the one that publishes the event)."""
+        pipe.set(self.topology.report_body(report_id), body, ex=self.ttl_s)
+
+    async def raw(self, report_ids: Sequence[int]) -> list[bytes | None]:
+        if not report_ids:
+            return []
+        return await self.redis.mget([self.topology.report_body(i) for i in report_ids])
+
+    async def read(self, report_ids: Sequence[int]) -> list[bytes]:
+        """The bodies, in order; MissingBody when one is not there."""
+        found = await self.raw(report_ids)
+        for report_id, body in zip(report_ids, found, strict=True):
+            if body is None:
+                raise MissingBody(f"report {report_id}: its body is not stored (expired, or never "
+                                  "written)")
+        return found  # type: ignore[return-value]
