@@ -7,7 +7,11 @@ Phases, each on a fresh stack and a fresh Redis:
   http      N reports through intake: the single endpoint, then the batch endpoint
   flood     N informational reports in flight, priority-1 reports submitted at intervals over
             HTTP: intake-accepted -> delivered-to-agency-inbox latency
-Cost (peak RSS per service, Redis memory per 100,000 reports) is read in the pipeline phase.
+  replicas  the pipeline phase again with two replicas of triage and of the router (one consumer
+            group each): the ratio to one replica, and that nothing was doubled
+Cost (CPU and peak RSS per process, Redis commands and memory per report) is read in the pipeline
+phase. After every phase each report is counted where it ended (every agency inbox, the
+unassigned stream, the bundles), not only in the tracker's ledger: nothing lost, nothing doubled.
 Writes results.json, results.md and results.png to --out (default bench/results).
 """
 
@@ -21,16 +25,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import redis
 
-from shared import topology
+from shared import bodies, topology
 from shared.directory import load_directory
 from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import FiledReport
@@ -43,9 +48,12 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY = {"Authorization": "Bearer dev-key-not-secret"}
 T = Topology()
 TARGETS = {
-    "pipeline_reports_per_s": 10_000,
-    "pipeline_share_of_raw": 0.25,
-    "http_batch_reports_per_s": 5_000,
+    "pipeline_reports_per_s": 2_500,
+    "pipeline_share_of_raw": 0.5,
+    "cpu_us_per_report": 800,
+    "http_batch_reports_per_s": 2_000,
+    "http_single_reports_per_s": 600,
+    "redis_mb_per_100k_reports": 300,
     "p1_latency_p99_ms": 50,
 }
 
@@ -66,8 +74,9 @@ def progress_line(label: str, done: int, total: int, started: float) -> None:
 # ---------- the stack ----------
 
 @contextmanager
-def running_stack(work: Path, name: str, settings: dict[str, str]):
-    stack = Stack.on_free_ports(work / name, settings=settings)
+def running_stack(work: Path, name: str, settings: dict[str, str],
+                  replicas: dict[str, int] | None = None):
+    stack = Stack.on_free_ports(work / name, settings=settings, replicas=replicas or {})
     try:
         stack.start(timeout=120)
         yield stack
@@ -96,27 +105,39 @@ def peak_rss_mb(pid: int) -> float | None:
 
 # ---------- load ----------
 
-def report_events(n: int, start_id: int = 1, informational_only: bool = False) -> list[tuple[str, bytes]]:
-    """n ReportSubmitted events (stream, JSON), cycling through 1,000 synthetic reports."""
-    bodies = ([synthetic_report("informational", f"flood-{i}") for i in range(1000)]
-              if informational_only else scenario(1000, seed=7))
-    reports = [FiledReport.model_validate(b) for b in bodies]
+class Accepted(NamedTuple):
+    """A report as intake leaves it: its body, stored once, and its event on a lane."""
+
+    report_id: int
+    stream: str
+    event: bytes
+    body: bytes
+
+
+def report_events(n: int, start_id: int = 1, informational_only: bool = False) -> list[Accepted]:
+    """n accepted reports, cycling through 1,000 synthetic ones."""
+    sources = ([synthetic_report("informational", f"flood-{i}") for i in range(1000)]
+               if informational_only else scenario(1000, seed=7))
+    reports = [FiledReport.model_validate(b) for b in sources]
+    encoded = [bodies.encode(r) for r in reports]
     events = []
     for i in range(n):
         report = reports[i % len(reports)]
         lane = "escalated" if report.escalated else "standard"
-        event = ReportSubmitted(report_id=start_id + i, producer="bench", esp="bench", lane=lane,
-                                report=report)
-        events.append((T.submitted[lane], event.model_dump_json().encode()))
+        event = ReportSubmitted(report_id=start_id + i, producer="bench", esp="bench", lane=lane)
+        events.append(Accepted(start_id + i, T.submitted[lane], event.model_dump_json().encode(),
+                               encoded[i % len(reports)]))
     return events
 
 
-def preload(r: redis.Redis, events: list[tuple[str, bytes]], chunk: int = 2000) -> float:
+def preload(r: redis.Redis, events: list[Accepted], chunk: int = 2000) -> float:
+    """Write the reports as intake does (body and event), pipelined."""
     started = time.monotonic()
     for i in range(0, len(events), chunk):
         pipe = r.pipeline(transaction=False)
-        for stream, data in events[i:i + chunk]:
-            pipe.xadd(stream, {b"data": data})
+        for accepted in events[i:i + chunk]:
+            pipe.set(T.report_body(accepted.report_id), accepted.body)
+            pipe.xadd(accepted.stream, {b"data": accepted.event})
         pipe.execute()
     return time.monotonic() - started
 
@@ -177,6 +198,32 @@ def backlog(r: redis.Redis) -> int:
     return left
 
 
+def where_reports_ended(r: redis.Redis) -> dict[str, Any]:
+    """Each report counted where it ended, from the streams themselves: the cases in every agency
+    inbox (by report and agency: a pair seen twice is a doubled case), the unassigned records, the
+    bundle members (triaged, never routed)."""
+    cases: Counter[tuple[int, str]] = Counter()
+    for key in r.scan_iter(match=T.agency_inbox("*"), count=1000):
+        for _, fields in r.xrange(key):
+            event = json.loads(fields[b"data"])
+            if event.get("why") != "renotification":
+                cases[(event["report_id"], event["agency_id"])] += 1
+    unassigned = Counter(json.loads(f[b"data"])["report_id"] for _, f in r.xrange(T.unassigned))
+    routed = Counter(json.loads(f[b"data"])["report_id"] for _, f in r.xrange(T.routed)
+                     if json.loads(f[b"data"])["type"] == "ReportRouted")
+    members = set()
+    for stream in T.triaged_by_urgency:
+        for _, fields in r.xrange(stream):
+            event = json.loads(fields[b"data"])
+            if (event.get("bundle") or {}).get("role") == "member":
+                members.add(event["report_id"])
+    placed = set(routed) | set(unassigned) | members
+    return {"reports_placed": len(placed), "cases_in_inboxes": sum(cases.values()),
+            "doubled": sum(c - 1 for c in cases.values() if c > 1)
+            + sum(c - 1 for c in routed.values() if c > 1)
+            + sum(c - 1 for c in unassigned.values() if c > 1)}
+
+
 def loss_check(r: redis.Redis, n: int, settle_s: float = 120) -> dict[str, Any]:
     """Every report accounted for, nothing pending, no dead letter (once the tracker, which reads
     the early stages in parallel, has caught up)."""
@@ -187,20 +234,25 @@ def loss_check(r: redis.Redis, n: int, settle_s: float = 120) -> dict[str, Any]:
     totals = {k.decode(): int(float(v)) for k, v in r.hgetall(T.gap_totals).items()}
     placed = totals.get("routed", 0) + totals.get("unassigned", 0) + totals.get("bundled", 0)
     lost = n - placed
+    ended = where_reports_ended(r)
     return {"submitted": totals.get("submitted", 0), "triaged": totals.get("triaged", 0),
             "placed": placed, "lost": lost, "pending": pending,
-            "dead_letters": totals.get("dead_letters", 0),
+            "dead_letters": totals.get("dead_letters", 0), "in_the_streams": ended,
             "ok": lost == 0 and pending == 0 and totals.get("dead_letters", 0) == 0
-            and totals.get("submitted", 0) == n and totals.get("triaged", 0) == n}
+            and totals.get("submitted", 0) == n and totals.get("triaged", 0) == n
+            and ended["reports_placed"] == n and ended["doubled"] == 0}
 
 
 # ---------- phases ----------
 
-def phase_pipeline(work: Path, n: int, settings: dict[str, str]) -> dict[str, Any]:
-    say(f"pipeline: {n:,} reports preloaded into the submitted lanes")
+def phase_pipeline(work: Path, n: int, settings: dict[str, str],
+                   replicas: dict[str, int] | None = None) -> dict[str, Any]:
+    label = " with " + ", ".join(f"{k}×{v}" for k, v in replicas.items()) if replicas else ""
+    say(f"pipeline{label}: {n:,} reports preloaded into the submitted lanes")
     events = report_events(n)
-    with running_stack(work, "pipeline", settings) as stack:
+    with running_stack(work, "replicas" if replicas else "pipeline", settings, replicas) as stack:
         r = redis.Redis.from_url(stack.redis_url)
+        r.config_resetstat()
         memory_before = r.info("memory")["used_memory"]
         cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
         started = time.monotonic()
@@ -210,6 +262,8 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str]) -> dict[str, An
         total_s = seen["finished_s"].get("tracker")
         losses = loss_check(r, n) if seen["complete"] else {"ok": False, "lost": "incomplete"}
         memory_after = r.info("memory")["used_memory"]
+        commands = {k.removeprefix("cmdstat_"): v["calls"]
+                    for k, v in r.info("commandstats").items()}
         rss = {name: peak_rss_mb(p.pid) for name, p in stack.processes.items()}
     per_stage = {name: round(n / t) for name, t in seen["finished_s"].items() if t}
     return {
@@ -219,7 +273,11 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str]) -> dict[str, An
         "stage_reports_per_s": per_stage, "samples": seen["samples"], "loss": losses,
         "cost": {"peak_rss_mb": rss,
                  "cpu_us_per_report": {k: round(v / n * 1e6) for k, v in cpu_used.items()},
-                 "redis_bytes_per_100k_reports": round((memory_after - memory_before) / n * 100_000)},
+                 "redis_bytes_per_100k_reports": round((memory_after - memory_before) / n * 100_000),
+                 "redis_commands_per_report": round(sum(commands.values()) / n, 1),
+                 "redis_commands_per_report_by_command": {
+                     k: round(v / n, 2) for k, v in sorted(commands.items(), key=lambda kv: -kv[1])
+                     if v / n >= 0.05}},
     }
 
 
@@ -241,8 +299,9 @@ def phase_raw(work: Path, n: int) -> dict[str, Any]:
             time.sleep(0.05)
         started = time.monotonic()
         pipe = r.pipeline(transaction=False)
-        for i, (_, data) in enumerate(events):
-            pipe.xadd(raw_chain.SUBMITTED, {b"data": data})
+        for i, accepted in enumerate(events):
+            pipe.set(raw_chain.body_key(accepted.report_id), accepted.body)
+            pipe.xadd(raw_chain.SUBMITTED, {b"data": accepted.event})
             if i % 2000 == 1999:
                 pipe.execute()
         pipe.execute()
@@ -421,9 +480,21 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
         results["pipeline_share_of_raw"] = share
         check("pipeline / raw chain", share, TARGETS["pipeline_share_of_raw"], True,
               "same validation and domain functions in both")
+    if "pipeline" in phases:
+        cost = phases["pipeline"]["cost"]
+        check("CPU µs per report, every process and Redis", sum(cost["cpu_us_per_report"].values()),
+              TARGETS["cpu_us_per_report"], False, "user + system time during the pipeline phase")
+        check("Redis MB per 100,000 reports in flight", round(
+            cost["redis_bytes_per_100k_reports"] / 1e6), TARGETS["redis_mb_per_100k_reports"], False,
+            "used_memory growth while every report is in the streams, bodies and ledger")
     if "http" in phases:
         check("HTTP batch intake reports/s", phases["http"]["batch"]["reports_per_s"],
               TARGETS["http_batch_reports_per_s"], True, "end to end, tracker has every report")
+        check("HTTP single intake reports/s", phases["http"]["single"]["reports_per_s"],
+              TARGETS["http_single_reports_per_s"], True, "end to end, tracker has every report")
+    if "pipeline" in phases and "replicas" in phases and phases["pipeline"]["reports_per_s"]:
+        results["replicas_ratio"] = round(phases["replicas"]["reports_per_s"]
+                                          / phases["pipeline"]["reports_per_s"], 2)
     if "flood" in phases:
         check("P1 latency p99 ms", phases["flood"]["p1_latency_ms"]["p99"],
               TARGETS["p1_latency_p99_ms"], False, "intake-accepted -> agency inbox, under flood")
@@ -432,6 +503,14 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
     checks.append({"target": "no report lost", "value": all(losses), "goal": True, "met": all(losses),
                    "off_by_percent": None, "note": "every phase: all placed, none pending, no dead letter"})
     return checks
+
+
+def _ended(phase: dict[str, Any]) -> str:
+    ended = phase["loss"].get("in_the_streams")
+    if not ended:
+        return "incomplete: the phase did not finish"
+    return (f"{ended['reports_placed']:,} reports placed, {ended['cases_in_inboxes']:,} cases in "
+            f"agency inboxes, {ended['doubled']} doubled")
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -456,6 +535,10 @@ def markdown(results: dict[str, Any]) -> str:
             "| peak RSS per process (MB) | " + ", ".join(
                 f"{k} {v}" for k, v in x["cost"]["peak_rss_mb"].items()) + " |",
             f"| Redis memory per 100,000 reports | {x['cost']['redis_bytes_per_100k_reports'] / 1e6:,.0f} MB |",
+            f"| Redis commands per report | {x['cost']['redis_commands_per_report']} ("
+            + ", ".join(f"{k} {v}" for k, v in list(
+                x["cost"]["redis_commands_per_report_by_command"].items())[:8]) + ") |",
+            f"| counted in the streams | {_ended(x)} |",
         ]
     if "raw" in p:
         lines.append(f"| raw redis-py chain, same hops | {p['raw']['reports_per_s']:,} reports/s |")
@@ -467,6 +550,11 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| HTTP {mode} endpoint, {x['reports']:,} reports, {x['concurrency']} clients"
                 f"{'' if mode == 'single' else ', ' + str(x['batch_size']) + ' per request'} | "
                 f"**{x['reports_per_s']:,} reports/s** end to end (intake accepted {x['accepted_per_s']:,}/s) |")
+    if "replicas" in p:
+        x = p["replicas"]
+        lines.append(
+            f"| stream pipeline with 2 replicas of triage and of the router | **{x['reports_per_s']:,}"
+            f" reports/s** ({results.get('replicas_ratio', 0):.2f}× one replica); {_ended(x)} |")
     if "flood" in p:
         x = p["flood"]
         lat = x["p1_latency_ms"]
@@ -500,7 +588,8 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     for mode, x in p.get("http", {}).items():
         bars[f"HTTP {mode}"] = x["reports_per_s"] or 0
     left.barh(list(bars), list(bars.values()), color="#4a7ab5")
-    left.axvline(TARGETS["pipeline_reports_per_s"], color="#c33", linestyle="--", label="10,000/s target")
+    left.axvline(TARGETS["pipeline_reports_per_s"], color="#c33", linestyle="--",
+                 label=f"{TARGETS['pipeline_reports_per_s']:,}/s target")
     left.set_xlabel("reports per second")
     left.set_title("Throughput, end to end per stage")
     left.legend()
@@ -527,12 +616,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--p1-interval-ms", type=int, default=25, help="pause between priority-1 reports")
     parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients (single endpoint)")
     parser.add_argument("--batch-size", type=int, default=500, help="reports per batch request")
-    parser.add_argument("--phases", default="pipeline,raw,http,flood", help="which phases to run")
+    parser.add_argument("--phases", default="pipeline,raw,http,flood,replicas",
+                        help="which phases to run")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="where results go")
     parser.add_argument("--log-level", default="WARNING", help="services' log level during the run")
     args = parser.parse_args(argv)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    unknown = set(phases) - {"pipeline", "raw", "http", "flood"}
+    unknown = set(phases) - {"pipeline", "raw", "http", "flood", "replicas"}
     if unknown:
         parser.error(f"unknown phases: {sorted(unknown)}")
     out = Path(args.out)
@@ -558,6 +648,9 @@ def main(argv: list[str] | None = None) -> int:
                                                    args.clients, args.batch_size)
         if "flood" in phases:
             results["phases"]["flood"] = phase_flood(work, args.flood, args.p1, args.p1_interval_ms, settings)
+        if "replicas" in phases:
+            results["phases"]["replicas"] = phase_pipeline(work, args.reports, settings,
+                                                           {"triage": 2, "router": 2})
     results["duration_s"] = round(time.monotonic() - begun, 1)
     results["targets"] = judge(results)
     (out / "results.json").write_text(json.dumps(results, indent=1))

@@ -23,11 +23,19 @@ def test_a_small_benchmark_runs_every_phase_and_loses_nothing(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     phases = results["phases"]
-    assert set(phases) == {"pipeline", "raw", "http", "flood"}
-    assert phases["pipeline"]["loss"] == {**phases["pipeline"]["loss"], "lost": 0, "ok": True}
+    assert set(phases) == {"pipeline", "raw", "http", "flood", "replicas"}
+    for name in ("pipeline", "replicas"):
+        assert phases[name]["loss"] == {**phases[name]["loss"], "lost": 0, "ok": True}
+        # counted where the reports ended, not only in the ledger
+        assert phases[name]["loss"]["in_the_streams"]["reports_placed"] == 400
+        assert phases[name]["loss"]["in_the_streams"]["doubled"] == 0
+    assert phases["pipeline"]["cost"]["redis_commands_per_report"] > 0
     assert phases["raw"]["counted"] == 400
     assert all(m["loss"]["ok"] and m["accepted"] == 200 for m in phases["http"].values())
     assert phases["flood"]["p1_delivered"] == 5 and phases["flood"]["loss"]["ok"]
-    assert {t["target"] for t in results["targets"]} >= {"no report lost", "P1 latency p99 ms"}
+    assert {t["target"] for t in results["targets"]} >= {
+        "no report lost", "P1 latency p99 ms", "HTTP single intake reports/s",
+        "CPU µs per report, every process and Redis", "Redis MB per 100,000 reports in flight"}
+    assert results["replicas_ratio"] > 0
     assert (tmp_path / "results.md").read_text().startswith("# Benchmark results")
     assert (tmp_path / "results.png").stat().st_size > 10_000
