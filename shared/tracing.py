@@ -57,9 +57,17 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
+def _sdk_installed() -> bool:
+    """Whether spans are recorded anywhere (an SDK provider, ours or a test's, is installed)."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
 @contextmanager
 def consumer_span(stream: str, group: str, entry_id: bytes, event: Any,
                   traceparent: str | None) -> Iterator[Span]:
+    if not traceparent and not _sdk_installed():
+        yield trace.INVALID_SPAN  # nothing to record and no context to pass on: no span at all
+        return
     with tracer().start_as_current_span(f"{group} handle {stream}", context=parent_context(
             traceparent), kind=SpanKind.CONSUMER) as span:
         if span.is_recording():
