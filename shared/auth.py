@@ -19,19 +19,28 @@ class CredentialsError(ValueError):
     pass
 
 
+def _pairs(spec: str, what: str, form: str) -> list[tuple[str, str]]:
+    """`a:b,a:b` as pairs; a blank side or a missing colon is an error naming the entry's first
+    part only (the second is a secret)."""
+    pairs = []
+    for pair in filter(None, (p.strip() for p in spec.split(","))):
+        first, sep, second = pair.partition(":")
+        first, second = first.strip(), second.strip()
+        if not sep or not first or not second:
+            raise CredentialsError(f"{what} entry {first!r}... is not of the form {form}")
+        pairs.append((first, second))
+    if not pairs:
+        raise CredentialsError(f"no {what}s configured")
+    return pairs
+
+
 def parse_keys(spec: str, what: str = "key") -> dict[str, str]:
     """Parse `name:key,name:key` into {key: name}; reject blanks and reused keys."""
     keys: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in spec.split(","))):
-        name, sep, key = pair.partition(":")
-        name, key = name.strip(), key.strip()
-        if not sep or not name or not key:
-            raise CredentialsError(f"{what} entry {pair.split(':')[0]!r}... is not of the form name:key")
+    for name, key in _pairs(spec, what, "name:key"):
         if key in keys:
             raise CredentialsError(f"{keys[key]!r} and {name!r} share a {what}")
         keys[key] = name
-    if not keys:
-        raise CredentialsError(f"no {what}s configured")
     return keys
 
 
@@ -65,16 +74,10 @@ def authenticate(keys: dict[str, str], authorization: str | None) -> str | None:
 def parse_users(spec: str, what: str = "user") -> dict[str, str]:
     """Parse `user:password,user:password` into {user: password}; reject blanks and repeats."""
     users: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in spec.split(","))):
-        user, sep, password = pair.partition(":")
-        user, password = user.strip(), password.strip()
-        if not sep or not user or not password:
-            raise CredentialsError(f"{what} entry {user!r} is not of the form user:password")
+    for user, password in _pairs(spec, what, "user:password"):
         if user in users:
             raise CredentialsError(f"{what} {user!r} is listed twice")
         users[user] = password
-    if not users:
-        raise CredentialsError(f"no {what}s configured")
     return users
 
 

@@ -211,7 +211,11 @@ def _refused(refusal: Refused) -> Answer:
     return Answer(code, detail)
 
 
-def _read(data: bytes, model: type, root: str) -> Any:
+async def _read_document(request: Request, model: type, root: str) -> Any:
+    """The request's XML document (bounded in size and time) read as `model`: 4110 or 4100."""
+    settings = request.app.state.settings
+    data = await read_body(request, settings.max_body_bytes, settings.http_body_timeout_s,
+                           XML_TYPES)
     try:
         return xml.read(data, model, root)
     except xml.MalformedXml as exc:
@@ -257,10 +261,7 @@ async def schema_document(esp: Esp) -> Response:
 @router.post("/submit", summary="Open a report from a <report> document; nothing is forwarded "
              "until /finish.", response_class=Response, openapi_extra=_xml_body("report"))
 async def submit(request: Request, esp: Esp) -> Response:
-    settings = request.app.state.settings
-    body = await read_body(request, settings.max_body_bytes, settings.http_body_timeout_s,
-                           XML_TYPES)
-    report: Report = _read(body, Report, "report")
+    report: Report = await _read_document(request, Report, "report")
     report_id = await _store(request).open(esp, report, _now(request))
     with bound(report_id=report_id):
         log.info("report opened", esp=esp)
@@ -298,10 +299,7 @@ async def upload(request: Request, esp: Esp) -> Response:
 @router.post("/fileinfo", summary="Attach a <fileDetails> document to an uploaded file of an open "
              "report.", response_class=Response, openapi_extra=_xml_body("fileDetails"))
 async def fileinfo(request: Request, esp: Esp) -> Response:
-    settings = request.app.state.settings
-    body = await read_body(request, settings.max_body_bytes, settings.http_body_timeout_s,
-                           XML_TYPES)
-    details: FileDetails = _read(body, FileDetails, "fileDetails")
+    details: FileDetails = await _read_document(request, FileDetails, "fileDetails")
     assert details.report_id is not None and details.file_id is not None  # the XSD requires them
     store = _store(request)
     try:
