@@ -441,7 +441,7 @@ def phase_flood(work: Path, flood: int, p1: int, interval_ms: int, settings: dic
     return {
         "flood": flood, "p1_reports": p1, "p1_delivered": len(latencies), "interval_ms": interval_ms,
         "flood_still_untriaged_after_last_p1": in_flight_at_end,
-        "p1_latency_ms": {"p50": pct(0.5), "p99": pct(0.99), "max": latencies[-1] if latencies else None,
+        "p1_latency_ms": {"p50": pct(0.5), "p99": pct(0.99), "max": round(latencies[-1], 1) if latencies else None,
                           "mean": round(statistics.fmean(latencies), 1) if latencies else None},
         "p1_latencies_ms": [round(x, 1) for x in latencies], "loss": losses,
     }
