@@ -173,17 +173,27 @@ async def _has(redis, stream: str, n: int) -> bool:
 WA = {"Authorization": "Bearer dev-agency-key-not-secret"}
 
 
+async def route_three_cases(redis_client, topology, second_lane: str = "p2") -> None:
+    """Reports 1 and 2 handed to icac-wa, report 3 to icac-oh."""
+    await redis_client.xadd(topology.routed, encode(routed(1, "icac-wa", "p2")))
+    await redis_client.xadd(topology.routed, encode(routed(2, "icac-wa", second_lane)))
+    await redis_client.xadd(topology.routed, encode(routed(3, "icac-oh", "p2")))
+
+
+async def wa_queue_of_two(client) -> dict:
+    """icac-wa's open queue once the tracker has recorded both of its cases."""
+    async def queued():
+        r = await client.get("/v1/agencies/icac-wa/cases", headers=WA)
+        return r.json() if r.status_code == 200 and r.json()["total"] == 2 else None
+    return await eventually(queued, what="icac-wa's queue")
+
+
 async def test_an_agency_acknowledges_over_http_and_the_ledger_follows(
     make_settings, topology, redis_client
 ):
-    await redis_client.xadd(topology.routed, encode(routed(1, "icac-wa", "p2")))
-    await redis_client.xadd(topology.routed, encode(routed(2, "icac-wa", "p3")))
-    await redis_client.xadd(topology.routed, encode(routed(3, "icac-oh", "p2")))
+    await route_three_cases(redis_client, topology, second_lane="p3")
     async with running(tracker_app(make_settings(TrackerSettings, **SLA)), ANALYST) as client:
-        async def queued():
-            r = await client.get("/v1/agencies/icac-wa/cases", headers=WA)
-            return r.json() if r.status_code == 200 and r.json()["total"] == 2 else None
-        queue = await eventually(queued, what="icac-wa's queue")
+        queue = await wa_queue_of_two(client)
         ack = await client.post("/v1/agencies/icac-wa/cases/1/responses", headers=WA,
                                 json={"status": "acknowledged"})
         outcome_first = await client.post("/v1/agencies/icac-wa/cases/2/responses", headers=WA,
@@ -229,14 +239,9 @@ async def test_an_agency_reads_the_report_of_its_case_from_the_one_stored_copy(
     report = FiledReport.model_validate(synthetic_report("referral", 1))
     await publish_submitted(redis_client, topology, 1, report)
     await publish_submitted(redis_client, topology, 2, report)
-    await redis_client.xadd(topology.routed, encode(routed(1, "icac-wa", "p2")))
-    await redis_client.xadd(topology.routed, encode(routed(2, "icac-wa", "p2")))
-    await redis_client.xadd(topology.routed, encode(routed(3, "icac-oh", "p2")))
+    await route_three_cases(redis_client, topology)
     async with running(tracker_app(make_settings(TrackerSettings, **SLA)), ANALYST) as client:
-        async def queued():
-            r = await client.get("/v1/agencies/icac-wa/cases", headers=WA)
-            return r.json() if r.status_code == 200 and r.json()["total"] == 2 else None
-        await eventually(queued, what="icac-wa's queue")
+        await wa_queue_of_two(client)
         mine = await client.get("/v1/agencies/icac-wa/cases/1/report", headers=WA)
         as_analyst = await client.get("/v1/agencies/icac-wa/cases/1/report")
         not_mine = await client.get("/v1/agencies/icac-wa/cases/3/report", headers=WA)
