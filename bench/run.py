@@ -9,9 +9,10 @@ Phases, each on a fresh stack and a fresh Redis:
             HTTP: intake-accepted -> delivered-to-agency-inbox latency
   replicas  the pipeline phase again with two replicas of triage and of the router (one consumer
             group each): the ratio to one replica, and that nothing was doubled
-Cost (CPU and peak RSS per process, Redis commands and memory per report) is read in the pipeline
-phase. After every phase each report is counted where it ended (every agency inbox, the
-unassigned stream, the bundles), not only in the tracker's ledger: nothing lost, nothing doubled.
+Cost (CPU and peak RSS per process, Redis commands per report, Redis memory per report and per
+kind of key) is read in the pipeline phase. After every phase each report is counted where it
+ended (every agency inbox, the unassigned stream, the bundles), not only in the tracker's ledger:
+nothing lost, nothing doubled.
 Writes results.json, results.md and results.png to --out (default bench/results).
 """
 
@@ -245,6 +246,42 @@ def loss_check(r: redis.Redis, n: int, settle_s: float = 120) -> dict[str, Any]:
 
 # ---------- phases ----------
 
+MEMORY_KINDS = (  # what holds a report's memory, by key; the first that matches
+    ("report bodies (the claim check)", lambda key, kind: key.startswith(T.key("body") + ":")),
+    ("timelines (one hash per report)", lambda key, kind: key.startswith(T.key("report") + ":")),
+    ("idempotency records (seen event ids, agency turns)", lambda key, kind: key.startswith(
+        (T.key("seen") + ":", T.key("agency", "turn") + ":"))),
+    ("agency responses not yet due", lambda key, kind: key == T.agency_schedule),
+    ("stream entries (consumed, kept for the retention)", lambda key, kind: kind == b"stream"),
+    ("ledger indexes and counters, the rest", lambda key, kind: True),
+)
+
+
+def memory_by_kind(r: redis.Redis, per: int) -> dict[str, int]:
+    """Bytes per `per` reports held by each kind of key (MEMORY USAGE of every key, exact for
+    streams); what MEMORY USAGE does not see (Redis's own tables, allocator slack) is left out."""
+    sizes = Counter({name: 0 for name, _ in MEMORY_KINDS})
+    batch: list[bytes] = []
+
+    def measure() -> None:
+        pipe = r.pipeline(transaction=False)
+        for key in batch:
+            pipe.type(key)
+            pipe.memory_usage(key, samples=0)
+        answers = pipe.execute()
+        for key, kind, size in zip(batch, answers[::2], answers[1::2], strict=True):
+            name = next(n for n, test in MEMORY_KINDS if test(key.decode(), kind))
+            sizes[name] += size or 0
+        batch.clear()
+
+    for key in r.scan_iter(count=5000):
+        batch.append(key)
+        if len(batch) >= 5000:
+            measure()
+    measure()
+    return {name: round(size * 100_000 / per) for name, size in sizes.items()}
+
+
 def phase_pipeline(work: Path, n: int, settings: dict[str, str],
                    replicas: dict[str, int] | None = None) -> dict[str, Any]:
     label = " with " + ", ".join(f"{k}×{v}" for k, v in replicas.items()) if replicas else ""
@@ -264,6 +301,7 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str],
         memory_after = r.info("memory")["used_memory"]
         commands = {k.removeprefix("cmdstat_"): v["calls"]
                     for k, v in r.info("commandstats").items()}
+        by_kind = memory_by_kind(r, n)
         rss = {name: peak_rss_mb(p.pid) for name, p in stack.processes.items()}
     per_stage = {name: round(n / t) for name, t in seen["finished_s"].items() if t}
     return {
@@ -274,6 +312,7 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str],
         "cost": {"peak_rss_mb": rss,
                  "cpu_us_per_report": {k: round(v / n * 1e6) for k, v in cpu_used.items()},
                  "redis_bytes_per_100k_reports": round((memory_after - memory_before) / n * 100_000),
+                 "redis_bytes_per_100k_reports_by_kind": by_kind,
                  "redis_commands_per_report": round(sum(commands.values()) / n, 1),
                  "redis_commands_per_report_by_command": {
                      k: round(v / n, 2) for k, v in sorted(commands.items(), key=lambda kv: -kv[1])
@@ -534,7 +573,9 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{k} {v}" for k, v in x["cost"]["cpu_us_per_report"].items()) + " |",
             "| peak RSS per process (MB) | " + ", ".join(
                 f"{k} {v}" for k, v in x["cost"]["peak_rss_mb"].items()) + " |",
-            f"| Redis memory per 100,000 reports | {x['cost']['redis_bytes_per_100k_reports'] / 1e6:,.0f} MB |",
+            f"| Redis memory per 100,000 reports | {x['cost']['redis_bytes_per_100k_reports'] / 1e6:,.0f} MB ("
+            + ", ".join(f"{k} {v / 1e6:,.0f}" for k, v in x["cost"].get(
+                "redis_bytes_per_100k_reports_by_kind", {}).items()) + ") |",
             f"| Redis commands per report | {x['cost']['redis_commands_per_report']} ("
             + ", ".join(f"{k} {v}" for k, v in list(
                 x["cost"]["redis_commands_per_report_by_command"].items())[:8]) + ") |",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.run import MEMORY_KINDS
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +32,12 @@ def test_a_small_benchmark_runs_every_phase_and_loses_nothing(tmp_path):
         assert phases[name]["loss"]["in_the_streams"]["reports_placed"] == 400
         assert phases[name]["loss"]["in_the_streams"]["doubled"] == 0
     assert phases["pipeline"]["cost"]["redis_commands_per_report"] > 0
+    # the memory of every kind of key is measured, and the bodies are not in the streams
+    by_kind = phases["pipeline"]["cost"]["redis_bytes_per_100k_reports_by_kind"]
+    assert list(by_kind) == [name for name, _ in MEMORY_KINDS]
+    bodies, timelines, seen, _, streams, _ = by_kind.values()
+    assert min(bodies, timelines, seen, streams) > 0
+    assert sum(by_kind.values()) <= phases["pipeline"]["cost"]["redis_bytes_per_100k_reports"] * 1.2
     assert phases["raw"]["counted"] == 400
     assert all(m["loss"]["ok"] and m["accepted"] == 200 for m in phases["http"].values())
     assert phases["flood"]["p1_delivered"] == 5 and phases["flood"]["loss"]["ok"]
