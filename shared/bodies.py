@@ -4,10 +4,11 @@ needs; the agency API serves the body to the agencies holding a case of it.
 
 The body is the report's JSON without its defaults (absent, empty and false fields are left out:
 reading it back gives the same report), kept TIPLINE_REPORT_BODY_TTL_S (30 days by default, never
-less than the stream retention).
+less than the stream retention) and, beyond that, as long as a case of the report is open (the
+tracker's BodyKeeper).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -37,6 +38,14 @@ class ReportBodies:
     def store(self, pipe: Pipeline, report_id: int, body: bytes) -> None:
         """Queue the body in the caller's transaction (the one that publishes the event)."""
         pipe.set(self.topology.report_body(report_id), body, ex=self.ttl_s)
+
+    async def keep(self, report_ids: Iterable[int]) -> int:
+        """Make these bodies live `ttl_s` from now, unless they already live longer (or are gone);
+        how many were extended."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for report_id in report_ids:
+                pipe.expire(self.topology.report_body(report_id), self.ttl_s, gt=True)
+            return sum(await pipe.execute())
 
     async def raw(self, report_ids: Sequence[int]) -> list[bytes | None]:
         if not report_ids:

@@ -62,7 +62,8 @@ class TiplineSettings(BaseSettings):
     report_body_ttl_s: int = Field(
         default=30 * 24 * 3600, ge=60, description="How long a report's body, stored once when it "
         "is accepted, is kept: for triage, and for the agencies that open their cases' reports. "
-        "At least the stream retention.")
+        "At least the stream retention; the tracker keeps a body longer while a case of its report "
+        "is open.")
     directory_file: Path = Field(
         default=DATA_DIR / "agencies.json", description="The synthetic agency directory."
     )

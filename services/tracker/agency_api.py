@@ -85,7 +85,8 @@ async def list_cases(request: Request, agency_id: AgencyId,
 @router.get("/{agency_id}/cases/{report_id}/report", response_class=HttpResponse,
             summary="The report of a case, as the ESP filed it (its files as hashes only).",
             description="Served from the one stored copy of the report (the claim check). The "
-            "case must have been handed to this agency (404 otherwise); a report older than "
+            "case must have been handed to this agency (404 otherwise). A report is kept while "
+            "any case of it is open; once every case is acknowledged, a report older than "
             "TIPLINE_REPORT_BODY_TTL_S is gone (410).",
             responses={200: {"description": "The report (FiledReport, JSON).", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/FiledReport"}}}},

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.tracker import agency_api, api, dashboard
 from services.tracker.config import TrackerSettings
 from services.tracker.handlers import Recorder
+from services.tracker.keeper import BodyKeeper
 from services.tracker.metrics import export_gap
 from services.tracker.sla import SlaWatcher
 from services.tracker.store import DeadLetters, Ledger, Responses
@@ -80,6 +81,8 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
             # The ledger is its own idempotency record: each stage of a report is written once.
             service.consume(channel, recorder.on_report_event, collector=ledger, dedupe=False)
     service.run_in_background(SlaWatcher(ledger, policy, settings.sla_check_interval_ms).worker())
+    bodies = ReportBodies(service.redis, service.topology, settings.report_body_ttl_s)
+    service.run_in_background(BodyKeeper(ledger, bodies).worker())
     app = service.app(routers=[api.router, agency_api.router, dashboard.router])
     document_schemas(app, FiledReport)  # the body an agency reads of its case
     directory = load_directory(settings.directory_file)
@@ -96,7 +99,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     app.state.policy = policy
     app.state.agency_kinds = {a.id: (a.kind, a.played_by) for a in directory.agencies}
     app.state.responses = Responses(service.redis, service.topology)
-    app.state.bodies = ReportBodies(service.redis, service.topology, settings.report_body_ttl_s)
+    app.state.bodies = bodies
     export_gap(service.metrics, ledger, policy, app.state.agency_kinds)
     app.state.replayable = lambda stream: (stream.startswith(service.topology.prefix + ":")
                                            and stream != service.topology.dead_letters)

@@ -289,6 +289,18 @@ class Ledger:
                 pipe.hgetall(self.topology.timeline_key(report_id))
             return [_text(h) for h in await pipe.execute()]
 
+    async def open_reports_handed_before(self, cutoff: float, chunk: int = 1000) -> set[int]:
+        """The reports with a case handed to an agency before `cutoff` and not yet acknowledged."""
+        reports: set[int] = set()
+        start = 0
+        while True:
+            members = await self.redis.zrangebyscore(self.topology.gap_open, "-inf", cutoff,
+                                                     start=start, num=chunk)
+            reports.update(_case(m)[0] for m in members)
+            if len(members) < chunk:
+                return reports
+            start += chunk
+
     async def overdue_cases(self, now: float, limit: int) -> list[tuple[int, str, int, dict[str, Any]]]:
         """Watched cases past their deadline: (report id, agency, breach level so far, handoff
         detail)."""

@@ -3,6 +3,7 @@ the watchdog announces each breach once (also across a tracker restart), and the
 
 import asyncio
 import json
+import time
 from collections import Counter
 
 import pytest
@@ -15,6 +16,7 @@ from services.router.app import create_app as router_app
 from services.router.config import RouterSettings
 from services.tracker.app import create_app as tracker_app
 from services.tracker.config import TrackerSettings
+from services.tracker.keeper import BodyKeeper
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
 from shared.schemas.events import ReportRouted
@@ -252,3 +254,41 @@ async def test_an_agency_reads_the_report_of_its_case_from_the_one_stored_copy(
     assert as_analyst.status_code == 200
     assert not_mine.status_code == 404 and others.status_code == 403
     assert expired.status_code == 410
+
+
+async def test_the_body_of_a_report_is_kept_while_a_case_of_it_is_open(
+    make_settings, topology, redis_client
+):
+    report = FiledReport.model_validate(synthetic_report("referral", 1))
+    for report_id in (1, 2):
+        await publish_submitted(redis_client, topology, report_id, report)
+    await route_three_cases(redis_client, topology)  # report 3 has no stored body
+    ttl = 3600
+    app = tracker_app(make_settings(TrackerSettings, **SLA, report_body_ttl_s=ttl))
+    async with running(app, ANALYST) as client:
+        await wa_queue_of_two(client)
+        ack = await client.post("/v1/agencies/icac-wa/cases/2/responses", headers=WA,
+                                json={"status": "acknowledged"})
+
+        async def acknowledged():
+            r = await client.get("/v1/agencies/icac-wa/cases", headers=WA)
+            return r.json()["total"] == 1 or None
+        await eventually(acknowledged, what="case 2 acknowledged")
+        # both bodies near the end of their lifetime, their cases handed half a lifetime ago
+        for report_id in (1, 2):
+            await redis_client.expire(topology.report_body(report_id), 5)
+        keeper = BodyKeeper(app.state.ledger, app.state.bodies)
+        too_soon = await keeper.keep_once()
+        later = time.time() + ttl / 2 + 1
+        kept = await keeper.keep_once(at=later)
+        ttls = [await redis_client.ttl(topology.report_body(i)) for i in (1, 2)]
+        await redis_client.expire(topology.report_body(1), 3 * ttl)
+        await keeper.keep_once(at=later)
+        longer = await redis_client.ttl(topology.report_body(1))
+        open_case = await client.get("/v1/agencies/icac-wa/cases/1/report", headers=WA)
+    assert ack.status_code == 202
+    assert too_soon == 0 and kept == 1
+    assert ttls[0] > ttl - 60  # its case is open: kept a lifetime more
+    assert 0 < ttls[1] <= 5  # every case acknowledged: left to expire
+    assert longer > 2 * ttl  # never shortened
+    assert open_case.status_code == 200
