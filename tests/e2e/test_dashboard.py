@@ -40,7 +40,6 @@ def test_the_dashboard_shows_the_gap_live_and_opens_a_dark_case(tmp_path):
     stack = harness.fault_stack(tmp_path)
     try:
         tracker = stack.url("tracker")
-        flood = harness.flood(stack, n=1200, run_id="dashboard")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=executable, args=BROWSER_FLAGS)
@@ -53,6 +52,9 @@ def test_the_dashboard_shows_the_gap_live_and_opens_a_dark_case(tmp_path):
             page.click("button[type=submit]")
             page.wait_for_selector("#fig-submitted")
             first = figure(page, "submitted")
+            # reports start to flow once the page is open (a browser can take longer to start
+            # than the whole flood takes to submit)
+            flood = harness.flood(stack, n=1200, run_id="dashboard")
             # while reports flow the numbers move
             page.wait_for_function(
                 f"() => Number(document.querySelector('#fig-submitted').textContent"
