@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Sec
 from fastapi import Response as HttpResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
 from services.tracker.api import ANALYST_TEXT, CasePage, cases_of
 from services.tracker.store import now
 from shared.auth import SESSION_COOKIE, bearer_token, match, session_name
 from shared.http import responses
+from shared.schemas.camel import CamelModel
 from shared.schemas.events import (
     CaseAcknowledged,
     CaseOutcomeReported,
@@ -115,10 +115,7 @@ class Response(BaseModel):
                                     "the case.")
 
 
-class Recorded(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
-                              serialize_by_alias=True)
-
+class Recorded(CamelModel):
     report_id: int
     agency: str
     published: list[str] = Field(description="The responses published now; empty when they had "

@@ -5,14 +5,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field
 
 from services.tracker import domain
 from services.tracker.store import now
 from shared.auth import bearer, match
 from shared.groups import group_state
 from shared.http import responses
+from shared.schemas.camel import CamelModel
 
 ANALYST_TEXT = ("An analyst's key (TIPLINE_ANALYST_KEYS; development key "
                 "`dev-analyst-key-not-secret`). An admin key is accepted too.")
@@ -75,11 +75,8 @@ async def get_series(request: Request, _who: Analyst,
     return domain.series(await state.ledger.series(domain.SERIES, wanted), wanted)
 
 
-class Case(BaseModel):
+class Case(CamelModel):
     """A case as its agency (or an analyst) sees it."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
-                              serialize_by_alias=True)
 
     report_id: int
     agency: str
@@ -155,12 +152,9 @@ async def get_pipeline(request: Request, _who: Analyst) -> list[GroupBacklog]:
             if not s.endswith(":inbox") or lag or p]
 
 
-class DeadLetter(BaseModel):
+class DeadLetter(CamelModel):
     """A message that could not be processed; its payload (the original entry, which may hold a
     whole report) only for an admin who asks for it."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
-                              serialize_by_alias=True)
 
     id: str = Field(description="The dead letter's entry id: what show and replay take.")
     occurred_at: str
@@ -202,10 +196,7 @@ async def show_dead_letter(letter_id: str, request: Request, _who: Admin) -> Dea
     return _letter(letter_id, letter, replayed, payload=True)
 
 
-class Replayed(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
-                              serialize_by_alias=True)
-
+class Replayed(CamelModel):
     id: str
     stream: str
     entry_id: str

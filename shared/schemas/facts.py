@@ -8,9 +8,9 @@ the whole report, in every triaged lane and every consumer of it.
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
 
+from shared.schemas.camel import CamelModel
 from shared.schemas.report import (
     Address,
     EstimatedLocation,
@@ -21,11 +21,9 @@ from shared.schemas.report import (
 )
 
 
-class _Facts(BaseModel):
+class _Facts(CamelModel):
     # Read straight from a report's stored body, whose other fields are skipped unread.
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
-                              serialize_by_alias=True, extra="ignore", frozen=True,
-                              from_attributes=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, from_attributes=True)
 
 
 class _Incident(_Facts):

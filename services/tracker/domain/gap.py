@@ -3,8 +3,7 @@ what happened to a report after it was forwarded. Nothing here scans reports."""
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from services.tracker.domain.policy import LANES, Policy
 from services.tracker.domain.stats import (
@@ -16,16 +15,12 @@ from services.tracker.domain.stats import (
     distribution,
     share,
 )
+from shared.schemas.camel import CamelView
 
 Counters = Mapping[str, str]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
-                              serialize_by_alias=True, frozen=True)
-
-
-class Hours(_Out):
+class Hours(CamelView):
     """A distribution of simulated hours, estimated from its buckets."""
 
     count: int
@@ -50,7 +45,7 @@ def outcome_distribution(counters: Counters) -> Distribution:
     return distribution(counts_of(counters, "out:", len(HOUR_BOUNDS)))
 
 
-class GapRow(_Out):
+class GapRow(CamelView):
     """Cases handed to one agency, in one lane, or of one ESP's reports, and what is known after."""
 
     name: str
@@ -91,7 +86,7 @@ class LaneRow(GapRow):
     sla_hours: float | None
 
 
-class MissingField(_Out):
+class MissingField(CamelView):
     field: str
     reports: int
     share: float
@@ -110,19 +105,19 @@ class EspRow(GapRow):
     most_missing: list[MissingField]
 
 
-class OpenCases(_Out):
+class OpenCases(CamelView):
     count: int
     oldest_hours: float | None
 
 
-class Offers(_Out):
+class Offers(CamelView):
     """Reports no jurisdiction could be found for, offered to the federal partner."""
 
     offered: int
     taken: int = Field(description="Offers the federal partner acknowledged.")
 
 
-class Gap(_Out):
+class Gap(CamelView):
     submitted: int
     triaged: int
     routed: int
@@ -194,7 +189,7 @@ def gap(totals: Counters, agencies: Mapping[str, Counters], lanes: Mapping[str, 
     )
 
 
-class Histogram(_Out):
+class Histogram(CamelView):
     """Time to acknowledgement of one lane's cases, bucket by bucket, against the lane's SLA."""
 
     lane: str
@@ -219,7 +214,7 @@ def histograms(lanes: Mapping[str, Counters], policy: Policy) -> list[Histogram]
 SERIES = ("submitted", "forwarded", "acknowledged", "newly_dark")
 
 
-class SeriesPoint(_Out):
+class SeriesPoint(CamelView):
     hour: int = Field(description="Simulated hours since the epoch.")
     submitted: int
     forwarded: int

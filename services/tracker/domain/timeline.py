@@ -4,25 +4,18 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-
 from services.tracker.domain.steps import STAGE_ORDER
+from shared.schemas.camel import CamelView
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True,
-                              serialize_by_alias=True, frozen=True)
-
-
-class StageView(_Out):
+class StageView(CamelView):
     stage: str
     agency: str | None
     at: datetime
     detail: dict[str, Any]
 
 
-class HandoffView(_Out):
+class HandoffView(CamelView):
     agency: str
     why: str
     at: datetime
@@ -35,7 +28,7 @@ class HandoffView(_Out):
     escalated_to: str | None
 
 
-class Timeline(_Out):
+class Timeline(CamelView):
     report_id: int
     esp: str | None
     stages: list[StageView]
