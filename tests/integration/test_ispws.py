@@ -114,6 +114,18 @@ async def published(redis, topology) -> list[dict]:
     return events
 
 
+
+async def filed_one(app, redis, topology, document: bytes | None = None) -> dict:
+    """Open a report (the given document, or the default one), upload one file, finish: the
+    one submitted event, with its stored report."""
+    async with running(app) as http:
+        esp = Client(http)
+        report_id = await esp.open(document)
+        await esp.upload(report_id, b"synthetic")
+        assert code(await esp.finish(report_id)) == 0
+    [event] = await published(redis, topology)
+    return event
+
 # ---- status, credentials, the schema ----
 
 async def test_status_answers_0_with_a_request_id(app):
@@ -199,12 +211,7 @@ async def test_a_report_filed_in_four_calls_is_published_once_as_the_json_api_wo
 
 
 async def test_a_report_without_escalation_takes_the_standard_lane(app, redis_client, topology):
-    async with running(app) as http:
-        esp = Client(http)
-        report_id = await esp.open()
-        await esp.upload(report_id, b"synthetic")
-        assert code(await esp.finish(report_id)) == 0
-    [event] = await published(redis_client, topology)
+    event = await filed_one(app, redis_client, topology)
     assert event["lane"] == "standard"
 
 
@@ -212,13 +219,8 @@ async def test_a_report_without_escalation_takes_the_standard_lane(app, redis_cl
                                   "<sextortion>true</sextortion>", "<sextortion>1</sextortion>",
                                   "<sextortion>false</sextortion>", ""])
 async def test_both_flag_encodings(app, redis_client, topology, flag):
-    async with running(app) as http:
-        esp = Client(http)
-        report_id = await esp.open(report_xml(
-            annotations=f"<reportAnnotations>{flag}<spam/></reportAnnotations>"))
-        await esp.upload(report_id, b"synthetic")
-        await esp.finish(report_id)
-    [event] = await published(redis_client, topology)
+    event = await filed_one(app, redis_client, topology, report_xml(
+        annotations=f"<reportAnnotations>{flag}<spam/></reportAnnotations>"))
     annotations = FiledReport.model_validate(event["report"]).incident_summary.annotations
     assert annotations.sextortion is (flag != "" and "false" not in flag)
     assert annotations.spam is True
@@ -249,13 +251,8 @@ INCIDENTS = {
 
 @pytest.mark.parametrize("kind", list(INCIDENTS))
 async def test_every_internet_details_kind(app, redis_client, topology, kind):
-    async with running(app) as http:
-        esp = Client(http)
-        report_id = await esp.open(report_xml(
-            internet=f"<internetDetails>{INCIDENTS[kind]}</internetDetails>"))
-        await esp.upload(report_id, b"synthetic")
-        assert code(await esp.finish(report_id)) == 0
-    [event] = await published(redis_client, topology)
+    event = await filed_one(app, redis_client, topology, report_xml(
+        internet=f"<internetDetails>{INCIDENTS[kind]}</internetDetails>"))
     [details] = event["report"]["internetDetails"]
     assert [k for k, v in details.items() if v is not None] == [kind]
 
