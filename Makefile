@@ -5,10 +5,15 @@ BIN    := $(VENV)/bin
 
 .PHONY: setup demo test test-faults bench lint lock clean
 
-setup: $(BIN)/tipline
+setup: $(BIN)/tipline $(VENV)/clients/.installed
 	@command -v redis-server >/dev/null || { \
 	  echo "installing redis-server (needed by 'tipline up' and the tests)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+# The real CyberTipline clients the tests file through /ispws with (skipped where they cannot run).
+$(VENV)/clients/.installed: tests/clients/requirements-python.txt tests/clients/package-lock.json | $(BIN)/tipline
+	@tests/clients/install.sh $(VENV)/clients
+	@touch $@
 
 # The locked versions (requirements/*.txt, with hashes), then the project itself.
 $(BIN)/tipline: pyproject.toml requirements/dev.txt

@@ -38,6 +38,9 @@ from shared.schemas.xsd import report_xsd
 log = get_logger(__name__)
 
 XML_TYPES = ("text/xml", "application/xml")
+# What a document may arrive as: clients that post a string with fetch() send text/plain, and the
+# body is read as XML whatever it is labelled.
+ACCEPTED_TYPES = (*XML_TYPES, "text/plain")
 
 
 class Code(IntEnum):
@@ -85,21 +88,34 @@ REFUSALS = {
 
 
 class Answer(Exception):
-    """Ends a request with a response document: `code` and what went wrong."""
+    """Ends a request with a response document: `code`, what went wrong, and the report the
+    request named, when it named one that could be read."""
 
     def __init__(self, code: Code, detail: str | None = None, status: int = 200,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+                 headers: dict[str, str] | None = None, report_id: int | None = None) -> None:
         super().__init__(detail or DESCRIPTIONS[code])
         self.code, self.detail, self.status = code, detail, status
         self.headers = headers or {}
-        self.extra = extra
+        self.report_id = report_id
 
 
-def _document(code: Code, detail: str | None, root: str = "reportResponse",
-              **extra: Any) -> bytes:
+def report_response(code: Code, detail: str | None = None, report_id: int | None = None,
+                    file_id: str | None = None, md5: str | None = None) -> bytes:
+    """The documented `<reportResponse>`: responseCode, responseDescription, then reportId,
+    fileId and hash when there are any, in that order and nothing else."""
     description = DESCRIPTIONS[code] + (f": {detail}" if detail else "")
-    return xml.document(root, [("responseCode", int(code)),
-                               ("responseDescription", description), *extra.items()])
+    return xml.document("reportResponse", [
+        ("responseCode", int(code)), ("responseDescription", description),
+        ("reportId", report_id), ("fileId", file_id), ("hash", md5)])
+
+
+def report_done_response(code: Code, report_id: int, file_ids: list[str]) -> bytes:
+    """The documented `<reportDoneResponse>`: responseCode, reportId, files (each fileId), and
+    nothing else. /finish answers every outcome for a report id it could read in this shape, which
+    has no description: the log line of its Request-ID says what went wrong."""
+    return xml.document("reportDoneResponse", [
+        ("responseCode", int(code)), ("reportId", report_id),
+        ("files", [("fileId", file_id) for file_id in file_ids])])
 
 
 class IspwsRoute(APIRoute):
@@ -108,6 +124,7 @@ class IspwsRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handle = super().get_route_handler()
+        done = self.name in DONE_ROUTES
 
         async def route(request: Request) -> Response:
             request_id = uuid.uuid4().hex
@@ -116,32 +133,44 @@ class IspwsRoute(APIRoute):
                 try:
                     response = await handle(request)
                 except Answer as answer:
-                    response = _answer_response(answer)
+                    response = _answer_response(answer, done, request)
                 except HTTPException as exc:  # credentials not even decodable, or the shared
                     # body reader's 413/415/408/400
                     response = _answer_response(
                         UNAUTHENTICATED if exc.status_code == 401 else
-                        Answer(Code.INVALID_REQUEST, str(exc.detail)))
+                        Answer(Code.INVALID_REQUEST, str(exc.detail)), done, request)
                 except REDIS_UNAVAILABLE:
                     response = _answer_response(Answer(
                         Code.SERVER_ERROR, "storage unavailable; nothing was done, retry later",
-                        headers={"Retry-After": str(RETRY_AFTER_S)}))
+                        headers={"Retry-After": str(RETRY_AFTER_S)}), done, request)
                 except Exception:
                     log.exception("ispws request failed", path=request.url.path)
-                    response = _answer_response(Answer(Code.SERVER_ERROR))
+                    response = _answer_response(Answer(Code.SERVER_ERROR), done, request)
             response.headers["Request-ID"] = request_id
             return response
 
         return route
 
 
-def _answer_response(answer: Answer) -> Response:
-    return Response(_document(answer.code, answer.detail, **answer.extra), status_code=answer.status,
-                    media_type="text/xml", headers=answer.headers)
+# The endpoints whose every answer for a readable report id is a `<reportDoneResponse>`.
+DONE_ROUTES = {"finish"}
 
 
-def _ok(root: str = "reportResponse", **extra: Any) -> Response:
-    return Response(_document(Code.SUCCESS, None, root, **extra), media_type="text/xml")
+def _answer_response(answer: Answer, done: bool, request: Request) -> Response:
+    """An error as its document. The report the request named (read by `_report_id`, or from a
+    `<fileDetails>`) is in it; a /finish error is a `<reportDoneResponse>` when there is one."""
+    report_id = answer.report_id or getattr(request.state, "report_id", None)
+    if done and report_id is not None:
+        log.info("finish refused", code=int(answer.code), reason=str(answer))
+        document = report_done_response(answer.code, report_id, [])
+    else:
+        document = report_response(answer.code, answer.detail, report_id)
+    return Response(document, status_code=answer.status, media_type="text/xml",
+                    headers=answer.headers)
+
+
+def _ok(document: bytes) -> Response:
+    return Response(document, media_type="text/xml")
 
 
 # ---- credentials ----
@@ -215,7 +244,7 @@ async def _read_document(request: Request, model: type, root: str) -> Any:
     """The request's XML document (bounded in size and time) read as `model`: 4110 or 4100."""
     settings = request.app.state.settings
     data = await read_body(request, settings.max_body_bytes, settings.http_body_timeout_s,
-                           XML_TYPES)
+                           ACCEPTED_TYPES)
     try:
         return xml.read(data, model, root)
     except xml.MalformedXml as exc:
@@ -224,10 +253,12 @@ async def _read_document(request: Request, model: type, root: str) -> Any:
         raise Answer(Code.VALIDATION_FAILED, str(exc)) from None
 
 
-def _report_id(form: Form) -> int:
+def _report_id(request: Request, form: Form) -> int:
+    """The form's report id; kept on the request, so that an error answer names it."""
     text = form.fields.get("id", "").strip()
     if not text.isdigit() or not 0 < int(text) < 10**15:
         raise Answer(Code.INVALID_REQUEST, "form field 'id' must be a report id")
+    request.state.report_id = int(text)
     return int(text)
 
 
@@ -243,7 +274,7 @@ async def _form(request: Request) -> Form:
 @router.get("/status", summary="Check connectivity and credentials (responseCode 0).",
             response_class=Response)
 async def status(esp: Esp) -> Response:
-    return _ok()
+    return _ok(report_response(Code.SUCCESS))
 
 
 @cache
@@ -265,7 +296,7 @@ async def submit(request: Request, esp: Esp) -> Response:
     report_id = await _store(request).open(esp, report, _now(request))
     with bound(report_id=report_id):
         log.info("report opened", esp=esp)
-    return _ok(reportId=report_id)
+    return _ok(report_response(Code.SUCCESS, report_id=report_id))
 
 
 @router.post("/upload", summary="Upload a file of an open report: its hashes and size are kept, "
@@ -279,7 +310,7 @@ async def upload(request: Request, esp: Esp) -> Response:
         raise Answer(Code.FILE_UPLOAD_FAILED, str(exc)) from None
     except FormError as exc:
         raise Answer(Code.INVALID_REQUEST, str(exc)) from None
-    report_id = _report_id(form)
+    report_id = _report_id(request, form)
     if form.upload is None or not form.upload.complete:
         raise Answer(Code.FILE_UPLOAD_FAILED, "the form holds no complete 'file' part")
     if form.upload.size == 0:
@@ -293,7 +324,8 @@ async def upload(request: Request, esp: Esp) -> Response:
         raise _refused(refusal) from None
     with bound(report_id=report_id):
         log.info("file uploaded", esp=esp, file_id=file.file_id, size=file.size)
-    return _ok(reportId=report_id, fileId=file.file_id, hash=file.md5)
+    return _ok(report_response(Code.SUCCESS, report_id=report_id, file_id=file.file_id,
+                               md5=file.md5))
 
 
 @router.post("/fileinfo", summary="Attach a <fileDetails> document to an uploaded file of an open "
@@ -301,6 +333,7 @@ async def upload(request: Request, esp: Esp) -> Response:
 async def fileinfo(request: Request, esp: Esp) -> Response:
     details: FileDetails = await _read_document(request, FileDetails, "fileDetails")
     assert details.report_id is not None and details.file_id is not None  # the XSD requires them
+    request.state.report_id = details.report_id
     store = _store(request)
     try:
         opened = await store.read(esp, details.report_id, _now(request))
@@ -311,13 +344,14 @@ async def fileinfo(request: Request, esp: Esp) -> Response:
                            replace(uploaded, details=details), _now(request))
     except Refused as refusal:
         raise _refused(refusal) from None
-    return _ok(reportId=details.report_id, fileId=details.file_id)
+    return _ok(report_response(Code.SUCCESS, report_id=details.report_id,
+                               file_id=details.file_id))
 
 
 @router.post("/finish", summary="File an open report with its files: it enters the pipeline.",
              response_class=Response, openapi_extra=_form_body())
 async def finish(request: Request, esp: Esp) -> Response:
-    report_id = _report_id(await _form(request))
+    report_id = _report_id(request, await _form(request))
     store = _store(request)
     for _ in range(5):  # a change between reading and finishing: read again
         try:
@@ -342,21 +376,21 @@ async def finish(request: Request, esp: Esp) -> Response:
             raise _refused(refusal) from None
         with bound(report_id=report_id, event_id=event.event_id):
             log.info("report accepted", esp=esp, lane=lane, files=len(filed.files), api="xml")
-        return _ok("reportDoneResponse", reportId=report_id,
-                   files=[("fileId", f.file_id) for f in opened.files])
+        return _ok(report_done_response(Code.SUCCESS, report_id,
+                                        [f.file_id for f in opened.files]))
     raise Answer(Code.SERVER_ERROR, "the report kept changing while it was being finished")
 
 
 @router.post("/retract", summary="Cancel an open report: nothing of it is forwarded.",
              response_class=Response, openapi_extra=_form_body())
 async def retract(request: Request, esp: Esp) -> Response:
-    report_id = _report_id(await _form(request))
+    report_id = _report_id(request, await _form(request))
     try:
         await _store(request).retract(esp, report_id, _now(request))
     except Refused as refusal:
         raise _refused(refusal) from None
     with bound(report_id=report_id):
         log.info("report retracted", esp=esp)
-    return _ok(reportId=report_id)
+    return _ok(report_response(Code.SUCCESS, report_id=report_id))
 
 

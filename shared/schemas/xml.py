@@ -21,6 +21,7 @@ from pydantic_xml import BaseXmlModel
 
 from shared.schemas.xsd import report_xsd
 
+XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 MAX_DEPTH = 32  # the schema nests 6 deep; anything far deeper is not a report
 MAX_ERRORS = 20
 FLAG_CONTAINERS = ("reportAnnotations", "fileAnnotations")
@@ -71,18 +72,31 @@ def read(data: bytes, model: type[M], root_tag: str) -> M:
     if root.tag != root_tag:
         raise InvalidDocument([f"/{root.tag}: expected a <{root_tag}> document"], 1)
     errors, count = [], 0
-    for error in schema().iter_errors(root):
+    # The XML Schema instance attributes are the validator's (xsi:type must name the declared
+    # type or one derived from it; xsi:nil is refused where an element is not nillable) and never
+    # a hint to fetch: a schemaLocation is not followed.
+    for error in schema().iter_errors(root, use_location_hints=False):
         count += 1
         if len(errors) < MAX_ERRORS:
             errors.append(f"{error.path}: {_without_values(error)}")
     if count:
         raise InvalidDocument(errors, count)
+    _drop_instance_attributes(root)
     try:
         return model.from_xml_tree(root, context={"xml": True}, empty_as_string=True)
     except ValidationError as exc:
         found = exc.errors(include_url=False, include_input=False)
         raise InvalidDocument([f"/{root_tag}/{'/'.join(str(p) for p in e['loc'])}: {e['msg']}"
                                for e in found[:MAX_ERRORS]], len(found)) from None
+
+
+def _drop_instance_attributes(root: ET.Element) -> None:
+    """Take the XML Schema instance attributes (`xsi:noNamespaceSchemaLocation`, ...) off every
+    element once the validator has checked them: they say how to read the document, they are not
+    part of the report."""
+    for element in root.iter():
+        for name in [n for n in element.attrib if n.startswith(XSI)]:
+            del element.attrib[name]
 
 
 def _without_values(error: xmlschema.XMLSchemaValidationError) -> str:
