@@ -497,7 +497,7 @@ def machine() -> dict[str, Any]:
     return {
         "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1),
         "python": platform.python_version(), "platform": platform.platform(), "redis_server": redis_version,
-        "packages": {p: version(p) for p in ("faststream", "redis", "pydantic", "fastapi", "uvicorn")},
+        "packages": {p: version(p) for p in ("redis", "pydantic", "fastapi", "uvicorn")},
     }
 
 

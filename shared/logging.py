@@ -97,7 +97,7 @@ def configure_logging(service: str, fmt: str = "auto", level: str = "INFO") -> N
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Per-request and per-message chatter from the frameworks: our own lines say what matters.
-    for noisy in ("uvicorn.access", "faststream.access", "faststream.access.redis"):
+    for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)

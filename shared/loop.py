@@ -1,7 +1,7 @@
 """The one consume -> handle -> commit -> dead-letter loop every service uses.
 
 A batch of stream entries (read by shared.reading) is handed to ConsumeLoop.process. Each entry is
-decoded and validated on its own; its handler records what it produces in an Outbox (values, no
+decoded and validated on its own; its handler records what it produces in an Effects buffer (values, no
 Redis). Then one Lua script commits the batch: for every entry, in order,
 
   1. XACK it. If the XACK removed nothing, another delivery of the same entry has already
@@ -36,9 +36,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared import wire
+from shared.effects import Collector, Command, Effects
 from shared.logging import get_logger, message_context
 from shared.metrics import Metrics
-from shared.outbox import Collector, Command, Outbox
 from shared.schemas.events import MessageDeadLettered
 from shared.tracing import consumer_span, current_traceparent, link_to, tracer
 
@@ -47,7 +47,7 @@ log = get_logger(__name__)
 # Errors of the infrastructure, not of a message: they never count towards dead-lettering.
 INFRASTRUCTURE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
-Handler = Callable[[Any, Outbox], Awaitable[None] | None]
+Handler = Callable[[Any, Effects], Awaitable[None] | None]
 # Looks up, for a whole batch in one round trip, what handlers need from Redis: event id -> value.
 # Its own writes must be idempotent by event id (it runs again for a redelivered entry).
 Prepare = Callable[[list[Any]], Awaitable[dict[str, Any]]]
@@ -183,7 +183,7 @@ class ConsumeLoop:
                     message_context(getattr(event, "report_id", None), event_id):
                 spans.append(span)
                 handled_at = time.perf_counter()
-                outbox = Outbox(prepared=prepared.get(event_id))
+                outbox = Effects(prepared=prepared.get(event_id))
                 error = unprepared.get(event_id)
                 if error is None:
                     try:
@@ -248,13 +248,13 @@ class ConsumeLoop:
                 failed[event.event_id] = exc
         return prepared, failed
 
-    def _check_streams(self, outbox: Outbox) -> None:
+    def _check_streams(self, outbox: Effects) -> None:
         for published in outbox.published:
             if not self.may_publish(published.stream):
                 raise ValueError(f"{published.stream} is not a stream this service produces")
 
     @staticmethod
-    def _writes(entry_id: bytes, event_id: str, outbox: Outbox, traceparent: str | None,
+    def _writes(entry_id: bytes, event_id: str, outbox: Effects, traceparent: str | None,
                 collector: Collector | None) -> _Done:
         commands: list[Command] = [
             ("XADD", p.stream, "*", *_flat(wire.encode(p.event, traceparent)))

@@ -5,6 +5,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 import uvicorn
@@ -13,14 +14,14 @@ from fastapi import FastAPI, Response
 from pydantic import TypeAdapter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.contracts import Channel, Contract
+from shared.contracts import Channel, Contract, check_handler
 from shared.directory import load_directory
+from shared.effects import Collector
 from shared.groups import ensure_groups, group_state, missing_groups
 from shared.http import install_error_handlers
 from shared.logging import configure_logging, get_logger
 from shared.loop import ConsumeLoop, Handler, Prepare, Subscription
 from shared.metrics import Metrics
-from shared.outbox import Collector
 from shared.reading import Lane, LaneReader, Reclaimer
 from shared.retention import Janitor
 from shared.settings import TiplineSettings
@@ -43,9 +44,11 @@ class StreamService:
     `strict`: the order in which channels are consumed is their urgency (a more urgent lane is
     always drained first); otherwise they have equal standing."""
 
-    def __init__(self, contract: Contract, settings: TiplineSettings, strict: bool = True) -> None:
+    def __init__(self, contract: Contract, settings: TiplineSettings, strict: bool = True,
+                 asyncapi: Path | None = None) -> None:
         self.name = contract.service
         self.contract = contract
+        self.asyncapi = asyncapi
         self.settings = settings
         self.topology = settings.topology()
         self.redis = settings.redis()
@@ -55,7 +58,8 @@ class StreamService:
             self.redis, self.name, dead_letters=self.topology.dead_letters,
             seen_prefix=self.topology.seen_prefix(self.name),
             max_deliveries=settings.max_deliveries, dedupe_ttl_s=settings.dedupe_ttl_s,
-            metrics=self.metrics, may_publish=contract.may_publish(),
+            metrics=self.metrics,
+            may_publish=lambda stream: contract.produced(stream) is not None,
         )
         self.lanes: list[Lane] = []
         self.background: list[Background] = []
@@ -69,6 +73,7 @@ class StreamService:
         pattern such as an agency inbox). Channels are read in the order they are consumed."""
         if channel not in self.contract.consumes:
             raise ValueError(f"{self.name} does not declare that it consumes {channel.stream}")
+        check_handler(channel, handler)
         adapter = self._adapters.setdefault(id(channel.event), TypeAdapter(channel.event))
         sub = Subscription(adapter, handler, prepare, collector, dedupe)
         for stream in streams or [channel.stream]:
@@ -110,6 +115,14 @@ class StreamService:
                                        s.trim_interval_s).worker())
         return workers + self.background
 
+    def _asyncapi_document(self) -> dict[str, Any]:
+        """The committed AsyncAPI document written from the contract (tipline.docgen); a service
+        without one (a test's) serves its title alone."""
+        if self.asyncapi is None:
+            return {"asyncapi": "3.0.0", "info": {"title": f"tipline {self.name}", "version": "1",
+                                                  "description": self.contract.summary}}
+        return yaml.safe_load(self.asyncapi.read_text())
+
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         import asyncio
@@ -141,7 +154,7 @@ class StreamService:
         app = FastAPI(title=f"tipline {self.name}", lifespan=self.lifespan,
                       telemetry={"tracing": True, "metrics": False, "logs": False,
                                  "operation_spans": False}, **fastapi_args)
-        document = self.contract.asyncapi()
+        document = self._asyncapi_document()
 
         @app.get("/healthz", tags=["health"], summary="The process is alive.")
         async def healthz() -> dict[str, str]:

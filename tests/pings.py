@@ -5,7 +5,7 @@ import json
 from pydantic import BaseModel, ConfigDict
 
 from shared.contracts import Channel, Contract, dead_letters
-from shared.outbox import Outbox
+from shared.effects import Effects
 from shared.service import StreamService
 from shared.topology import Topology
 
@@ -35,7 +35,14 @@ def ping(n: int, event_id: str | None = None) -> dict[bytes, bytes]:
 
 
 def doubler(topology: Topology):
-    def double(event: Ping, out: Outbox) -> None:
+    def double(event: Ping, out: Effects) -> None:
         out.publish(topology.key("out"), Ping(event_id=f"d{event.event_id}",
                                               report_id=event.report_id, n=event.n * 2))
     return double
+
+
+def collecting(into: list[int]):
+    """A handler that notes each Ping's number and produces nothing."""
+    def collect(event: Ping, out: Effects) -> None:
+        into.append(event.n)
+    return collect

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from services.agencies.domain import hours_per_case, plan_responses
 from services.agencies.store import Backlogs, Turn, schedule_member
 from shared.directory import Directory
+from shared.effects import Effects
 from shared.logging import get_logger
-from shared.outbox import Outbox
 from shared.schemas.events import CaseAssigned
 from shared.topology import Topology
 from shared.tracing import current_traceparent
@@ -31,7 +31,7 @@ class Agencies:
                  if (agency := self.directory.get(c.agency_id)) and agency.played_by == "simulator"]
         return await self.backlogs.take_turns(known)
 
-    def on_case_assigned(self, case: CaseAssigned, out: Outbox) -> None:
+    def on_case_assigned(self, case: CaseAssigned, out: Effects) -> None:
         agency = self.directory.by_id(case.agency_id)
         if agency.played_by == "people":  # its responses come through the agency API
             log.info("case waits for the people playing its agency", agency=case.agency_id)

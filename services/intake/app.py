@@ -6,36 +6,19 @@ from fastapi import FastAPI
 
 from services.intake import handlers, ispws
 from services.intake.config import IntakeSettings
+from services.intake.contract import ASYNCAPI, contract
 from services.intake.open_reports import OpenReports
 from services.intake.store import Backlogs, Submissions
 from shared.auth import parse_keys, parse_users
 from shared.bodies import ReportBodies
-from shared.contracts import Channel, Contract
 from shared.http import document_schemas
-from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import MAX_FILES, FiledReport
 from shared.service import StreamService
-from shared.topology import Topology
-
-
-def contract(topology: Topology) -> Contract:
-    return Contract(
-        service="intake", port=8001,
-        summary="authenticates the ESP, validates the report, numbers it from a Redis counter, picks "
-        "the lane (escalated when `escalateToHighPriority` is set)",
-        http=["HTTP `POST /v1/reports`, `POST /v1/reports/batch`",
-              "the XML reporting API under `/ispws` (docs/ispws.md)"],
-        produces=[
-            Channel(topology.submitted["escalated"], ReportSubmitted,
-                    "Reports the ESP escalated (escalateToHighPriority set)."),
-            Channel(topology.submitted["standard"], ReportSubmitted, "Every other report."),
-        ],
-    )
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    service = StreamService(contract(settings.topology()), settings)
+    service = StreamService(contract(settings.topology()), settings, asyncapi=ASYNCAPI)
     app = service.app(routers=[handlers.router, ispws.router])
     document_schemas(app, FiledReport, handlers.BatchRequest)
     app.state.settings = settings

@@ -3,8 +3,8 @@ offered to the federal partner); an SLA breach becomes a re-notification, then a
 
 from services.router.domain import IpTable, ZipTable, resolve
 from shared.directory import Directory
+from shared.effects import Effects
 from shared.logging import get_logger
-from shared.outbox import Outbox
 from shared.schemas.events import (
     CaseAssigned,
     CaseEscalated,
@@ -50,7 +50,7 @@ class Routing:
         self.directory = directory
         self.topology = topology
 
-    def on_report_triaged(self, event: ReportTriaged, out: Outbox) -> None:
+    def on_report_triaged(self, event: ReportTriaged, out: Effects) -> None:
         if event.bundle and event.bundle.role == "member":
             log.info("bundle member, not routed again", bundle=event.bundle.bundle_id)
             return
@@ -91,7 +91,7 @@ class Routing:
                  basis=found.basis, confidence=found.confidence,
                  also=[a for a, _ in found.also_notify])
 
-    def on_sla_breached(self, breach: SlaBreached, out: Outbox) -> None:
+    def on_sla_breached(self, breach: SlaBreached, out: Effects) -> None:
         """A priority-1 case its local agency has not acknowledged: the first breach notifies the
         agency again, the second hands the case to the federal partner too. Other breaches are
         recorded by the tracker (the case has gone dark) and change nothing here."""

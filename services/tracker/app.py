@@ -4,71 +4,26 @@ from fastapi import FastAPI
 
 from services.tracker import agency_api, api, dashboard
 from services.tracker.config import TrackerSettings
+from services.tracker.contract import ASYNCAPI, contract
 from services.tracker.handlers import Recorder
 from services.tracker.keeper import BodyKeeper
 from services.tracker.metrics import export_gap
 from services.tracker.sla import SlaWatcher
 from services.tracker.store import DeadLetters, Ledger, Responses
-from shared import topology as groups
 from shared.auth import parse_keys
 from shared.bodies import ReportBodies
-from shared.contracts import Channel, Contract
 from shared.directory import load_directory
 from shared.http import document_schemas
-from shared.schemas.events import (
-    AgencyResponse,
-    MessageDeadLettered,
-    ReportSubmitted,
-    ReportUnassigned,
-    RouterAction,
-    SlaBreached,
-)
+from shared.schemas.events import MessageDeadLettered
 from shared.schemas.report import FiledReport
-from shared.schemas.views import ReportTriagedSummary
 from shared.service import StreamService
-from shared.topology import TRIAGE_LANES, Topology
-
-
-def contract(topology: Topology) -> Contract:
-    t = topology
-    ledger = "recorded in the report's timeline and the gap counters"
-    return Contract(
-        service=groups.TRACKER, port=8004,
-        summary="a timeline per report with every handoff; the gap: cases forwarded, acknowledged, "
-        "outcome known, unassigned, share never acknowledged, per agency and lane; watches "
-        "priority-1 cases for the SLA",
-        http=["HTTP `GET /v1/reports/{id}`, `GET /v1/gap`, `GET /v1/gap/dark`, "
-              "`GET /v1/agencies/{id}/cases`, `GET /v1/agencies/{id}/cases/{report}/report`, "
-              "`POST /v1/agencies/{id}/cases/{report}/responses`, "
-              "`GET /dashboard`"],
-        consumes=[
-            *[Channel(t.submitted[lane], ReportSubmitted, f"Submitted reports ({lane}), {ledger}.")
-              for lane in ("escalated", "standard")],
-            *[Channel(t.triaged[lane], ReportTriagedSummary, f"Triaged reports ({lane}), {ledger} (read "
-                      "without their routing facts).") for lane in TRIAGE_LANES],
-            Channel(t.routed, RouterAction, f"Routing decisions, re-notifications and escalations, "
-                    f"{ledger}."),
-            Channel(t.unassigned, ReportUnassigned, f"Unassigned reports, {ledger}."),
-            Channel(t.agency_responses, AgencyResponse, f"Acknowledgements and outcomes, {ledger}."),
-            Channel(t.sla_breaches, SlaBreached, f"SLA breaches, {ledger}."),
-            Channel(t.dead_letters, MessageDeadLettered, "Dead letters of every service, counted."),
-        ],
-        produces=[Channel(t.sla_breaches, SlaBreached,
-                          "A case not acknowledged within the SLA of its priority: it has gone "
-                          "dark. A priority-1 case of its local agency is breached again (level 2: "
-                          "escalate). Announced once, however many trackers run."),
-                  Channel(t.agency_responses, AgencyResponse,
-                          "Responses agencies post over HTTP (the agency API), published as the "
-                          "simulated agencies' are."),
-                  Channel(t.dead_letters, MessageDeadLettered,
-                          "Entries the tracker could not process, with the reason.")],
-    )
 
 
 def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     settings = settings or TrackerSettings()
     # Every stream has equal standing: the ledger records each stage whatever its order.
-    service = StreamService(contract(settings.topology()), settings, strict=False)
+    service = StreamService(contract(settings.topology()), settings, strict=False,
+                            asyncapi=ASYNCAPI)
     policy = settings.policy()
     # A time series is kept for 90 simulated days, and at least a day of wall time.
     ledger = Ledger(service.redis, service.topology, policy,

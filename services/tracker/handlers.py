@@ -1,7 +1,7 @@
 """Tracker subscribers: every stage of every report to the ledger, dead letters counted."""
 
 from services.tracker import domain
-from shared.outbox import Outbox
+from shared.effects import Effects
 from shared.schemas.events import MessageDeadLettered
 from shared.topology import Topology
 
@@ -11,10 +11,10 @@ class Recorder:
         self.topology = topology
         self.policy = policy
 
-    def on_report_event(self, event: domain.ReportEvent, out: Outbox) -> None:
+    def on_report_event(self, event: domain.ReportEvent, out: Effects) -> None:
         """Every stage of a report goes to the ledger (the subscription's collector)."""
         for step in domain.steps_for(event, self.policy):
             out.collect((event.report_id, step))
 
-    def on_message_dead_lettered(self, _event: MessageDeadLettered, out: Outbox) -> None:
+    def on_message_dead_lettered(self, _event: MessageDeadLettered, out: Effects) -> None:
         out.command("HINCRBY", self.topology.gap_totals, "dead_letters", 1)

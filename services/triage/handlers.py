@@ -13,8 +13,8 @@ from services.triage.domain import (
 from services.triage.store import Bundles
 from shared import bodies
 from shared.bodies import ReportBodies
+from shared.effects import Effects
 from shared.logging import get_logger
-from shared.outbox import Outbox
 from shared.schemas.events import (
     ActionabilityScore,
     Bundle,
@@ -58,7 +58,7 @@ class Triage:
         return {e.event_id: Triaged(decisions[e.event_id], RoutingFacts.of_body(body))
                 for e, body in zip(events, found, strict=True)}
 
-    def on_report_submitted(self, event: ReportSubmitted, out: Outbox) -> None:
+    def on_report_submitted(self, event: ReportSubmitted, out: Effects) -> None:
         triaged: Triaged = out.prepared
         decision = triaged.decision
         out.publish(self.topology.triaged[decision.lane], ReportTriaged(

@@ -39,6 +39,8 @@ class Event(BaseModel):
     occurred_at: AwareDatetime = Field(default_factory=utcnow, description="UTC.")
     schema_version: int = Field(default=SCHEMA_VERSION)
     producer: str = Field(description="The service that published the event.")
+    esp: str = Field(description="The electronic service provider that filed the report (the "
+                     "authenticated caller of intake): the gap is kept per ESP.")
 
 
 class ReportSubmitted(Event):
@@ -46,7 +48,6 @@ class ReportSubmitted(Event):
     report's id (`shared.bodies`), in the same transaction that publishes this."""
 
     type: Literal["ReportSubmitted"] = "ReportSubmitted"
-    esp: str = Field(description="The authenticated electronic service provider.")
     lane: Lane
 
 
@@ -73,7 +74,6 @@ class Bundle(BaseModel):
 
 class ReportTriaged(Event):
     type: Literal["ReportTriaged"] = "ReportTriaged"
-    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     priority: Literal[1, 2, 3]
     disposition: Disposition
     lane: TriageLane
@@ -136,7 +136,6 @@ class CaseAssigned(Event):
     """A case delivered to one agency's inbox."""
 
     type: Literal["CaseAssigned"] = "CaseAssigned"
-    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str
     why: CaseReason = Field(
         default="jurisdiction",
@@ -165,7 +164,6 @@ class Notified(BaseModel):
 
 class ReportRouted(Event):
     type: Literal["ReportRouted"] = "ReportRouted"
-    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str = Field(description="The local or international agency.")
     also_notified: list[Notified] = Field(default_factory=list,
                                           description="Federal partners notified as well.")
@@ -184,7 +182,6 @@ class ReportRouted(Event):
 
 class ReportUnassigned(Event):
     type: Literal["ReportUnassigned"] = "ReportUnassigned"
-    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     reasons: list[str] = Field(min_length=1, description="Reason codes.")
     offered_to: str | None = Field(default=None, description="The federal partner offered the case.")
     priority: Literal[1, 2, 3]
@@ -197,7 +194,6 @@ class SlaBreached(Event):
     of its local agency is breached twice (level 1: re-notify; level 2: escalate); others once."""
 
     type: Literal["SlaBreached"] = "SlaBreached"
-    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str
     lane: TriageLane
     priority: Literal[1, 2, 3]
@@ -210,14 +206,12 @@ class SlaBreached(Event):
 
 class CaseRenotified(Event):
     type: Literal["CaseRenotified"] = "CaseRenotified"
-    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str
     lane: TriageLane
 
 
 class CaseEscalated(Event):
     type: Literal["CaseEscalated"] = "CaseEscalated"
-    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     from_agency: str
     to_agency: str
     lane: TriageLane
@@ -225,7 +219,6 @@ class CaseEscalated(Event):
 
 class CaseAcknowledged(Event):
     type: Literal["CaseAcknowledged"] = "CaseAcknowledged"
-    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str
     lane: TriageLane
     why: CaseReason = Field(description="Why the agency received the case it acknowledges.")
@@ -234,7 +227,6 @@ class CaseAcknowledged(Event):
 
 class CaseOutcomeReported(Event):
     type: Literal["CaseOutcomeReported"] = "CaseOutcomeReported"
-    esp: str = Field(description="The ESP that filed the report (for the gap per ESP).")
     agency_id: str
     lane: TriageLane
     why: CaseReason = Field(description="Why the agency received the case.")

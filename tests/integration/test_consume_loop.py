@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from shared.outbox import Outbox
+from shared.effects import Effects
 from shared.reading import Lane, LaneReader, Reclaimer
 from shared.service import StreamService
 from tests import pings
 from tests.helpers import eventually, has_entries, running, stream_events
-from tests.pings import Ping, contract, doubler, ping
+from tests.pings import Ping, collecting, contract, doubler, ping
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ async def test_malformed_entries_are_dead_lettered_and_the_consumer_goes_on(
     make_settings, topology, redis_client
 ):
     seen: list[int] = []
-    service = service_with(lambda event, out: seen.append(event.n), make_settings, topology)
+    service = service_with(collecting(seen), make_settings, topology)
     stream = topology.key("in")
     async with running(service.app()):
         await redis_client.xadd(stream, {b"data": b"{not json"})
@@ -63,7 +63,7 @@ async def test_a_failing_handler_is_redelivered_then_dead_lettered(make_settings
                                                                    redis_client):
     attempts: list[int] = []
 
-    def flaky(event: Ping, out: Outbox) -> None:
+    def flaky(event: Ping, out: Effects) -> None:
         attempts.append(event.n)
         if event.n == 13:
             raise RuntimeError("thirteen is unlucky")
@@ -92,7 +92,7 @@ async def test_entries_left_by_a_crashed_consumer_are_taken_over(make_settings, 
     # A consumer that read the entry and died before acknowledging it.
     await redis_client.xreadgroup(group, "crashed-consumer", {stream: ">"}, count=10)
     seen: list[int] = []
-    service = service_with(lambda event, out: seen.append(event.n), make_settings, topology)
+    service = service_with(collecting(seen), make_settings, topology)
     async with running(service.app()):
         await eventually(lambda: _async(seen == [5]), timeout=10, what="the orphaned entry handled")
         await eventually(lambda: _pending_is(redis_client, stream, group, 0), what="ack")
@@ -137,7 +137,7 @@ async def test_a_failing_prepare_step_isolates_the_entry_that_makes_it_fail(
             raise ValueError("cannot look up three")
         return {e.event_id: e.n * 10 for e in events}
 
-    def handle(event: Ping, out: Outbox) -> None:
+    def handle(event: Ping, out: Effects) -> None:
         out.publish(topology.key("out"), Ping(event_id=f"p{event.event_id}", report_id=event.n,
                                               n=out.prepared))
 
@@ -163,7 +163,7 @@ async def test_the_reclaimer_leaves_alone_what_its_own_process_holds(make_settin
     than the reclaim time is not taken over by the same process's reclaimer."""
     stream = topology.key("in")
     handled: list[int] = []
-    service = service_with(lambda event, out: handled.append(event.n), make_settings, topology,
+    service = service_with(collecting(handled), make_settings, topology,
                            reclaim_idle_ms=100)
     group = service.name
     await redis_client.xgroup_create(stream, group, id="0", mkstream=True)
@@ -196,7 +196,7 @@ async def test_a_read_cut_short_by_redis_holds_nothing_back(make_settings, topol
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     handled: list[int] = []
-    service = service_with(lambda event, out: handled.append(event.n), make_settings, topology)
+    service = service_with(collecting(handled), make_settings, topology)
     sub = service.lanes[0].sub
     lanes = [Lane(topology.key("urgent"), sub), Lane(topology.key("in"), sub)]
     for lane in lanes:

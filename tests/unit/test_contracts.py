@@ -1,28 +1,34 @@
-"""The declared contracts: the committed AsyncAPI documents and README table match the code, and
-together they name every stream of the topology with its payload schema."""
+"""The declared contracts: the committed AsyncAPI documents and README table match the code,
+together they name every stream of the topology with its payload schema, and the channels are
+typed: a handler must take the channel's events, a service may publish only what it declares."""
 
 import re
 
+import pytest
 import yaml
 
-from shared import contracts
+from services.router.contract import contract as router_contract
+from shared.contracts import Channel, check_handler
+from shared.effects import Effects
+from shared.schemas.events import (
+    AgencyResponse,
+    CaseAcknowledged,
+    ReportSubmitted,
+    ReportTriaged,
+    SlaBreached,
+)
 from shared.topology import Topology
+from tipline import docgen
 
 
 def test_committed_asyncapi_documents_and_readme_table_match_the_code():
-    stale = []
-    for contract in contracts.all_contracts():
-        path = contracts.ASYNCAPI_DIR / f"{contract.service}.yaml"
-        if not path.exists() or path.read_text() != contracts.render_document(contract):
-            stale.append(path.name)
-    readme = contracts.README.read_text()
-    if contracts.render_readme(readme, contracts.all_contracts()) != readme:
-        stale.append("README.md")
-    assert not stale, f"stale: {stale}; run python -m shared.contracts"
+    stale = [str(p.relative_to(docgen.ROOT)) for p in docgen.stale()]
+    assert not stale, f"stale: {stale}; run python -m tipline.docgen"
 
 
 def _documents() -> dict[str, dict]:
-    return {p.stem: yaml.safe_load(p.read_text()) for p in contracts.ASYNCAPI_DIR.glob("*.yaml")}
+    return {module.contract(Topology()).service: yaml.safe_load(module.ASYNCAPI.read_text())
+            for module in docgen.SERVICES}
 
 
 def test_every_stream_of_the_topology_is_documented_with_its_payload_schema():
@@ -47,12 +53,42 @@ def test_every_stream_of_the_topology_is_documented_with_its_payload_schema():
     assert documented[topology.agency_inbox_pattern] == {"router", "agencies"}
 
 
-def test_a_service_may_publish_only_what_it_declares():
-    router = next(c for c in contracts.all_contracts() if c.service == "router")
-    may = router.may_publish()
+def test_a_channel_names_its_streams_and_knows_its_events():
     topology = Topology()
-    assert may(topology.agency_inbox("icac-oh")) and may(topology.routed)
-    assert not may(topology.triaged["p1"]) and not may(topology.agency_inbox("a:b"))
+    router = router_contract(topology)
+    assert router.produced(topology.agency_inbox("icac-oh")).event.__name__ == "CaseAssigned"
+    assert router.produced(topology.routed) is not None
+    assert router.produced(topology.triaged["p1"]) is None
+    assert router.produced(topology.agency_inbox("a:b")) is None
+    responses = Channel(topology.agency_responses, AgencyResponse, "responses")
+    assert responses.types == (CaseAcknowledged, *responses.types[1:])
+    assert len(responses.types) == 2
+
+
+def on_submitted(event: ReportSubmitted, out: Effects) -> None: ...
+
+
+def on_either(event: ReportSubmitted | SlaBreached, out: Effects) -> None: ...
+
+
+def on_anything(event, out) -> None: ...
+
+
+def test_a_handler_must_take_the_events_of_its_channel():
+    topology = Topology()
+    submitted = Channel(topology.submitted["standard"], ReportSubmitted, "in")
+    check_handler(submitted, on_submitted)
+    check_handler(submitted, on_either)
+    with pytest.raises(TypeError, match="takes ReportSubmitted, but .* carries ReportTriaged"):
+        check_handler(Channel(topology.triaged["p1"], ReportTriaged, "in"), on_submitted)
+    with pytest.raises(TypeError, match="does not say which event"):
+        check_handler(submitted, on_anything)
+    with pytest.raises(TypeError, match="carries CaseOutcomeReported"):
+        check_handler(Channel(topology.agency_responses, AgencyResponse, "in"),
+                      lambda_free_acknowledged)
+
+
+def lambda_free_acknowledged(event: CaseAcknowledged, out: Effects) -> None: ...
 
 
 def _unquote(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Every service's handlers with plain events and no broker: what they record in the Outbox."""
+"""Every service's handlers with plain events and no broker: what they record in the Effects."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +18,7 @@ from services.tracker.handlers import Recorder
 from services.triage.domain import load_known_hashes, triage
 from services.triage.handlers import Triage, Triaged
 from shared.directory import load_directory
-from shared.outbox import Outbox
+from shared.effects import Effects
 from shared.schemas.events import (
     ActionabilityScore,
     Bundle,
@@ -62,7 +62,7 @@ def test_triage_publishes_the_decision_on_the_lane_of_its_priority():
     known = load_known_hashes(DATA_DIR / "known_hashes.json")
     report = sample("escalated")
     event = submitted(report)
-    out = Outbox(prepared=Triaged(triage(report, known), RoutingFacts.of(report)))
+    out = Effects(prepared=Triaged(triage(report, known), RoutingFacts.of(report)))
     Triage(known, bundles=None, bodies=None, topology=T).on_report_submitted(  # type: ignore[arg-type]
         event, out)
     [published] = out.published
@@ -91,7 +91,7 @@ def triaged_for_routing(kind: str, lane: str = "p2", bundle: Bundle | None = Non
 
 
 def test_router_hands_a_located_report_to_its_agency_and_records_where_it_went():
-    out = Outbox()
+    out = Effects()
     event = triaged_for_routing("escalated", lane="p1")
     routing().on_report_triaged(event, out)
     [case] = out.events(T.agency_inbox("icac-ca-sacramento"))
@@ -102,7 +102,7 @@ def test_router_hands_a_located_report_to_its_agency_and_records_where_it_went()
 
 
 def test_router_offers_an_unlocated_report_to_the_federal_partner():
-    out = Outbox()
+    out = Effects()
     routing().on_report_triaged(triaged_for_routing("no_location"), out)
     [offer] = out.events(T.agency_inbox("federal-mock-fbi"))
     [unassigned] = out.events(T.unassigned)
@@ -112,7 +112,7 @@ def test_router_offers_an_unlocated_report_to_the_federal_partner():
 
 
 def test_router_does_not_route_a_bundle_member_again():
-    out = Outbox()
+    out = Effects()
     routing().on_report_triaged(
         triaged_for_routing("informational", bundle=Bundle(bundle_id="bundle-1", role="member")), out)
     assert out.published == []
@@ -124,7 +124,7 @@ def test_an_sla_breach_renotifies_then_escalates(level, target, kind):
     breach = SlaBreached(esp="test-esp", report_id=3, producer="tracker", agency_id="icac-oh", lane="p1",
                          priority=1, why="jurisdiction",
                          jurisdiction="US-OH", incident_type="x", level=level, open_hours=5)
-    out = Outbox()
+    out = Effects()
     routing().on_sla_breached(breach, out)
     [case] = out.events(T.agency_inbox(target))
     [record] = out.events(T.routed)
@@ -143,9 +143,9 @@ def test_an_agency_schedules_its_responses_after_its_turn_and_delay():
     agencies = Agencies(backlogs=None, directory=DIRECTORY, topology=T,  # type: ignore[arg-type]
                         sim_seconds_per_hour=10.0)
     received = 1_000_000.0
-    out = Outbox(prepared=Turn(starts_at=received + 30.0, received_at=received))  # 3 hours' wait
+    out = Effects(prepared=Turn(starts_at=received + 30.0, received_at=received))  # 3 hours' wait
     agencies.on_case_assigned(case(), out)
-    again = Outbox(prepared=Turn(starts_at=received + 30.0, received_at=received))
+    again = Effects(prepared=Turn(starts_at=received + 30.0, received_at=received))
     agencies.on_case_assigned(case(), again)
     assert out.commands and out.commands == again.commands  # the same case and turn: same plan
     for command in out.commands:
@@ -166,7 +166,7 @@ def test_an_agency_that_never_acknowledges_schedules_nothing():
                         sim_seconds_per_hour=1.0)
     scheduled = 0
     for i in range(200):
-        out = Outbox(prepared=Turn(starts_at=0.0, received_at=0.0))
+        out = Effects(prepared=Turn(starts_at=0.0, received_at=0.0))
         agencies.on_case_assigned(case(never.id).model_copy(update={"event_id": f"c{i}"}), out)
         scheduled += bool(out.commands)
     assert 0 < scheduled < 200 * (1 - never.profile.never_ack_share + 0.15)
@@ -175,7 +175,7 @@ def test_an_agency_that_never_acknowledges_schedules_nothing():
 # ---- tracker ----
 
 def test_the_tracker_collects_a_ledger_step_per_stage():
-    out = Outbox()
+    out = Effects()
     routed = ReportRouted(esp="test-esp", report_id=4, producer="router", agency_id="icac-oh",
                           jurisdiction="US-OH",
                           basis="estimatedLocation", confidence=1.0, priority=1, lane="p1")
@@ -188,7 +188,7 @@ def test_the_tracker_collects_a_ledger_step_per_stage():
 
 
 def test_the_tracker_counts_a_dead_letter():
-    out = Outbox()
+    out = Effects()
     Recorder(T, POLICY).on_message_dead_lettered(MessageDeadLettered(
         source_stream="s", source_entry_id="1-0", group="g", reason="r", deliveries=1,
         payload="{}"), out)

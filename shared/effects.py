@@ -32,7 +32,7 @@ class Collector(Protocol):
 
 
 @dataclass
-class Outbox:
+class Effects:
     """`prepared` is what the subscription's prepare step looked up for this message, if any."""
 
     prepared: Any = None
