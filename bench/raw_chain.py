@@ -37,6 +37,18 @@ def body_key(report_id: int) -> str:
     return f"raw:body:{report_id}"
 
 
+def preload(r: redis.Redis, reports: list[tuple[int, bytes, bytes]], chunk: int = 2000) -> None:
+    """(report id, ReportSubmitted JSON, body) of each report, written as the first hop reads
+    them."""
+    pipe = r.pipeline(transaction=False)
+    for i, (report_id, event, body) in enumerate(reports):
+        pipe.set(body_key(report_id), body)
+        pipe.xadd(SUBMITTED, {b"data": event})
+        if i % chunk == chunk - 1:
+            pipe.execute()
+    pipe.execute()
+
+
 def hop_triage(event: ReportSubmitted, body: bytes) -> bytes:
     report = bodies.decode(body)
     d = triage(report, KNOWN)

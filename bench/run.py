@@ -36,8 +36,10 @@ from typing import Any, NamedTuple
 import httpx
 import redis
 
+from services.intake.contract import contract as intake_contract
 from shared import bodies, topology
 from shared.directory import load_directory
+from shared.publishing import Publisher
 from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import FiledReport
 from shared.settings import DATA_DIR
@@ -111,7 +113,7 @@ class Accepted(NamedTuple):
 
     report_id: int
     stream: str
-    event: bytes
+    event: ReportSubmitted
     body: bytes
 
 
@@ -126,19 +128,19 @@ def report_events(n: int, start_id: int = 1, informational_only: bool = False) -
         report = reports[i % len(reports)]
         lane = "escalated" if report.escalated else "standard"
         event = ReportSubmitted(report_id=start_id + i, producer="bench", esp="bench", lane=lane)
-        events.append(Accepted(start_id + i, T.submitted[lane], event.model_dump_json().encode(),
-                               encoded[i % len(reports)]))
+        events.append(Accepted(start_id + i, T.submitted[lane], event, encoded[i % len(reports)]))
     return events
 
 
 def preload(r: redis.Redis, events: list[Accepted], chunk: int = 2000) -> float:
     """Write the reports as intake does (body and event), pipelined."""
     started = time.monotonic()
+    intake = Publisher(intake_contract(T))
     for i in range(0, len(events), chunk):
         pipe = r.pipeline(transaction=False)
         for accepted in events[i:i + chunk]:
             pipe.set(T.report_body(accepted.report_id), accepted.body)
-            pipe.xadd(accepted.stream, {b"data": accepted.event})
+            intake.queue(pipe, accepted.stream, accepted.event)  # type: ignore[arg-type]
         pipe.execute()
     return time.monotonic() - started
 
@@ -337,13 +339,8 @@ def phase_raw(work: Path, n: int) -> dict[str, Any]:
                 raise RuntimeError("raw chain hops did not start")
             time.sleep(0.05)
         started = time.monotonic()
-        pipe = r.pipeline(transaction=False)
-        for i, accepted in enumerate(events):
-            pipe.set(raw_chain.body_key(accepted.report_id), accepted.body)
-            pipe.xadd(raw_chain.SUBMITTED, {b"data": accepted.event})
-            if i % 2000 == 1999:
-                pipe.execute()
-        pipe.execute()
+        raw_chain.preload(r, [(a.report_id, a.event.model_dump_json().encode(), a.body)
+                              for a in events])
         while int(r.get(raw_chain.COUNT) or 0) < n:
             progress_line("counted by the last hop", int(r.get(raw_chain.COUNT) or 0), n, started)
             if time.monotonic() - started > max(120, n / 200):

@@ -1,7 +1,8 @@
 """What handling one message produces, as values: the consume loop turns them into Redis commands.
 
-A handler never talks to Redis. It records events to publish, plain commands (a ZADD, an
-HINCRBY) and items for its subscription's collector; a unit test reads them back as they are.
+A handler never talks to Redis. It records events to publish now, events to publish when they are
+due (kept in a sorted set until then), plain commands (an HINCRBY) and items for its subscription's
+collector; a unit test reads them back as they are.
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +15,17 @@ Command = tuple[str | bytes | int | float, ...]
 
 @dataclass(frozen=True)
 class Published:
+    stream: str
+    event: BaseModel
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """An event to publish on `stream` at `due` (epoch seconds): kept in the sorted set `key`
+    until then (shared.publishing's `publish_member` releases it)."""
+
+    key: str
+    due: float
     stream: str
     event: BaseModel
 
@@ -37,11 +49,15 @@ class Effects:
 
     prepared: Any = None
     published: list[Published] = field(default_factory=list)
+    deferred: list[Deferred] = field(default_factory=list)
     commands: list[Command] = field(default_factory=list)
     collected: list[Any] = field(default_factory=list)
 
     def publish(self, stream: str, event: BaseModel) -> None:
         self.published.append(Published(stream, event))
+
+    def publish_at(self, due: float, key: str, stream: str, event: BaseModel) -> None:
+        self.deferred.append(Deferred(key, due, stream, event))
 
     def command(self, *args: str | bytes | int | float) -> None:
         self.commands.append(tuple(args))

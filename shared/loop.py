@@ -8,7 +8,8 @@ Redis). Then one Lua script commits the batch: for every entry, in order,
      committed (a twin handled by another consumer that took it over): its writes are skipped.
   2. Record its event id in the group's seen-records (SET NX, TIPLINE_DEDUPE_TTL_S). If the id
      was there, the same event came again in another entry: its writes are skipped.
-  3. Otherwise apply its writes: published events (XADD), plain commands, and its collected items,
+  3. Otherwise apply its writes: published events (entries made by shared.publishing, checked
+     against the service's contract), plain commands, and its collected items,
      which the subscription's collector writes at the end of the script.
 
 So an entry's effects happen exactly once however often it is delivered, and an entry is
@@ -39,6 +40,7 @@ from shared import wire
 from shared.effects import Collector, Command, Effects
 from shared.logging import get_logger, message_context
 from shared.metrics import Metrics
+from shared.publishing import Publisher
 from shared.schemas.events import MessageDeadLettered
 from shared.tracing import consumer_span, current_traceparent, link_to, tracer
 
@@ -125,9 +127,9 @@ def _fields_as_json(fields: wire.Fields) -> str:
 class ConsumeLoop:
     """Handles batches of entries of one consumer group: the only place that acks or dead-letters."""
 
-    def __init__(self, redis: Redis, group: str, *, dead_letters: str, seen_prefix: str,
-                 max_deliveries: int, dedupe_ttl_s: int, metrics: Metrics,
-                 may_publish: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, redis: Redis, group: str, *, publisher: Publisher, dead_letters: str,
+                 seen_prefix: str, max_deliveries: int, dedupe_ttl_s: int,
+                 metrics: Metrics) -> None:
         self.redis = redis
         self.group = group
         self.dead_letters = dead_letters
@@ -135,7 +137,7 @@ class ConsumeLoop:
         self.max_deliveries = max_deliveries
         self.dedupe_ttl_s = dedupe_ttl_s
         self.metrics = metrics
-        self.may_publish = may_publish or (lambda _stream: True)
+        self.publisher = publisher
         # Entries this process has read and not yet finished: the reclaimer leaves them alone.
         self.held: dict[str, set[bytes]] = defaultdict(set)
         self._scripts: dict[int, tuple[AsyncScript, Collector | None]] = {}
@@ -183,14 +185,18 @@ class ConsumeLoop:
                     message_context(getattr(event, "report_id", None), event_id):
                 spans.append(span)
                 handled_at = time.perf_counter()
-                outbox = Effects(prepared=prepared.get(event_id))
+                effects = Effects(prepared=prepared.get(event_id))
                 error = unprepared.get(event_id)
+                writes = None
                 if error is None:
                     try:
-                        result = sub.handler(event, outbox)
+                        result = sub.handler(event, effects)
                         if inspect.isawaitable(result):
                             await result
-                        self._check_streams(outbox)
+                        # An event for a stream the service does not produce fails here, as
+                        # the handler's own error would.
+                        writes = self._writes(entry_id, event_id if sub.dedupe else "", effects,
+                                              current_traceparent(), sub.collector)
                     except Exception as exc:
                         error = exc
                 m.handler_seconds.observe(time.perf_counter() - handled_at)
@@ -207,12 +213,12 @@ class ConsumeLoop:
                         log.warning("handler failed; left pending for redelivery", stream=stream,
                                     deliveries=delivery, error=describe(error), exc_info=error)
                     continue
-                done.append(self._writes(entry_id, event_id if sub.dedupe else "", outbox,
-                                         current_traceparent(), sub.collector))
+                assert writes is not None
+                done.append(writes)
         handled = len(done)
         for letter in letters:
             done.append(_Done(letter.source_entry_id.encode(), "", [
-                ("XADD", self.dead_letters, "*", *_flat(wire.encode(letter)))]))
+                self.publisher.command(self.dead_letters, letter)]))
         applied = await self._commit(stream, done, sub.collector, spans) if done else []
         m.handled.inc(sum(applied[:handled]))
         m.duplicates.inc(len(applied) - sum(applied))
@@ -248,22 +254,16 @@ class ConsumeLoop:
                 failed[event.event_id] = exc
         return prepared, failed
 
-    def _check_streams(self, outbox: Effects) -> None:
-        for published in outbox.published:
-            if not self.may_publish(published.stream):
-                raise ValueError(f"{published.stream} is not a stream this service produces")
-
-    @staticmethod
-    def _writes(entry_id: bytes, event_id: str, outbox: Effects, traceparent: str | None,
+    def _writes(self, entry_id: bytes, event_id: str, effects: Effects, traceparent: str | None,
                 collector: Collector | None) -> _Done:
-        commands: list[Command] = [
-            ("XADD", p.stream, "*", *_flat(wire.encode(p.event, traceparent)))
-            for p in outbox.published
-        ]
-        commands += outbox.commands
-        if outbox.collected and collector is None:
+        commands: list[Command] = [self.publisher.command(p.stream, p.event, traceparent)
+                                   for p in effects.published]
+        commands += [("ZADD", d.key, d.due, self.publisher.member(d.stream, d.event, traceparent))
+                     for d in effects.deferred]
+        commands += effects.commands
+        if effects.collected and collector is None:
             raise ValueError("a handler collected items but its subscription has no collector")
-        items = [collector.encode(item) for item in outbox.collected] if collector else []
+        items = [collector.encode(item) for item in effects.collected] if collector else []
         return _Done(entry_id, event_id, commands, items)
 
     async def _commit(self, stream: str, done: list[_Done], collector: Collector | None,
@@ -297,7 +297,3 @@ class ConsumeLoop:
             source_stream=stream, source_entry_id=entry_id.decode(), group=self.group,
             reason=reason, deliveries=deliveries, payload=_fields_as_json(fields),
         )
-
-
-def _flat(fields: wire.Fields) -> list[bytes]:
-    return [x for pair in fields.items() for x in pair]

@@ -22,6 +22,7 @@ from shared.http import install_error_handlers
 from shared.logging import configure_logging, get_logger
 from shared.loop import ConsumeLoop, Handler, Prepare, Subscription
 from shared.metrics import Metrics
+from shared.publishing import Publisher
 from shared.reading import Lane, LaneReader, Reclaimer
 from shared.retention import Janitor
 from shared.settings import TiplineSettings
@@ -54,12 +55,12 @@ class StreamService:
         self.redis = settings.redis()
         self.metrics = Metrics(self.name)
         self.strict = strict
+        self.publisher = Publisher(contract)
         self.loop = ConsumeLoop(
-            self.redis, self.name, dead_letters=self.topology.dead_letters,
+            self.redis, self.name, publisher=self.publisher, dead_letters=self.topology.dead_letters,
             seen_prefix=self.topology.seen_prefix(self.name),
             max_deliveries=settings.max_deliveries, dedupe_ttl_s=settings.dedupe_ttl_s,
             metrics=self.metrics,
-            may_publish=lambda stream: contract.produced(stream) is not None,
         )
         self.lanes: list[Lane] = []
         self.background: list[Background] = []

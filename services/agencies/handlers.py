@@ -4,13 +4,12 @@ responses are scheduled; a clock releases them when due."""
 from datetime import UTC, datetime
 
 from services.agencies.domain import hours_per_case, plan_responses
-from services.agencies.store import Backlogs, Turn, schedule_member
+from services.agencies.store import Backlogs, Turn
 from shared.directory import Directory
 from shared.effects import Effects
 from shared.logging import get_logger
 from shared.schemas.events import CaseAssigned
 from shared.topology import Topology
-from shared.tracing import current_traceparent
 
 log = get_logger(__name__)
 
@@ -39,13 +38,11 @@ class Agencies:
         profile = agency.profile
         turn: Turn = out.prepared
         plan = plan_responses(case, profile, queue_hours=turn.wait_s / self.seconds_per_hour)
-        traceparent = current_traceparent()
         for planned in plan:
             due = turn.received_at + planned.after_hours * self.seconds_per_hour
             # The response happens when it is released, not when it is planned.
             event = planned.event.model_copy(update={"occurred_at": datetime.fromtimestamp(due, UTC)})
-            out.command("ZADD", self.topology.agency_schedule, due,
-                        schedule_member(event.model_dump_json().encode(), traceparent))
+            out.publish_at(due, self.topology.agency_schedule, self.topology.agency_responses, event)
         log.info("case received", agency=case.agency_id, lane=case.lane, why=case.why,
                  queue_hours=round(turn.wait_s / self.seconds_per_hour, 2),
                  will_acknowledge=bool(plan), will_report_outcome=len(plan) > 1)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from shared import wire
+from shared.publishing import LUA
 from shared.redis_scripts import queue_script
 from shared.schemas.events import CaseAssigned
 from shared.topology import Topology
@@ -26,20 +26,14 @@ redis.call('SET', KEYS[2], turn, 'EX', ARGV[3])
 return turn
 """
 
-# Move due members from the schedule to the responses stream in one atomic step: replicas may run
-# this side by side and each response is still published once. A member is "traceparent|event".
-# KEYS: schedule, responses stream. ARGV: now, how many at most, data field, trace field.
-_RELEASE_DUE = """
+# Move due members (entries kept by shared.publishing) from the schedule to the responses stream
+# in one atomic step: replicas may run this side by side and each response is still published
+# once. KEYS: schedule, responses stream. ARGV: now, how many at most.
+_RELEASE_DUE = LUA + """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, member in ipairs(due) do
   redis.call('ZREM', KEYS[1], member)
-  local sep = string.find(member, '|', 1, true)
-  local trace, data = string.sub(member, 1, sep - 1), string.sub(member, sep + 1)
-  if trace == '' then
-    redis.call('XADD', KEYS[2], '*', ARGV[3], data)
-  else
-    redis.call('XADD', KEYS[2], '*', ARGV[3], data, ARGV[4], trace)
-  end
+  publish_member(KEYS[2], member)
 end
 return #due
 """
@@ -55,10 +49,6 @@ class Turn:
     @property
     def wait_s(self) -> float:
         return self.starts_at - self.received_at
-
-
-def schedule_member(event_json: bytes, traceparent: str | None) -> bytes:
-    return (traceparent or "").encode() + b"|" + event_json
 
 
 class Backlogs:
@@ -94,6 +84,6 @@ class Schedule:
     async def release_due(self, limit: int) -> int:
         released = await self._release(
             keys=[self.topology.agency_schedule, self.topology.agency_responses],
-            args=[time.time(), limit, wire.DATA_FIELD, wire.TRACE_FIELD],
+            args=[time.time(), limit],
         )
         return int(released)

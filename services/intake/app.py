@@ -24,12 +24,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.esp_keys = parse_keys(settings.esp_keys, "ESP key")
     report_bodies = ReportBodies(service.redis, service.topology, settings.report_body_ttl_s)
-    app.state.submissions = Submissions(service.redis, service.topology,
+    app.state.submissions = Submissions(service.redis, service.topology, service.publisher,
                                         settings.idempotency_ttl_s, report_bodies)
     app.state.backlogs = Backlogs(service.redis, service.topology, settings.max_lane_backlog)
     app.state.batch_body = handlers.batch_body(settings.max_batch_reports)
     app.state.ispws_users = parse_users(settings.ispws_users, "reporting API user")
-    app.state.open_reports = OpenReports(service.redis, service.topology, settings.ispws_keep_s,
-                                         MAX_FILES, report_bodies)
+    app.state.open_reports = OpenReports(service.redis, service.topology, service.publisher,
+                                         settings.ispws_keep_s, MAX_FILES, report_bodies)
     app.state.clock = time.time  # when open reports expire; tests move it
     return app

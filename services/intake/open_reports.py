@@ -17,8 +17,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from services.intake import domain
-from shared import bodies, wire
+from shared import bodies
 from shared.bodies import ReportBodies
+from shared.publishing import LUA, Publisher
 from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import FileDetails, FiledReport, Report
 from shared.topology import Topology
@@ -45,7 +46,7 @@ end
 """
 
 # ARGV[5] operation; then its arguments.
-_CHANGE = _CHECK + """
+_CHANGE = LUA + _CHECK + """
 local op = ARGV[5]
 if op == 'file' then  -- ARGV[6] file field, ARGV[7] its record, ARGV[8] most files
   if redis.call('HLEN', KEYS[1]) - 5 >= tonumber(ARGV[8]) then return 'full' end
@@ -68,7 +69,7 @@ elseif op == 'retract' or op == 'finish' then
   redis.call('EXPIRE', KEYS[1], ARGV[7])
   if op == 'finish' then
     redis.call('SET', KEYS[2], ARGV[10], 'EX', ARGV[9])
-    redis.call('XADD', ARGV[8], '*', unpack(ARGV, 11))
+    publish(ARGV[8], ARGV, 11)
   end
 else
   return redis.error_reply('unknown operation')
@@ -126,9 +127,10 @@ class Refused(Exception):
 
 
 class OpenReports:
-    def __init__(self, redis: Redis, topology: Topology, keep_s: int, max_files: int,
-                 bodies: ReportBodies) -> None:
+    def __init__(self, redis: Redis, topology: Topology, publisher: Publisher, keep_s: int,
+                 max_files: int, bodies: ReportBodies) -> None:
         self.bodies = bodies
+        self.publisher = publisher
         self.redis = redis
         self.topology = topology
         self.keep_s = keep_s
@@ -182,10 +184,10 @@ class OpenReports:
                      now: float) -> None:
         """Mark finished, store the body and publish, in one step; Refused('changed') when the
         report changed since it was read (the caller reads it again)."""
-        fields = wire.encode(event, current_traceparent())
+        stream = self.topology.submitted[event.lane]
         await self._run(opened.esp, opened.report_id, now, "finish", opened.changed, self.keep_s,
-                        self.topology.submitted[event.lane], self.bodies.ttl_s,
-                        bodies.encode(filed), *[x for pair in fields.items() for x in pair],
+                        stream, self.bodies.ttl_s, bodies.encode(filed),
+                        *self.publisher.args(stream, event, current_traceparent()),
                         body_key=self.topology.report_body(opened.report_id))
 
     async def _run(self, esp: str, report_id: int, now: float, op: str, *args: Any,

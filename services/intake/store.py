@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from shared import bodies, wire
+from shared import bodies
 from shared.bodies import ReportBodies
 from shared.groups import group_state
+from shared.publishing import LUA, Publisher
 from shared.redis_scripts import queue_script
 from shared.schemas.events import Lane, ReportSubmitted
 from shared.schemas.report import FiledReport
@@ -20,10 +21,10 @@ from shared.tracing import current_traceparent
 # answers with a report id that was never published.
 # KEYS: the idempotency key, the lane, the report's body. ARGV: report id and fingerprint, the
 # key's ttl, the body's ttl, the body, then the entry's fields as name, value pairs.
-_CLAIM_AND_PUBLISH = """
+_CLAIM_AND_PUBLISH = LUA + """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
-  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
+  publish(KEYS[2], ARGV, 5)
   return ARGV[1]
 end
 return redis.call('GET', KEYS[1])
@@ -49,10 +50,11 @@ class Accepted:
 
 
 class Submissions:
-    def __init__(self, redis: Redis, topology: Topology, idempotency_ttl_s: int,
-                 bodies: ReportBodies) -> None:
+    def __init__(self, redis: Redis, topology: Topology, publisher: Publisher,
+                 idempotency_ttl_s: int, bodies: ReportBodies) -> None:
         self.redis = redis
         self.topology = topology
+        self.publisher = publisher
         self.ttl = idempotency_ttl_s
         self.bodies = bodies
         self._claim_and_publish = redis.register_script(_CLAIM_AND_PUBLISH)
@@ -96,17 +98,16 @@ class Submissions:
         """Queue the body and the event (one reply), or the body, the event and the key in one
         script (one reply)."""
         stream = self.topology.submitted[event.lane]
-        fields = wire.encode(event, traceparent)
         body = bodies.encode(draft.report)
         if draft.idempotency_key is None:
             self.bodies.store(pipe, event.report_id, body)
-            pipe.xadd(stream, fields)  # type: ignore[arg-type]
+            self.publisher.queue(pipe, stream, event, traceparent)
             return
         queue_script(pipe, self._claim_and_publish,
                      keys=[self.topology.idempotency_key(esp, draft.idempotency_key), stream,
                            self.topology.report_body(event.report_id)],
                      args=[f"{event.report_id}:{draft.fingerprint}", self.ttl, self.bodies.ttl_s,
-                           body, *[x for pair in fields.items() for x in pair]])
+                           body, *self.publisher.args(stream, event, traceparent)])
 
 
 def _event_replies(replies: list[object], drafts: list[Draft]) -> list[object]:

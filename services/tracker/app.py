@@ -26,7 +26,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
                             asyncapi=ASYNCAPI)
     policy = settings.policy()
     # A time series is kept for 90 simulated days, and at least a day of wall time.
-    ledger = Ledger(service.redis, service.topology, policy,
+    ledger = Ledger(service.redis, service.topology, policy, service.publisher,
                     series_ttl_s=int(max(86_400, 90 * 24 * settings.sim_seconds_per_hour)))
     recorder = Recorder(service.topology, policy)
     for channel in service.contract.consumes:
@@ -43,7 +43,9 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
     directory = load_directory(settings.directory_file)
     app.state.settings = settings
     app.state.ledger = ledger
-    app.state.dead_letters = DeadLetters(service.redis, service.topology)
+    app.state.replayable = lambda stream: (stream.startswith(service.topology.prefix + ":")
+                                           and stream != service.topology.dead_letters)
+    app.state.dead_letters = DeadLetters(service.redis, service.topology, app.state.replayable)
     app.state.directory = directory
     app.state.analyst_keys = parse_keys(settings.analyst_keys, "analyst key")
     app.state.admin_keys = parse_keys(settings.admin_keys, "admin key")
@@ -53,9 +55,7 @@ def create_app(settings: TrackerSettings | None = None) -> FastAPI:
         raise ValueError(f"TIPLINE_AGENCY_KEYS names agencies not in the directory: {sorted(unknown)}")
     app.state.policy = policy
     app.state.agency_kinds = {a.id: (a.kind, a.played_by) for a in directory.agencies}
-    app.state.responses = Responses(service.redis, service.topology)
+    app.state.responses = Responses(service.redis, service.topology, service.publisher)
     app.state.bodies = bodies
     export_gap(service.metrics, ledger, policy, app.state.agency_kinds)
-    app.state.replayable = lambda stream: (stream.startswith(service.topology.prefix + ":")
-                                           and stream != service.topology.dead_letters)
     return app

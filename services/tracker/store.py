@@ -3,7 +3,7 @@ and the priority-1 cases watched for the SLA."""
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from services.tracker.domain import LANES, Policy, Step, bucket_of
 from shared import wire
+from shared.publishing import LUA, Publisher, replay_args
 from shared.redis_scripts import queue_script
 from shared.schemas.events import SlaBreached
 from shared.topology import Topology
@@ -75,12 +76,12 @@ for _, m in pairs(members) do redis.call('SADD', m[1], m[2]) end
 # trackers side by side (or one restarted) announce each breach once. The case is watched again
 # until its next deadline, or no longer.
 # KEYS: levels, watch, breaches stream. ARGV: case, level read, new level, next deadline ('' when
-# none), breach JSON ('' when there is none to announce), data field.
-_BREACH = """
+# none), then the breach's entry fields (none when there is no breach to announce).
+_BREACH = LUA + """
 local level = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if level ~= tonumber(ARGV[2]) then return 0 end
 if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
-if ARGV[5] == '' then
+if #ARGV == 4 then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('HDEL', KEYS[1], ARGV[1])
   return 1
@@ -92,7 +93,7 @@ else
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 end
-redis.call('XADD', KEYS[3], '*', ARGV[6], ARGV[5])
+publish(KEYS[3], ARGV, 5)
 return 1
 """
 
@@ -129,10 +130,11 @@ class Ledger:
 
     lua = _RECORD
 
-    def __init__(self, redis: Redis, topology: Topology, policy: Policy,
+    def __init__(self, redis: Redis, topology: Topology, policy: Policy, publisher: Publisher,
                  series_ttl_s: int = 7 * 24 * 3600) -> None:
         self.redis = redis
         self.topology = topology
+        self.publisher = publisher
         self.policy = policy
         self.series_ttl_s = series_ttl_s
         self._breach = redis.register_script(_BREACH)
@@ -333,16 +335,17 @@ class Ledger:
                     keys=[self.topology.sla_levels, self.topology.sla_watch, self.topology.sla_breaches],
                     args=[case_member(report_id, agency), level_before, level_before + 1,
                           "" if next_deadline is None else next_deadline,
-                          breach.model_dump_json() if breach else "", wire.DATA_FIELD],
+                          *(self.publisher.args(self.topology.sla_breaches, breach)
+                            if breach else [])],
                 )
             return [bool(done) for done in await pipe.execute()]
 
 
 # Replay a dead letter once: the marker and the re-publication in one step.
 # KEYS: replayed marker, source stream. ARGV: the original entry's fields as name, value pairs.
-_REPLAY = """
+_REPLAY = LUA + """
 if redis.call('SET', KEYS[1], '1', 'NX') then
-  return redis.call('XADD', KEYS[2], '*', unpack(ARGV))
+  return publish(KEYS[2], ARGV, 1)
 end
 return false
 """
@@ -351,9 +354,11 @@ return false
 class DeadLetters:
     """The dead-letter stream, read by entry id; a dead letter replayed to its source once."""
 
-    def __init__(self, redis: Redis, topology: Topology) -> None:
+    def __init__(self, redis: Redis, topology: Topology,
+                 replayable: Callable[[str], bool]) -> None:
         self.redis = redis
         self.topology = topology
+        self.replayable = replayable
         self._replay = redis.register_script(_REPLAY)
 
     async def recent(self, count: int) -> list[tuple[str, dict[str, Any], bool]]:
@@ -376,8 +381,8 @@ class DeadLetters:
 
     async def replay(self, entry_id: str, letter: dict[str, Any]) -> str | None:
         """Put the original entry back on its source stream; None when it was replayed before."""
-        fields = json.loads(letter["payload"])
-        args = [x for pair in fields.items() for x in pair]
+        args = replay_args(letter["source_stream"], json.loads(letter["payload"]),
+                           self.replayable)
         new_id = await self._replay(keys=[self.topology.replayed_key(entry_id),
                                           letter["source_stream"]], args=args)
         return new_id.decode() if new_id else None
@@ -387,16 +392,16 @@ class Responses:
     """Agencies' responses posted over HTTP, published on the responses stream as the simulated
     agencies' are: the ledger records both the same way."""
 
-    def __init__(self, redis: Redis, topology: Topology) -> None:
+    def __init__(self, redis: Redis, topology: Topology, publisher: Publisher) -> None:
         self.redis = redis
         self.topology = topology
+        self.publisher = publisher
 
     async def publish(self, events: Sequence[BaseModel]) -> None:
         traceparent = current_traceparent()
         async with self.redis.pipeline(transaction=True) as pipe:
             for event in events:
-                pipe.xadd(self.topology.agency_responses,
-                          wire.encode(event, traceparent))  # type: ignore[arg-type]
+                self.publisher.queue(pipe, self.topology.agency_responses, event, traceparent)
             await pipe.execute()
 
 

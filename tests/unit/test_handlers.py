@@ -22,7 +22,6 @@ from shared.effects import Effects
 from shared.schemas.events import (
     ActionabilityScore,
     Bundle,
-    CaseAcknowledged,
     CaseAssigned,
     CaseEscalated,
     CaseRenotified,
@@ -147,17 +146,14 @@ def test_an_agency_schedules_its_responses_after_its_turn_and_delay():
     agencies.on_case_assigned(case(), out)
     again = Effects(prepared=Turn(starts_at=received + 30.0, received_at=received))
     agencies.on_case_assigned(case(), again)
-    assert out.commands and out.commands == again.commands  # the same case and turn: same plan
-    for command in out.commands:
-        name, key, due, member = command
-        assert (name, key) == ("ZADD", T.agency_schedule)
-        _, _, event_json = bytes(member).partition(b"|")
-        response = CaseAcknowledged.model_validate_json(event_json) if b"CaseAcknowledged" in (
-            event_json) else None
-        if response:
-            assert response.after_hours >= 3.0  # the wait behind the backlog counts
-            assert due == pytest.approx(received + response.after_hours * 10.0)
-            assert response.occurred_at == datetime.fromtimestamp(due, UTC)
+    assert out.deferred and out.deferred == again.deferred  # the same case and turn: same plan
+    assert out.commands == [] and out.published == []
+    for deferred in out.deferred:
+        assert (deferred.key, deferred.stream) == (T.agency_schedule, T.agency_responses)
+        response = deferred.event
+        assert response.after_hours >= 3.0  # the wait behind the backlog counts
+        assert deferred.due == pytest.approx(received + response.after_hours * 10.0)
+        assert response.occurred_at == datetime.fromtimestamp(deferred.due, UTC)
 
 
 def test_an_agency_that_never_acknowledges_schedules_nothing():
@@ -168,7 +164,7 @@ def test_an_agency_that_never_acknowledges_schedules_nothing():
     for i in range(200):
         out = Effects(prepared=Turn(starts_at=0.0, received_at=0.0))
         agencies.on_case_assigned(case(never.id).model_copy(update={"event_id": f"c{i}"}), out)
-        scheduled += bool(out.commands)
+        scheduled += bool(out.deferred)
     assert 0 < scheduled < 200 * (1 - never.profile.never_ack_share + 0.15)
 
 
