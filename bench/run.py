@@ -140,7 +140,7 @@ def preload(r: redis.Redis, events: list[Accepted], chunk: int = 2000) -> float:
         pipe = r.pipeline(transaction=False)
         for accepted in events[i:i + chunk]:
             pipe.set(T.report_body(accepted.report_id), accepted.body)
-            intake.queue(pipe, accepted.stream, accepted.event)  # type: ignore[arg-type]
+            intake.queue(pipe, accepted.stream, accepted.event)
         pipe.execute()
     return time.monotonic() - started
 

@@ -8,7 +8,6 @@ queue). A key is never logged.
 
 import base64
 import hmac
-import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request, Security
@@ -97,7 +96,8 @@ def basic_user(users: dict[str, str], authorization: str | None) -> str | None:
     return user if sep and expected is not None and same else None
 
 
-KeyLookup = Callable[[Request], dict[str, str]]
+# The keys a request may present, and the time now (a session cookie expires).
+KeyLookup = Callable[[Request], tuple[dict[str, str], float]]
 
 
 def bearer(scheme_name: str, description: str, keys: KeyLookup,
@@ -108,9 +108,10 @@ def bearer(scheme_name: str, description: str, keys: KeyLookup,
 
     async def caller(request: Request,
                      credentials: HTTPAuthorizationCredentials | None = Security(scheme)) -> str:
-        name = match(keys(request), credentials.credentials if credentials else None)
+        known, now = keys(request)
+        name = match(known, credentials.credentials if credentials else None)
         if name is None and sessions and not credentials:
-            name = session_name(keys(request), request.cookies.get(SESSION_COOKIE), time.time())
+            name = session_name(known, request.cookies.get(SESSION_COOKIE), now)
         if name is None:
             raise HTTPException(
                 status_code=401,

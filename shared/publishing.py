@@ -16,10 +16,9 @@ Replaying a dead letter writes its original fields back to the stream they came 
 """
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
-from redis.asyncio.client import Pipeline
 
 from shared import wire
 from shared.contracts import Contract
@@ -39,6 +38,12 @@ local function publish_member(stream, member)
   return redis.call('XADD', stream, '*', '{wire.DATA_FIELD}', data, '{wire.TRACE_FIELD}', trace)
 end
 """
+
+
+class Pipe(Protocol):
+    """A redis-py pipeline or transaction (either client's): writes queued, run together."""
+
+    def xadd(self, name: Any, fields: Any, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class Unpublishable(ValueError):
@@ -71,10 +76,10 @@ class Publisher:
         """The entry as a command of a commit (the consume loop's)."""
         return ("XADD", stream, "*", *self.args(stream, event, traceparent))
 
-    def queue(self, pipe: Pipeline, stream: str, event: BaseModel,
+    def queue(self, pipe: Pipe, stream: str, event: BaseModel,
               traceparent: str | None = None) -> None:
         """The entry queued in the caller's pipeline or transaction."""
-        pipe.xadd(stream, self.fields(stream, event, traceparent))  # type: ignore[arg-type]
+        pipe.xadd(stream, self.fields(stream, event, traceparent))
 
     def member(self, stream: str, event: BaseModel, traceparent: str | None = None) -> bytes:
         """The entry kept for later, "traceparent|data", for a Lua script's `publish_member`."""

@@ -5,11 +5,11 @@ delivered entry and older than the group's oldest pending one: nobody will read 
 those, entries younger than the retention period are kept anyway, to be looked at.
 """
 
-import time
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
+from shared.clock import Clock
 from shared.logging import get_logger
 from shared.worker import Periodic
 
@@ -38,12 +38,12 @@ async def trim_point(redis: Redis, stream: str) -> tuple[int, int] | None:
     return min(needed)
 
 
-async def trim(redis: Redis, stream: str, retention_s: float, now: float | None = None) -> int:
+async def trim(redis: Redis, stream: str, retention_s: float, now: float) -> int:
     """Trim what every group has finished with and is older than the retention period."""
     point = await trim_point(redis, stream)
     if point is None:
         return 0
-    keep_from = (int(((now or time.time()) - retention_s) * 1000), 0)
+    keep_from = (int((now - retention_s) * 1000), 0)
     ms, seq = min(point, keep_from)
     if ms <= 0:
         return 0
@@ -54,8 +54,9 @@ class Janitor:
     """Trims a service's streams now and then (each service trims the streams it reads)."""
 
     def __init__(self, redis: Redis, streams: Sequence[str], retention_s: float,
-                 interval_s: float) -> None:
+                 interval_s: float, clock: Clock) -> None:
         self.redis = redis
+        self.clock = clock
         self.streams = list(streams)
         self.retention_s = retention_s
         self.interval_s = interval_s
@@ -63,7 +64,7 @@ class Janitor:
     async def trim_once(self) -> bool:
         for stream in self.streams:
             try:
-                removed = await trim(self.redis, stream, self.retention_s)
+                removed = await trim(self.redis, stream, self.retention_s, self.clock.now())
                 if removed:
                     log.debug("stream trimmed", stream=stream, removed=removed)
             except Exception as exc:  # a missing stream or Redis away: next round

@@ -6,14 +6,15 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import uvicorn
 import yaml
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from pydantic import TypeAdapter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.clock import SYSTEM, Clock
 from shared.contracts import Channel, Contract, check_handler
 from shared.directory import load_directory
 from shared.effects import Collector
@@ -29,6 +30,22 @@ from shared.settings import TiplineSettings
 from shared.tracing import configure_tracing
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
+
+
+def dependency(kind: type[T]) -> Callable[[Request], T]:
+    """A FastAPI dependency answering the service's collaborators (a `kind`), which its bootstrap
+    built once and gave to `StreamService.app`."""
+
+    def provide(request: Request) -> T:
+        deps = request.app.state.deps
+        if not isinstance(deps, kind):
+            raise TypeError(f"this app was built with {type(deps).__name__}, not {kind.__name__}")
+        return deps
+
+    provide.__name__ = f"provide_{kind.__name__.lower()}"
+    return provide
 
 
 class Background(Protocol):
@@ -46,10 +63,11 @@ class StreamService:
     always drained first); otherwise they have equal standing."""
 
     def __init__(self, contract: Contract, settings: TiplineSettings, strict: bool = True,
-                 asyncapi: Path | None = None) -> None:
+                 asyncapi: Path | None = None, clock: Clock = SYSTEM) -> None:
         self.name = contract.service
         self.contract = contract
         self.asyncapi = asyncapi
+        self.clock = clock
         self.settings = settings
         self.topology = settings.topology()
         self.redis = settings.redis()
@@ -113,7 +131,7 @@ class StreamService:
             trimmed = [st for st in self.consumed if st != self.topology.dead_letters]
             if trimmed:
                 workers.append(Janitor(self.redis, trimmed, s.stream_retention_s,
-                                       s.trim_interval_s).worker())
+                                       s.trim_interval_s, self.clock).worker())
         return workers + self.background
 
     def _asyncapi_document(self) -> dict[str, Any]:
@@ -148,7 +166,10 @@ class StreamService:
             await self.redis.aclose()
             log.info("service stopped")
 
-    def app(self, routers: Sequence[Any] = (), **fastapi_args: Any) -> FastAPI:
+    def app(self, routers: Sequence[Any] = (), deps: object = None,
+            **fastapi_args: Any) -> FastAPI:
+        """The service's HTTP app: health, metrics, docs and `routers`, whose routes reach `deps`
+        (the service's collaborators) through `dependency`."""
         # FastAPI's own telemetry makes the HTTP server spans (with the W3C context a client
         # sends). Its log records stay off: they would carry exception messages and refused
         # input values, which may be personal data.
@@ -188,7 +209,7 @@ class StreamService:
             app.include_router(router)
         install_error_handlers(app)
         app.add_middleware(HttpMetrics, metrics=self.metrics)
-        app.state.service = self
+        app.state.deps = deps
         return app
 
 

@@ -2,9 +2,10 @@
 responses are scheduled; a clock releases them when due."""
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 from services.agencies.domain import hours_per_case, plan_responses
-from services.agencies.store import Backlogs, Turn
+from services.agencies.store import Turn
 from shared.directory import Directory
 from shared.effects import Effects
 from shared.logging import get_logger
@@ -12,6 +13,10 @@ from shared.schemas.events import CaseAssigned
 from shared.topology import Topology
 
 log = get_logger(__name__)
+
+
+class Backlogs(Protocol):
+    async def take_turns(self, cases: list[tuple[CaseAssigned, float]]) -> dict[str, Turn]: ...
 
 
 class Agencies:

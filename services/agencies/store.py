@@ -1,10 +1,10 @@
 """The agencies' Redis side: each agency's backlog, and the schedule of responses not yet due."""
 
-import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from shared.clock import Clock
 from shared.publishing import LUA
 from shared.redis_scripts import queue_script
 from shared.schemas.events import CaseAssigned
@@ -51,16 +51,17 @@ class Turn:
         return self.starts_at - self.received_at
 
 
-class Backlogs:
-    def __init__(self, redis: Redis, topology: Topology, record_ttl_s: int) -> None:
+class AgencyBacklogs:
+    def __init__(self, redis: Redis, topology: Topology, record_ttl_s: int, clock: Clock) -> None:
         self.redis = redis
+        self.clock = clock
         self.topology = topology
         self.record_ttl_s = record_ttl_s
         self._take_turn = redis.register_script(_TAKE_TURN)
 
     async def take_turns(self, cases: list[tuple[CaseAssigned, float]]) -> dict[str, Turn]:
         """Each (case, seconds it occupies its agency) takes its turn: one round trip for a batch."""
-        now = time.time()
+        now = self.clock.now()
         async with self.redis.pipeline(transaction=False) as pipe:
             for case, seconds in cases:
                 queue_script(pipe, self._take_turn,
@@ -81,9 +82,9 @@ class Schedule:
         self.topology = topology
         self._release = redis.register_script(_RELEASE_DUE)
 
-    async def release_due(self, limit: int) -> int:
+    async def release_due(self, now: float, limit: int) -> int:
         released = await self._release(
             keys=[self.topology.agency_schedule, self.topology.agency_responses],
-            args=[time.time(), limit],
+            args=[now, limit],
         )
         return int(released)

@@ -1,35 +1,55 @@
-"""Intake wiring: the HTTP API, its Redis store, health."""
+"""Intake wiring: the HTTP API (JSON and the XML reporting API) and its Redis stores. `bootstrap`
+builds every collaborator once; a test passes fakes for any of them."""
 
-import time
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
 from services.intake import handlers, ispws
 from services.intake.config import IntakeSettings
 from services.intake.contract import ASYNCAPI, contract
+from services.intake.deps import Intake, LaneBacklogs, OpenReportStore, SubmissionStore
 from services.intake.open_reports import OpenReports
-from services.intake.store import Backlogs, Submissions
+from services.intake.store import LaneBacklog, Submissions
 from shared.auth import parse_keys, parse_users
 from shared.bodies import ReportBodies
+from shared.clock import SYSTEM, Clock
 from shared.http import document_schemas
 from shared.schemas.report import MAX_FILES, FiledReport
 from shared.service import StreamService
 
 
-def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+@dataclass(frozen=True)
+class Wired:
+    service: StreamService
+    intake: Intake
+
+
+def bootstrap(settings: IntakeSettings | None = None, *, clock: Clock = SYSTEM,
+              submissions: SubmissionStore | None = None, backlogs: LaneBacklogs | None = None,
+              open_reports: OpenReportStore | None = None) -> Wired:
     settings = settings or IntakeSettings()
-    service = StreamService(contract(settings.topology()), settings, asyncapi=ASYNCAPI)
-    app = service.app(routers=[handlers.router, ispws.router])
+    service = StreamService(contract(settings.topology()), settings, asyncapi=ASYNCAPI,
+                            clock=clock)
+    redis, t = service.redis, service.topology
+    bodies = ReportBodies(redis, t, settings.report_body_ttl_s)
+    intake = Intake(
+        settings=settings, esp_keys=parse_keys(settings.esp_keys, "ESP key"),
+        ispws_users=parse_users(settings.ispws_users, "reporting API user"),
+        submissions=submissions or Submissions(redis, t, service.publisher,
+                                               settings.idempotency_ttl_s, bodies),
+        backlogs=backlogs or LaneBacklog(redis, t, settings.max_lane_backlog),
+        open_reports=open_reports or OpenReports(redis, t, service.publisher,
+                                                 settings.ispws_keep_s, MAX_FILES, bodies),
+        batch_body=handlers.batch_body(settings.max_batch_reports), clock=clock)
+    return Wired(service, intake)
+
+
+def app_for(wired: Wired) -> FastAPI:
+    app = wired.service.app(routers=[handlers.router, ispws.router], deps=wired.intake)
     document_schemas(app, FiledReport, handlers.BatchRequest)
-    app.state.settings = settings
-    app.state.esp_keys = parse_keys(settings.esp_keys, "ESP key")
-    report_bodies = ReportBodies(service.redis, service.topology, settings.report_body_ttl_s)
-    app.state.submissions = Submissions(service.redis, service.topology, service.publisher,
-                                        settings.idempotency_ttl_s, report_bodies)
-    app.state.backlogs = Backlogs(service.redis, service.topology, settings.max_lane_backlog)
-    app.state.batch_body = handlers.batch_body(settings.max_batch_reports)
-    app.state.ispws_users = parse_users(settings.ispws_users, "reporting API user")
-    app.state.open_reports = OpenReports(service.redis, service.topology, service.publisher,
-                                         settings.ispws_keep_s, MAX_FILES, report_bodies)
-    app.state.clock = time.time  # when open reports expire; tests move it
     return app
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    return app_for(bootstrap(settings))

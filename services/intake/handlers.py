@@ -7,19 +7,29 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from services.intake import domain
+from services.intake.deps import Intake, IntakeDeps
 from services.intake.store import Accepted, Draft
 from shared.auth import bearer
 from shared.http import field_errors, read_body, responses, unavailable
 from shared.logging import bound, get_logger
 from shared.schemas.events import Lane
 from shared.schemas.report import FiledReport
+from shared.service import dependency
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["reports"])
 
+_intake = dependency(Intake)
+
+
+def _esp_keys(request: Request) -> tuple[dict[str, str], float]:
+    intake = _intake(request)
+    return intake.esp_keys, intake.clock.now()
+
+
 CurrentEsp = Annotated[str, Depends(bearer(
     "EspKey", "An ESP's API key (TIPLINE_ESP_KEYS); the development key of `example-esp` is "
-    "`dev-key-not-secret`.", lambda request: request.app.state.esp_keys))]
+    "`dev-key-not-secret`.", _esp_keys))]
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description=(
     "A retry with the same key and report answers the same report id and publishes nothing again."))]
 
@@ -47,11 +57,11 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
         "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
 
 
-async def _backpressure(request: Request, lanes: set[Lane]) -> None:
-    full = await request.app.state.backlogs.over_bound(lanes)
+async def _backpressure(intake: Intake, lanes: set[Lane]) -> None:
+    full = await intake.backlogs.over_bound(lanes)
     if full:
         raise unavailable(f"the {' and '.join(sorted(full))} lane's backlog is over "
-                          f"{request.app.state.settings.max_lane_backlog} reports; nothing was "
+                          f"{intake.settings.max_lane_backlog} reports; nothing was "
                           "done, retry later")
 
 
@@ -60,16 +70,16 @@ async def _backpressure(request: Request, lanes: set[Lane]) -> None:
     summary="Submit one CyberTipline report (JSON form of the public schema).",
     responses=responses(400, 401, 408, 409, 413, 415, 422, 503), openapi_extra=_body(FiledReport),
 )
-async def submit_report(request: Request, esp: CurrentEsp,
+async def submit_report(request: Request, intake: IntakeDeps, esp: CurrentEsp,
                         idempotency_key: IdempotencyKey = None) -> Any:
-    settings = request.app.state.settings
+    settings = intake.settings
     body = await read_body(request, settings.max_body_bytes, settings.http_body_timeout_s)
     try:
         report = FiledReport.model_validate_json(body)
     except ValidationError as exc:
         return JSONResponse(status_code=422, content=field_errors(exc))
-    await _backpressure(request, {domain.lane_for(report)})
-    [result] = await request.app.state.submissions.accept(esp, [draft(report, idempotency_key)])
+    await _backpressure(intake, {domain.lane_for(report)})
+    [result] = await intake.submissions.accept(esp, [draft(report, idempotency_key)])
     if result.conflict:
         raise HTTPException(status_code=409, detail=REUSED_KEY)
     _log_accepted(esp, result)
@@ -110,12 +120,12 @@ def batch_body(max_reports: int) -> type[BaseModel]:
     "and publishes nothing twice.",
     responses=responses(400, 401, 408, 413, 415, 422, 503), openapi_extra=_body(BatchRequest),
 )
-async def submit_batch(request: Request, esp: CurrentEsp,
+async def submit_batch(request: Request, intake: IntakeDeps, esp: CurrentEsp,
                        idempotency_key: IdempotencyKey = None) -> Any:
-    settings = request.app.state.settings
+    settings = intake.settings
     body = await read_body(request, settings.max_batch_bytes, settings.http_body_timeout_s)
     try:
-        batch = request.app.state.batch_body.model_validate_json(body)
+        batch = intake.batch_body.model_validate_json(body)
     except ValidationError as exc:
         return JSONResponse(status_code=422, content=field_errors(exc))
     results: list[BatchItemResult | None] = [None] * len(batch.reports)
@@ -131,8 +141,8 @@ async def submit_batch(request: Request, esp: CurrentEsp,
         drafts.append(draft(report, f"{idempotency_key}#{i}" if idempotency_key else None))
         where.append(i)
     if drafts:
-        await _backpressure(request, {d.lane for d in drafts})
-    for i, result in zip(where, await request.app.state.submissions.accept(esp, drafts), strict=True):
+        await _backpressure(intake, {d.lane for d in drafts})
+    for i, result in zip(where, await intake.submissions.accept(esp, drafts), strict=True):
         if result.conflict:
             results[i] = BatchItemResult(index=i, status=409, detail=REUSED_KEY)
             continue

@@ -25,7 +25,8 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import ValidationError
 
 from services.intake import domain
-from services.intake.open_reports import OpenReports, Refused, UploadedFile
+from services.intake.deps import Intake, IntakeDeps
+from services.intake.open_reports import Refused, UploadedFile
 from services.intake.uploads import Form, FormError, TooLarge, read_form
 from shared.auth import basic_user
 from shared.http import REDIS_UNAVAILABLE, RETRY_AFTER_S, read_body
@@ -185,10 +186,10 @@ UNAUTHENTICATED = Answer(Code.AUTHENTICATION_REQUIRED, "a valid user and passwor
                          headers={"WWW-Authenticate": 'Basic realm="tipline reporting API"'})
 
 
-async def current_esp(request: Request,
+async def current_esp(request: Request, intake: IntakeDeps,
                       _credentials: HTTPBasicCredentials | None = Depends(basic)) -> str:
     """The ESP whose user and password these are (compared in constant time), or 401."""
-    esp = basic_user(request.app.state.ispws_users, request.headers.get("authorization"))
+    esp = basic_user(intake.ispws_users, request.headers.get("authorization"))
     if esp is None:
         raise UNAUTHENTICATED
     return esp
@@ -227,22 +228,14 @@ router = APIRouter(prefix="/ispws", tags=["CyberTipline reporting API (XML)"],
                    route_class=IspwsRoute, responses=RESPONSES)
 
 
-def _store(request: Request) -> OpenReports:
-    return request.app.state.open_reports
-
-
-def _now(request: Request) -> float:
-    return request.app.state.clock()
-
-
 def _refused(refusal: Refused) -> Answer:
     code, detail = REFUSALS[refusal.state]
     return Answer(code, detail)
 
 
-async def _read_document(request: Request, model: type, root: str) -> Any:
+async def _read_document(request: Request, intake: Intake, model: type, root: str) -> Any:
     """The request's XML document (bounded in size and time) read as `model`: 4110 or 4100."""
-    settings = request.app.state.settings
+    settings = intake.settings
     data = await read_body(request, settings.max_body_bytes, settings.http_body_timeout_s,
                            ACCEPTED_TYPES)
     try:
@@ -262,9 +255,9 @@ def _report_id(request: Request, form: Form) -> int:
     return int(text)
 
 
-async def _form(request: Request) -> Form:
+async def _form(request: Request, intake: Intake) -> Form:
     try:
-        return await read_form(request, timeout_s=request.app.state.settings.http_body_timeout_s)
+        return await read_form(request, timeout_s=intake.settings.http_body_timeout_s)
     except FormError as exc:
         raise Answer(Code.INVALID_REQUEST, str(exc)) from None
 
@@ -291,9 +284,9 @@ async def schema_document(esp: Esp) -> Response:
 
 @router.post("/submit", summary="Open a report from a <report> document; nothing is forwarded "
              "until /finish.", response_class=Response, openapi_extra=_xml_body("report"))
-async def submit(request: Request, esp: Esp) -> Response:
-    report: Report = await _read_document(request, Report, "report")
-    report_id = await _store(request).open(esp, report, _now(request))
+async def submit(request: Request, intake: IntakeDeps, esp: Esp) -> Response:
+    report: Report = await _read_document(request, intake, Report, "report")
+    report_id = await intake.open_reports.open(esp, report, intake.clock.now())
     with bound(report_id=report_id):
         log.info("report opened", esp=esp)
     return _ok(report_response(Code.SUCCESS, report_id=report_id))
@@ -301,8 +294,8 @@ async def submit(request: Request, esp: Esp) -> Response:
 
 @router.post("/upload", summary="Upload a file of an open report: its hashes and size are kept, "
              "its bytes never.", response_class=Response, openapi_extra=_form_body(file=True))
-async def upload(request: Request, esp: Esp) -> Response:
-    settings = request.app.state.settings
+async def upload(request: Request, intake: IntakeDeps, esp: Esp) -> Response:
+    settings = intake.settings
     try:
         form = await read_form(request, "file", settings.ispws_max_file_bytes,
                                settings.ispws_upload_timeout_s)
@@ -319,7 +312,7 @@ async def upload(request: Request, esp: Esp) -> Response:
     file = UploadedFile(file_id=uuid.uuid4().hex, seq=time.time_ns(), size=form.upload.size,
                         md5=hashes["MD5"], sha1=hashes["SHA1"], sha256=hashes["SHA256"])
     try:
-        await _store(request).add_file(esp, report_id, file, _now(request))
+        await intake.open_reports.add_file(esp, report_id, file, intake.clock.now())
     except Refused as refusal:
         raise _refused(refusal) from None
     with bound(report_id=report_id):
@@ -330,18 +323,18 @@ async def upload(request: Request, esp: Esp) -> Response:
 
 @router.post("/fileinfo", summary="Attach a <fileDetails> document to an uploaded file of an open "
              "report.", response_class=Response, openapi_extra=_xml_body("fileDetails"))
-async def fileinfo(request: Request, esp: Esp) -> Response:
-    details: FileDetails = await _read_document(request, FileDetails, "fileDetails")
+async def fileinfo(request: Request, intake: IntakeDeps, esp: Esp) -> Response:
+    details: FileDetails = await _read_document(request, intake, FileDetails, "fileDetails")
     assert details.report_id is not None and details.file_id is not None  # the XSD requires them
     request.state.report_id = details.report_id
-    store = _store(request)
+    store = intake.open_reports
     try:
-        opened = await store.read(esp, details.report_id, _now(request))
+        opened = await store.read(esp, details.report_id, intake.clock.now())
         uploaded = next((f for f in opened.files if f.file_id == details.file_id), None)
         if uploaded is None:
             raise Refused("nofile")
         await store.attach(esp, details.report_id,
-                           replace(uploaded, details=details), _now(request))
+                           replace(uploaded, details=details), intake.clock.now())
     except Refused as refusal:
         raise _refused(refusal) from None
     return _ok(report_response(Code.SUCCESS, report_id=details.report_id,
@@ -350,12 +343,12 @@ async def fileinfo(request: Request, esp: Esp) -> Response:
 
 @router.post("/finish", summary="File an open report with its files: it enters the pipeline.",
              response_class=Response, openapi_extra=_form_body())
-async def finish(request: Request, esp: Esp) -> Response:
-    report_id = _report_id(request, await _form(request))
-    store = _store(request)
+async def finish(request: Request, intake: IntakeDeps, esp: Esp) -> Response:
+    report_id = _report_id(request, await _form(request, intake))
+    store = intake.open_reports
     for _ in range(5):  # a change between reading and finishing: read again
         try:
-            opened = await store.read(esp, report_id, _now(request))
+            opened = await store.read(esp, report_id, intake.clock.now())
             try:
                 filed = domain.filed_report(opened.report, [
                     (f.file_id, f.details, {"MD5": f.md5, "SHA1": f.sha1, "SHA256": f.sha256})
@@ -365,11 +358,11 @@ async def finish(request: Request, esp: Esp) -> Response:
                     f"{'/'.join(map(str, e['loc']))}: {e['msg']}"
                     for e in exc.errors(include_url=False, include_input=False)[:20])) from None
             lane = domain.lane_for(filed)
-            if await request.app.state.backlogs.over_bound({lane}):
+            if await intake.backlogs.over_bound({lane}):
                 raise Answer(Code.SERVER_ERROR, f"the {lane} lane is full; the report stays open, "
                              "retry later", headers={"Retry-After": str(RETRY_AFTER_S)})
             event = ReportSubmitted(report_id=report_id, producer="intake", esp=esp, lane=lane)
-            await store.finish(opened, filed, event, _now(request))
+            await store.finish(opened, filed, event, intake.clock.now())
         except Refused as refusal:
             if refusal.state == "changed":
                 continue
@@ -383,10 +376,10 @@ async def finish(request: Request, esp: Esp) -> Response:
 
 @router.post("/retract", summary="Cancel an open report: nothing of it is forwarded.",
              response_class=Response, openapi_extra=_form_body())
-async def retract(request: Request, esp: Esp) -> Response:
-    report_id = _report_id(request, await _form(request))
+async def retract(request: Request, intake: IntakeDeps, esp: Esp) -> Response:
+    report_id = _report_id(request, await _form(request, intake))
     try:
-        await _store(request).retract(esp, report_id, _now(request))
+        await intake.open_reports.retract(esp, report_id, intake.clock.now())
     except Refused as refusal:
         raise _refused(refusal) from None
     with bound(report_id=report_id):

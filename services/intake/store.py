@@ -130,7 +130,7 @@ def _split(value: bytes | str) -> tuple[int, str]:
     return int(report_id), fingerprint
 
 
-class Backlogs:
+class LaneBacklog:
     """How many reports wait on each submitted lane for triage (not yet read, or read and not yet
     done), read at most every `max_age_s`: one round trip a second however busy intake is."""
 

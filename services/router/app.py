@@ -1,5 +1,7 @@
 """Router wiring: SLA breaches, then every triaged lane, most urgent first; routing data checked at
-start-up."""
+start-up. `bootstrap` builds the router's handlers once (they need nothing but its data files)."""
+
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
@@ -12,17 +14,23 @@ from shared.schemas.events import SlaBreached
 from shared.service import StreamService
 
 
-def create_service(settings: RouterSettings | None = None) -> StreamService:
+@dataclass(frozen=True)
+class Wired:
+    service: StreamService
+    routing: Routing
+
+
+def bootstrap(settings: RouterSettings | None = None) -> Wired:
     settings = settings or RouterSettings()
     service = StreamService(contract(settings.topology()), settings, asyncapi=ASYNCAPI)
     routing = Routing(load_ip_table(settings.ip_table_file), load_zip_table(settings.zip_table_file),
                       load_directory(settings.directory_file), service.topology)
     for channel in service.contract.consumes:  # in their declared order: breaches first
-        handler = routing.on_sla_breached if channel.event is SlaBreached else (
+        handler = routing.on_sla_breached if SlaBreached in channel.types else (
             routing.on_report_triaged)
         service.consume(channel, handler)
-    return service
+    return Wired(service, routing)
 
 
 def create_app(settings: RouterSettings | None = None) -> FastAPI:
-    return create_service(settings).app()
+    return bootstrap(settings).service.app()

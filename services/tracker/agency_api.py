@@ -3,7 +3,6 @@ published on the agency responses stream exactly as the simulated agencies' are,
 has one path. A person playing an agency in a workshop uses it with curl or `tipline agency`."""
 
 import json
-import time
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -13,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.tracker.api import ANALYST_TEXT, CasePage, cases_of
-from services.tracker.store import now
+from services.tracker.deps import Tracker, TrackerDeps
 from shared.auth import SESSION_COOKIE, bearer_token, match, session_name
 from shared.http import responses
 from shared.schemas.camel import CamelModel
@@ -23,8 +22,10 @@ from shared.schemas.events import (
     Outcome,
     derived_event_id,
 )
+from shared.service import dependency
 
 router = APIRouter(prefix="/v1/agencies", tags=["agencies"])
+_tracker = dependency(Tracker)
 
 AgencyId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
                                description="The agency's id in the directory.")]
@@ -42,18 +43,18 @@ def _caller(kind: Literal["read", "respond"]):
 
     async def caller(request: Request, agency_id: AgencyId,
                      credentials: HTTPAuthorizationCredentials | None = Security(scheme)) -> Caller:
-        state = request.app.state
+        tracker = _tracker(request)
         token = credentials.credentials if credentials else bearer_token(
             request.headers.get("authorization"))
-        agency = match(state.agency_keys, token)
+        agency = match(tracker.agency_keys, token)
         if agency is not None:
             if agency != agency_id:
                 raise HTTPException(status_code=403, detail=f"this key is {agency}'s, not "
                                     f"{agency_id}'s")
             return Caller(name=agency, agency=agency)
-        analysts = {**state.analyst_keys, **state.admin_keys}
+        analysts = tracker.readers
         analyst = match(analysts, token) if token else session_name(
-            analysts, request.cookies.get(SESSION_COOKIE), time.time())
+            analysts, request.cookies.get(SESSION_COOKIE), tracker.clock.now())
         if analyst is not None and kind == "read":
             return Caller(name=analyst, agency=None)
         raise HTTPException(status_code=401, detail="a valid 'Authorization: Bearer <key>' header "
@@ -63,23 +64,23 @@ def _caller(kind: Literal["read", "respond"]):
     return caller
 
 
-def _known(request: Request, agency_id: str) -> None:
-    if agency_id not in request.app.state.agency_kinds:
+def _known(tracker: Tracker, agency_id: str) -> None:
+    if agency_id not in tracker.agency_kinds:
         raise HTTPException(status_code=404, detail=f"no agency {agency_id} in the directory")
 
 
 @router.get("/{agency_id}/cases", response_model=CasePage, response_model_by_alias=True,
             summary="An agency's queue, oldest first.",
             responses=responses(401, 403, 404, 422, 503))
-async def list_cases(request: Request, agency_id: AgencyId,
+async def list_cases(tracker: TrackerDeps, agency_id: AgencyId,
                      _caller: Annotated[Caller, Depends(_caller("read"))],
                      status: Literal["open", "acknowledged", "all"] = Query("open"),
                      offset: int = Query(0, ge=0, le=1_000_000),
                      limit: int = Query(50, ge=1, le=200)) -> CasePage:
-    _known(request, agency_id)
-    total, page = await request.app.state.ledger.agency_cases(agency_id, status, offset, limit)
+    _known(tracker, agency_id)
+    total, page = await tracker.reads.agency_cases(agency_id, status, offset, limit)
     pairs = [(report_id, agency_id, handed) for report_id, handed, _ in page]
-    return CasePage(total=total, offset=offset, cases=await cases_of(request, pairs))
+    return CasePage(total=total, offset=offset, cases=await cases_of(tracker, pairs))
 
 
 @router.get("/{agency_id}/cases/{report_id}/report", response_class=HttpResponse,
@@ -92,14 +93,14 @@ async def list_cases(request: Request, agency_id: AgencyId,
                 "application/json": {"schema": {"$ref": "#/components/schemas/FiledReport"}}}},
                 **responses(401, 403, 404, 422, 503),
                 410: {"description": "The report is no longer kept."}})
-async def case_report(request: Request, agency_id: AgencyId, report_id: Annotated[int, Path(ge=1)],
+async def case_report(tracker: TrackerDeps, agency_id: AgencyId,
+                      report_id: Annotated[int, Path(ge=1)],
                       _caller: Annotated[Caller, Depends(_caller("read"))]) -> HttpResponse:
-    state = request.app.state
-    fields = (await state.ledger.timelines([report_id]))[0]
+    fields = (await tracker.reads.timelines([report_id]))[0]
     if f"handoff:{agency_id}" not in fields:
         raise HTTPException(status_code=404, detail=f"report {report_id} was not handed to "
                             f"{agency_id}")
-    [body] = await state.bodies.raw([report_id])
+    [body] = await tracker.bodies.raw([report_id])
     if body is None:
         raise HTTPException(status_code=410, detail=f"report {report_id} is no longer kept")
     return HttpResponse(body, media_type="application/json")
@@ -129,19 +130,18 @@ class Recorded(CamelModel):
              "acknowledgement changes nothing; an outcome before an acknowledgement counts as both; "
              "a different outcome for a case that has one is 409.",
              responses=responses(400, 401, 403, 404, 409, 422, 503))
-async def respond(request: Request, agency_id: AgencyId, report_id: Annotated[int, Path(ge=1)],
+async def respond(tracker: TrackerDeps, agency_id: AgencyId, report_id: Annotated[int, Path(ge=1)],
                   body: Response, caller: Annotated[Caller, Depends(_caller("respond"))]) -> Recorded:
-    state = request.app.state
     if body.status == "outcome" and body.outcome is None:
         raise HTTPException(status_code=422, detail="status outcome needs an outcome")
-    fields = (await state.ledger.timelines([report_id]))[0]
+    fields = (await tracker.reads.timelines([report_id]))[0]
     handed = fields.get(f"handoff:{agency_id}")
     if handed is None:
         raise HTTPException(status_code=404, detail=f"report {report_id} was not handed to "
                             f"{agency_id}")
     detail = json.loads(handed)
-    after = round(state.policy.hours_between(datetime.fromisoformat(detail["at"]).timestamp(),
-                                             now()), 3)
+    after = round(tracker.policy.hours_between(datetime.fromisoformat(detail["at"]).timestamp(),
+                                               tracker.clock.now()), 3)
     common = dict(report_id=report_id, producer="tracker", esp=detail.get("esp", ""),
                   agency_id=agency_id, lane=detail.get("lane", "p3"),
                   why=detail.get("why", "jurisdiction"))
@@ -159,7 +159,7 @@ async def respond(request: Request, agency_id: AgencyId, report_id: Annotated[in
                 event_id=derived_event_id(f"{report_id}:{agency_id}", "agency-api:outcome"),
                 outcome=body.outcome, after_hours=after, **common))
     if events:
-        await state.responses.publish(events)
+        await tracker.responses.publish(events)
     return Recorded(report_id=report_id, agency=agency_id,
                     published=["acknowledged" if isinstance(e, CaseAcknowledged) else "outcome"
                                for e in events])

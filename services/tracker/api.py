@@ -8,25 +8,32 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from services.tracker import domain
-from services.tracker.store import now
+from services.tracker.deps import Tracker, TrackerDeps
 from shared.auth import bearer, match
-from shared.groups import group_state
 from shared.http import responses
 from shared.schemas.camel import CamelModel
+from shared.service import dependency
 
 ANALYST_TEXT = ("An analyst's key (TIPLINE_ANALYST_KEYS; development key "
                 "`dev-analyst-key-not-secret`). An admin key is accepted too.")
 ADMIN_TEXT = "An admin's key (TIPLINE_ADMIN_KEYS; development key `dev-admin-key-not-secret`)."
 
 
-def _analyst_or_admin(request: Request) -> dict[str, str]:
-    return {**request.app.state.analyst_keys, **request.app.state.admin_keys}
+_tracker = dependency(Tracker)
 
 
-Analyst = Annotated[str, Depends(bearer("AnalystKey", ANALYST_TEXT, _analyst_or_admin,
-                                         sessions=True))]
-Admin = Annotated[str, Depends(bearer("AdminKey", ADMIN_TEXT,
-                                      lambda request: request.app.state.admin_keys))]
+def _readers(request: Request) -> tuple[dict[str, str], float]:
+    tracker = _tracker(request)
+    return tracker.readers, tracker.clock.now()
+
+
+def _admins(request: Request) -> tuple[dict[str, str], float]:
+    tracker = _tracker(request)
+    return tracker.admin_keys, tracker.clock.now()
+
+
+Analyst = Annotated[str, Depends(bearer("AnalystKey", ANALYST_TEXT, _readers, sessions=True))]
+Admin = Annotated[str, Depends(bearer("AdminKey", ADMIN_TEXT, _admins))]
 
 router = APIRouter(prefix="/v1", tags=["tracker"])
 
@@ -34,8 +41,8 @@ router = APIRouter(prefix="/v1", tags=["tracker"])
 @router.get("/reports/{report_id}", response_model=domain.Timeline, response_model_by_alias=True,
             summary="A report's timeline: every stage with its time, and what is known after it.",
             responses=responses(401, 404, 422, 503))
-async def get_report(report_id: int, request: Request, _who: Analyst) -> domain.Timeline:
-    fields = await request.app.state.ledger.timeline_fields(report_id)
+async def get_report(report_id: int, tracker: TrackerDeps, _who: Analyst) -> domain.Timeline:
+    fields = await tracker.reads.timeline_fields(report_id)
     if not fields:
         raise HTTPException(status_code=404, detail=f"no report {report_id} in the ledger")
     return domain.timeline(report_id, fields)
@@ -45,34 +52,32 @@ async def get_report(report_id: int, request: Request, _who: Analyst) -> domain.
             summary="The handoff gap: forwarded, acknowledged, outcome known, dark, lost sight; "
             "time to acknowledgement and outcome; per agency, lane and ESP.",
             responses=responses(401, 503))
-async def get_gap(request: Request, _who: Analyst) -> domain.Gap:
-    state = request.app.state
-    t = now()
-    f = await state.ledger.figures(list(state.agency_kinds), t)
-    oldest = round(state.policy.hours_between(f.oldest_open, t), 2) if f.oldest_open else None
+async def get_gap(tracker: TrackerDeps, _who: Analyst) -> domain.Gap:
+    t = tracker.clock.now()
+    kinds = tracker.agency_kinds
+    f = await tracker.reads.figures(list(kinds), t)
+    oldest = round(tracker.policy.hours_between(f.oldest_open, t), 2) if f.oldest_open else None
     return domain.gap(f.totals, f.agencies, f.lanes, f.esps, f.reasons, open_count=f.open_count,
                       oldest_open_hours=oldest, dark=f.dark, lost_sight=f.lost_sight,
-                      policy=state.policy, agency_kinds=state.agency_kinds)
+                      policy=tracker.policy, agency_kinds=kinds)
 
 
 @router.get("/gap/histograms", response_model=list[domain.Histogram], response_model_by_alias=True,
             summary="Time to acknowledgement, bucket by bucket, overall and per priority lane, "
             "with each lane's SLA.", responses=responses(401, 503))
-async def get_histograms(request: Request, _who: Analyst) -> list[domain.Histogram]:
-    state = request.app.state
-    f = await state.ledger.figures(list(state.agency_kinds), now())
-    return domain.histograms(f.lanes, state.policy)
+async def get_histograms(tracker: TrackerDeps, _who: Analyst) -> list[domain.Histogram]:
+    f = await tracker.reads.figures(list(tracker.agency_kinds), tracker.clock.now())
+    return domain.histograms(f.lanes, tracker.policy)
 
 
 @router.get("/gap/series", response_model=list[domain.SeriesPoint], response_model_by_alias=True,
             summary="Per simulated hour, up to now: reports submitted, cases forwarded, "
             "acknowledged and newly dark.", responses=responses(401, 422, 503))
-async def get_series(request: Request, _who: Analyst,
+async def get_series(tracker: TrackerDeps, _who: Analyst,
                      hours: int = Query(48, ge=1, le=2160)) -> list[domain.SeriesPoint]:
-    state = request.app.state
-    current = int(now() // state.policy.seconds_per_hour)
+    current = int(tracker.clock.now() // tracker.policy.seconds_per_hour)
     wanted = list(range(current - hours + 1, current + 1))
-    return domain.series(await state.ledger.series(domain.SERIES, wanted), wanted)
+    return domain.series(await tracker.reads.series(domain.SERIES, wanted), wanted)
 
 
 class Case(CamelModel):
@@ -102,10 +107,9 @@ class CasePage(BaseModel):
     cases: list[Case]
 
 
-async def cases_of(request: Request, pairs: list[tuple[int, str, float]]) -> list[Case]:
-    state = request.app.state
-    timelines = await state.ledger.timelines([report_id for report_id, _, _ in pairs])
-    t = now()
+async def cases_of(tracker: Tracker, pairs: list[tuple[int, str, float]]) -> list[Case]:
+    timelines = await tracker.reads.timelines([report_id for report_id, _, _ in pairs])
+    t = tracker.clock.now()
     cases = []
     for (report_id, agency, handed), fields in zip(pairs, timelines, strict=True):
         detail = json.loads(fields.get(f"handoff:{agency}", "{}"))
@@ -117,7 +121,7 @@ async def cases_of(request: Request, pairs: list[tuple[int, str, float]]) -> lis
             datetime.fromtimestamp(handed, UTC), why=detail.get("why"), lane=detail.get("lane"),
             priority=detail.get("priority"), jurisdiction=detail.get("jurisdiction"),
             incident_type=detail.get("incidentType"), esp=detail.get("esp"),
-            waiting_hours=None if ack else round(state.policy.hours_between(handed, t), 2),
+            waiting_hours=None if ack else round(tracker.policy.hours_between(handed, t), 2),
             acknowledged_at=ack["at"] if ack else None,
             acknowledged_after_hours=ack["afterHours"] if ack else None,
             outcome=outcome["outcome"] if outcome else None, dark=bool(breaches) and not ack,
@@ -128,10 +132,10 @@ async def cases_of(request: Request, pairs: list[tuple[int, str, float]]) -> lis
 @router.get("/gap/dark", response_model=CasePage, response_model_by_alias=True,
             summary="Dark cases: forwarded and unacknowledged past the SLA of their priority, "
             "longest waiting first.", responses=responses(401, 422, 503))
-async def get_dark(request: Request, _who: Analyst, offset: int = Query(0, ge=0, le=1_000_000),
+async def get_dark(tracker: TrackerDeps, _who: Analyst, offset: int = Query(0, ge=0, le=1_000_000),
                    limit: int = Query(50, ge=1, le=200)) -> CasePage:
-    total, page = await request.app.state.ledger.dark_cases(offset, limit)
-    return CasePage(total=total, offset=offset, cases=await cases_of(request, page))
+    total, page = await tracker.reads.dark_cases(offset, limit)
+    return CasePage(total=total, offset=offset, cases=await cases_of(tracker, page))
 
 
 class GroupBacklog(BaseModel):
@@ -144,10 +148,8 @@ class GroupBacklog(BaseModel):
 @router.get("/pipeline", response_model=list[GroupBacklog],
             summary="Every consumer group's backlog, stream by stream.",
             responses=responses(401, 503))
-async def get_pipeline(request: Request, _who: Analyst) -> list[GroupBacklog]:
-    state = request.app.state
-    found = await group_state(state.service.redis, state.service.topology.consumed(
-        list(state.agency_kinds)))
+async def get_pipeline(tracker: TrackerDeps, _who: Analyst) -> list[GroupBacklog]:
+    found = await tracker.group_states()
     return [GroupBacklog(stream=s, group=g, lag=lag, pending=p) for s, g, lag, p in found
             if not s.endswith(":inbox") or lag or p]
 
@@ -179,20 +181,20 @@ def _letter(entry_id: str, letter: dict[str, Any], replayed: bool, payload: bool
             summary="The most recent dead letters, newest first, without their payloads.",
             description="`payload=true` includes each original entry; that takes an admin key.",
             responses=responses(401, 403, 422, 503))
-async def list_dead_letters(request: Request, _who: Analyst,
+async def list_dead_letters(request: Request, tracker: TrackerDeps, _who: Analyst,
                             limit: int = Query(50, ge=1, le=1000),
                             payload: bool = Query(False)) -> list[DeadLetter]:
     if payload:
-        _require_admin(request)
-    found = await request.app.state.dead_letters.recent(limit)
+        _require_admin(request, tracker)
+    found = await tracker.dead_letters.recent(limit)
     return [_letter(i, letter, replayed, payload) for i, letter, replayed in found]
 
 
 @router.get("/dead-letters/{letter_id}", response_model=DeadLetter, response_model_by_alias=True,
             summary="One dead letter with its payload (admin).",
             responses=responses(401, 404, 503))
-async def show_dead_letter(letter_id: str, request: Request, _who: Admin) -> DeadLetter:
-    letter, replayed = await _find(request, letter_id)
+async def show_dead_letter(letter_id: str, tracker: TrackerDeps, _who: Admin) -> DeadLetter:
+    letter, replayed = await _find(tracker, letter_id)
     return _letter(letter_id, letter, replayed, payload=True)
 
 
@@ -209,21 +211,21 @@ class Replayed(CamelModel):
              "on it (and by the stream's other groups, whose effects are idempotent by event id). "
              "A second replay of the same dead letter is 409.",
              responses=responses(401, 404, 409, 503))
-async def replay_dead_letter(letter_id: str, request: Request, _who: Admin) -> Replayed:
-    letter, _ = await _find(request, letter_id)
-    if not request.app.state.replayable(letter["source_stream"]):
+async def replay_dead_letter(letter_id: str, tracker: TrackerDeps, _who: Admin) -> Replayed:
+    letter, _ = await _find(tracker, letter_id)
+    if not tracker.replayable(letter["source_stream"]):
         raise HTTPException(status_code=409, detail=f"{letter['source_stream']} is not a stream "
                             "of this stack: not replayed")
-    new_id = await request.app.state.dead_letters.replay(letter_id, letter)
+    new_id = await tracker.dead_letters.replay(letter_id, letter)
     if new_id is None:
         raise HTTPException(status_code=409, detail=f"dead letter {letter_id} was replayed before")
     return Replayed(id=letter_id, stream=letter["source_stream"], entry_id=new_id)
 
 
-async def _find(request: Request, letter_id: str) -> tuple[dict[str, Any], bool]:
+async def _find(tracker: Tracker, letter_id: str) -> tuple[dict[str, Any], bool]:
     if not _is_entry_id(letter_id):
         raise HTTPException(status_code=404, detail=f"no dead letter {letter_id}")
-    found = await request.app.state.dead_letters.get(letter_id)
+    found = await tracker.dead_letters.get(letter_id)
     if found is None:
         raise HTTPException(status_code=404, detail=f"no dead letter {letter_id}")
     return found
@@ -234,7 +236,7 @@ def _is_entry_id(text: str) -> bool:
     return ms.isdigit() and seq.isdigit() and len(text) < 42
 
 
-def _require_admin(request: Request) -> None:
+def _require_admin(request: Request, tracker: Tracker) -> None:
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
-    if match(request.app.state.admin_keys, token) is None:
+    if match(tracker.admin_keys, token) is None:
         raise HTTPException(status_code=403, detail="payloads of dead letters take an admin key")

@@ -1,61 +1,103 @@
-"""Tracker wiring: its own group on every stage's stream, the SLA watcher, and the HTTP API."""
+"""Tracker wiring: its own group on every stage's stream, the SLA watcher, the body keeper and
+the HTTP API. `bootstrap` builds every collaborator once; a test passes fakes for any of them."""
+
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
 from services.tracker import agency_api, api, dashboard
+from services.tracker.breaches import BreachStore
 from services.tracker.config import TrackerSettings
 from services.tracker.contract import ASYNCAPI, contract
+from services.tracker.dead_letters import DeadLetters
+from services.tracker.deps import (
+    BodyReader,
+    DeadLetterStore,
+    GroupStates,
+    Reads,
+    ResponsePublisher,
+    Tracker,
+)
 from services.tracker.handlers import Recorder
 from services.tracker.keeper import BodyKeeper
+from services.tracker.ledger import Ledger
 from services.tracker.metrics import export_gap
+from services.tracker.reads import LedgerReads
+from services.tracker.recording import Recording
+from services.tracker.responses import Responses
 from services.tracker.sla import SlaWatcher
-from services.tracker.store import DeadLetters, Ledger, Responses
 from shared.auth import parse_keys
 from shared.bodies import ReportBodies
+from shared.clock import SYSTEM, Clock
 from shared.directory import load_directory
+from shared.groups import group_state
 from shared.http import document_schemas
 from shared.schemas.events import MessageDeadLettered
 from shared.schemas.report import FiledReport
 from shared.service import StreamService
 
 
-def create_app(settings: TrackerSettings | None = None) -> FastAPI:
+@dataclass(frozen=True)
+class Wired:
+    service: StreamService
+    recorder: Recorder
+    tracker: Tracker
+
+
+def bootstrap(settings: TrackerSettings | None = None, *, clock: Clock = SYSTEM,
+              reads: Reads | None = None, dead_letters: DeadLetterStore | None = None,
+              responses: ResponsePublisher | None = None, bodies: BodyReader | None = None,
+              group_states: GroupStates | None = None) -> Wired:
     settings = settings or TrackerSettings()
     # Every stream has equal standing: the ledger records each stage whatever its order.
     service = StreamService(contract(settings.topology()), settings, strict=False,
-                            asyncapi=ASYNCAPI)
-    policy = settings.policy()
+                            asyncapi=ASYNCAPI, clock=clock)
+    t, redis, policy = service.topology, service.redis, settings.policy()
+    directory = load_directory(settings.directory_file)
     # A time series is kept for 90 simulated days, and at least a day of wall time.
-    ledger = Ledger(service.redis, service.topology, policy, service.publisher,
-                    series_ttl_s=int(max(86_400, 90 * 24 * settings.sim_seconds_per_hour)))
-    recorder = Recorder(service.topology, policy)
+    ledger = Ledger(Recording(t, policy.seconds_per_hour,
+                              series_ttl_s=int(max(86_400, 90 * 24 * policy.seconds_per_hour))))
+    recorder = Recorder(t, policy)
     for channel in service.contract.consumes:
-        if channel.event is MessageDeadLettered:
+        if MessageDeadLettered in channel.types:
             service.consume(channel, recorder.on_message_dead_lettered)
         else:
             # The ledger is its own idempotency record: each stage of a report is written once.
             service.consume(channel, recorder.on_report_event, collector=ledger, dedupe=False)
-    service.run_in_background(SlaWatcher(ledger, policy, settings.sla_check_interval_ms).worker())
-    bodies = ReportBodies(service.redis, service.topology, settings.report_body_ttl_s)
-    service.run_in_background(BodyKeeper(ledger, bodies).worker())
-    app = service.app(routers=[api.router, agency_api.router, dashboard.router])
-    document_schemas(app, FiledReport)  # the body an agency reads of its case
-    directory = load_directory(settings.directory_file)
-    app.state.settings = settings
-    app.state.ledger = ledger
-    app.state.replayable = lambda stream: (stream.startswith(service.topology.prefix + ":")
-                                           and stream != service.topology.dead_letters)
-    app.state.dead_letters = DeadLetters(service.redis, service.topology, app.state.replayable)
-    app.state.directory = directory
-    app.state.analyst_keys = parse_keys(settings.analyst_keys, "analyst key")
-    app.state.admin_keys = parse_keys(settings.admin_keys, "admin key")
-    app.state.agency_keys = parse_keys(settings.agency_keys, "agency key")
-    unknown = set(app.state.agency_keys.values()) - {a.id for a in directory.agencies}
+    ledger_reads = LedgerReads(redis, t, policy)
+    service.run_in_background(SlaWatcher(BreachStore(redis, t, service.publisher), policy, clock,
+                                         settings.sla_check_interval_ms).worker())
+    report_bodies = ReportBodies(redis, t, settings.report_body_ttl_s)
+    service.run_in_background(BodyKeeper(ledger_reads, report_bodies, clock).worker())
+
+    def replayable(stream: str) -> bool:
+        return stream.startswith(t.prefix + ":") and stream != t.dead_letters
+
+    async def states() -> list[tuple[str, str, int, int]]:
+        return await group_state(redis, t.consumed([a.id for a in directory.agencies]))
+
+    agency_keys = parse_keys(settings.agency_keys, "agency key")
+    unknown = set(agency_keys.values()) - {a.id for a in directory.agencies}
     if unknown:
         raise ValueError(f"TIPLINE_AGENCY_KEYS names agencies not in the directory: {sorted(unknown)}")
-    app.state.policy = policy
-    app.state.agency_kinds = {a.id: (a.kind, a.played_by) for a in directory.agencies}
-    app.state.responses = Responses(service.redis, service.topology, service.publisher)
-    app.state.bodies = bodies
-    export_gap(service.metrics, ledger, policy, app.state.agency_kinds)
+    tracker = Tracker(
+        settings=settings, policy=policy, directory=directory, reads=reads or ledger_reads,
+        dead_letters=dead_letters or DeadLetters(redis, t, replayable),
+        responses=responses or Responses(redis, t, service.publisher),
+        bodies=bodies or report_bodies, group_states=group_states or states, clock=clock,
+        analyst_keys=parse_keys(settings.analyst_keys, "analyst key"),
+        admin_keys=parse_keys(settings.admin_keys, "admin key"), agency_keys=agency_keys,
+        replayable=replayable)
+    export_gap(service.metrics, tracker.reads, policy, tracker.agency_kinds, clock)
+    return Wired(service, recorder, tracker)
+
+
+def app_for(wired: Wired) -> FastAPI:
+    app = wired.service.app(routers=[api.router, agency_api.router, dashboard.router],
+                            deps=wired.tracker)
+    document_schemas(app, FiledReport)  # the body an agency reads of its case
     return app
+
+
+def create_app(settings: TrackerSettings | None = None) -> FastAPI:
+    return app_for(bootstrap(settings))

@@ -2,28 +2,28 @@
 cookie), then one page that reads the tracker's own API every second. Its script, style and
 charts ship with the package: nothing is built, nothing is fetched from elsewhere."""
 
-import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from services.tracker.deps import Tracker
 from shared.auth import SESSION_COOKIE, SESSION_HOURS, session_name, session_token
 from shared.http import read_body
+from shared.service import dependency
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
-
-
-def _keys(request: Request) -> dict[str, str]:
-    return {**request.app.state.analyst_keys, **request.app.state.admin_keys}
+_tracker = dependency(Tracker)
 
 
 def _signed_in(request: Request) -> bool:
-    return session_name(_keys(request), request.cookies.get(SESSION_COOKIE), time.time()) is not None
+    tracker = _tracker(request)
+    return session_name(tracker.readers, request.cookies.get(SESSION_COOKIE),
+                        tracker.clock.now()) is not None
 
 
 def _page(request: Request) -> Response:
@@ -52,7 +52,8 @@ async def agency_page(request: Request, agency_id: str) -> Response:
 async def login(request: Request) -> Response:
     body = await read_body(request, 4096, 10, ("application/x-www-form-urlencoded",))
     key = (parse_qs(body.decode(errors="replace")).get("key") or [""])[0].strip()
-    token = session_token(_keys(request), key, time.time())
+    tracker = _tracker(request)
+    token = session_token(tracker.readers, key, tracker.clock.now())
     if token is None:
         page = (STATIC / "login.html").read_text().replace(
             "<!--error-->", '<p class="error">That key was refused.</p>')

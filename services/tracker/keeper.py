@@ -8,8 +8,9 @@ tenth of `ttl`, at most hourly) makes the body live `ttl` from then on: extended
 as the case was handed within 0.4 × `ttl` of intake (12 days with the default 30).
 """
 
-from services.tracker.store import Ledger, now
+from services.tracker.reads import LedgerReads
 from shared.bodies import ReportBodies
+from shared.clock import Clock
 from shared.logging import get_logger
 from shared.worker import Periodic
 
@@ -17,15 +18,17 @@ log = get_logger(__name__)
 
 
 class BodyKeeper:
-    def __init__(self, ledger: Ledger, bodies: ReportBodies) -> None:
-        self.ledger = ledger
+    def __init__(self, reads: LedgerReads, bodies: ReportBodies, clock: Clock) -> None:
+        self.reads = reads
         self.bodies = bodies
+        self.clock = clock
         self.interval_s = min(3600.0, bodies.ttl_s / 10)
 
     async def keep_once(self, at: float | None = None) -> int:
         """Extend the bodies of the reports with a case open for half their lifetime or more;
         how many were extended."""
-        reports = await self.ledger.open_reports_handed_before((at or now()) - self.bodies.ttl_s / 2)
+        reports = await self.reads.open_reports_handed_before(
+            (at or self.clock.now()) - self.bodies.ttl_s / 2)
         kept = await self.bodies.keep(sorted(reports))
         if kept:
             log.info("bodies of reports with open cases kept", reports=kept)

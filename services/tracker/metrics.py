@@ -3,7 +3,8 @@
 from prometheus_client import Gauge
 
 from services.tracker import domain
-from services.tracker.store import Ledger, now
+from services.tracker.deps import Reads
+from shared.clock import Clock
 from shared.metrics import Metrics
 
 HEADLINE = {
@@ -17,8 +18,8 @@ HEADLINE = {
 }
 
 
-def export_gap(metrics: Metrics, ledger: Ledger, policy: domain.Policy,
-               agency_kinds: dict[str, tuple[str, str]]) -> None:
+def export_gap(metrics: Metrics, reads: Reads, policy: domain.Policy,
+               agency_kinds: dict[str, tuple[str, str]], clock: Clock) -> None:
     registry = metrics.registry
     totals = {name: Gauge(f"tipline_gap_{name}", text, registry=registry)
               for name, text in HEADLINE.items()}
@@ -36,8 +37,8 @@ def export_gap(metrics: Metrics, ledger: Ledger, policy: domain.Policy,
                     registry=registry)
 
     async def read() -> None:
-        t = now()
-        f = await ledger.figures(list(agency_kinds), t)
+        t = clock.now()
+        f = await reads.figures(list(agency_kinds), t)
         gap = domain.gap(f.totals, f.agencies, f.lanes, f.esps, f.reasons, open_count=f.open_count,
                          oldest_open_hours=None, dark=f.dark, lost_sight=f.lost_sight,
                          policy=policy, agency_kinds=agency_kinds)

@@ -5,7 +5,8 @@ router re-notifies, then escalates); every other case once."""
 from datetime import datetime
 
 from services.tracker import domain
-from services.tracker.store import Ledger, now
+from services.tracker.breaches import BreachStore
+from shared.clock import Clock
 from shared.logging import get_logger
 from shared.worker import Periodic
 
@@ -15,17 +16,19 @@ BATCH = 200
 
 
 class SlaWatcher:
-    def __init__(self, ledger: Ledger, policy: domain.Policy, interval_ms: int) -> None:
-        self.ledger = ledger
+    def __init__(self, breaches: BreachStore, policy: domain.Policy, clock: Clock,
+                 interval_ms: int) -> None:
+        self.breaches = breaches
         self.policy = policy
+        self.clock = clock
         self.interval_s = interval_ms / 1000
         self._last_due = 0
 
     async def check_once(self) -> int:
         """Announce the breaches due now; how many were announced."""
-        t = now()
+        t = self.clock.now()
         due = []
-        for report_id, agency, level, detail in await self.ledger.overdue_cases(t, limit=BATCH):
+        for report_id, agency, level, detail in await self.breaches.overdue_cases(t, limit=BATCH):
             handed = datetime.fromisoformat(detail["at"]).timestamp() if detail else t
             breach = domain.sla_breach(report_id, agency, detail, level + 1,
                                        self.policy.hours_between(handed, t), self.policy)
@@ -37,7 +40,7 @@ class SlaWatcher:
         if not due:
             return 0
         announced = 0
-        for (report_id, agency, _, breach, _), done in zip(due, await self.ledger.announce(due),
+        for (report_id, agency, _, breach, _), done in zip(due, await self.breaches.announce(due),
                                                            strict=True):
             if done and breach:
                 announced += 1

@@ -1,27 +1,37 @@
-"""Triage wiring: both submitted lanes, the escalated one always drained first."""
+"""Triage wiring: both submitted lanes, the escalated one always drained first. `bootstrap`
+builds every collaborator once; a test passes fakes for any of them."""
+
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
 from services.triage.config import TriageSettings
 from services.triage.contract import ASYNCAPI, contract
 from services.triage.domain import load_known_hashes
-from services.triage.handlers import Triage
+from services.triage.handlers import BodyStore, BundleIndex, Triage
 from services.triage.store import Bundles
 from shared.bodies import ReportBodies
 from shared.service import StreamService
 
 
-def create_service(settings: TriageSettings | None = None) -> StreamService:
+@dataclass(frozen=True)
+class Wired:
+    service: StreamService
+    triage: Triage
+
+
+def bootstrap(settings: TriageSettings | None = None, *, bodies: BodyStore | None = None,
+              bundles: BundleIndex | None = None) -> Wired:
     settings = settings or TriageSettings()
-    known = load_known_hashes(settings.known_hashes_file)
     service = StreamService(contract(settings.topology()), settings, asyncapi=ASYNCAPI)
-    bundles = Bundles(service.redis, service.topology, settings.bundle_window_s)
-    handler = Triage(known, bundles, ReportBodies(service.redis, service.topology,
-                                                  settings.report_body_ttl_s), service.topology)
+    redis, t = service.redis, service.topology
+    triage = Triage(load_known_hashes(settings.known_hashes_file),
+                    bundles or Bundles(redis, t, settings.bundle_window_s),
+                    bodies or ReportBodies(redis, t, settings.report_body_ttl_s), t)
     for channel in service.contract.consumes:
-        service.consume(channel, handler.on_report_submitted, prepare=handler.prepare)
-    return service
+        service.consume(channel, triage.on_report_submitted, prepare=triage.prepare)
+    return Wired(service, triage)
 
 
 def create_app(settings: TriageSettings | None = None) -> FastAPI:
-    return create_service(settings).app()
+    return bootstrap(settings).service.app()

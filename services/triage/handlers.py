@@ -1,7 +1,9 @@
 """Triage subscriber: one submitted report in (its body read from the claim check, a batch at a
 time), one triaged report out on the lane of its priority, carrying what routing needs."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from services.triage.domain import (
     KnownHashes,
@@ -10,9 +12,7 @@ from services.triage.domain import (
     as_bundle_member,
     triage,
 )
-from services.triage.store import Bundles
 from shared import bodies
-from shared.bodies import ReportBodies
 from shared.effects import Effects
 from shared.logging import get_logger
 from shared.schemas.events import (
@@ -34,8 +34,16 @@ class Triaged:
     routing: RoutingFacts
 
 
+class BodyStore(Protocol):
+    async def read(self, report_ids: Sequence[int]) -> list[bytes]: ...
+
+
+class BundleIndex(Protocol):
+    async def first_reports(self, wanted: list[tuple[int, tuple[str, ...]]]) -> list[int]: ...
+
+
 class Triage:
-    def __init__(self, known: KnownHashes, bundles: Bundles, bodies: ReportBodies,
+    def __init__(self, known: KnownHashes, bundles: BundleIndex, bodies: BodyStore,
                  topology: Topology) -> None:
         self.known = known
         self.bundles = bundles

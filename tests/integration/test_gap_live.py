@@ -17,8 +17,11 @@ from services.router.config import RouterSettings
 from services.tracker.app import create_app as tracker_app
 from services.tracker.config import TrackerSettings
 from services.tracker.keeper import BodyKeeper
+from services.tracker.reads import LedgerReads
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
+from shared.bodies import ReportBodies
+from shared.clock import SYSTEM
 from shared.schemas.events import ReportRouted
 from shared.schemas.report import FiledReport
 from shared.synthetic import scenario, synthetic_report
@@ -264,7 +267,8 @@ async def test_the_body_of_a_report_is_kept_while_a_case_of_it_is_open(
         await publish_submitted(redis_client, topology, report_id, report)
     await route_three_cases(redis_client, topology)  # report 3 has no stored body
     ttl = 3600
-    app = tracker_app(make_settings(TrackerSettings, **SLA, report_body_ttl_s=ttl))
+    settings = make_settings(TrackerSettings, **SLA, report_body_ttl_s=ttl)
+    app = tracker_app(settings)
     async with running(app, ANALYST) as client:
         await wa_queue_of_two(client)
         ack = await client.post("/v1/agencies/icac-wa/cases/2/responses", headers=WA,
@@ -277,7 +281,8 @@ async def test_the_body_of_a_report_is_kept_while_a_case_of_it_is_open(
         # both bodies near the end of their lifetime, their cases handed half a lifetime ago
         for report_id in (1, 2):
             await redis_client.expire(topology.report_body(report_id), 5)
-        keeper = BodyKeeper(app.state.ledger, app.state.bodies)
+        keeper = BodyKeeper(LedgerReads(redis_client, topology, settings.policy()),
+                            ReportBodies(redis_client, topology, ttl), SYSTEM)
         too_soon = await keeper.keep_once()
         later = time.time() + ttl / 2 + 1
         kept = await keeper.keep_once(at=later)

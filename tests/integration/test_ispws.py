@@ -12,11 +12,14 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 import xmlschema
 
-from services.intake.app import create_app
+from services.intake.app import app_for, bootstrap, create_app
 from services.intake.config import IntakeSettings
 from services.intake.domain import IDLE_FOR_S, OPEN_FOR_S
+from services.intake.store import LaneBacklog
+from shared.clock import ManualClock
 from shared.schemas import xml as report_xml_io
 from shared.schemas.report import FiledReport, Report
 from shared.settings import DATA_DIR
@@ -503,23 +506,24 @@ async def test_another_esps_report_does_not_exist_for_the_caller(app, redis_clie
     assert await published(redis_client, topology) == []
 
 
-async def test_an_open_report_expires_24_hours_after_opening_or_1_hour_after_its_last_change(app):
-    now = [1_800_000_000.0]
-    app.state.clock = lambda: now[0]
+async def test_an_open_report_expires_24_hours_after_opening_or_1_hour_after_its_last_change(
+        make_settings):
+    clock = ManualClock()
+    app = app_for(bootstrap(make_settings(IntakeSettings, ispws_users=USERS), clock=clock))
     async with running(app) as http:
         esp = Client(http)
         a, b, c = [await esp.open() for _ in range(3)]
-        now[0] += 10
+        clock.advance(10)
         for report_id in (a, b, c):
             assert code(await esp.upload(report_id, b"synthetic")) == 0
-        now[0] += OPEN_FOR_S - 610
+        clock.advance(OPEN_FOR_S - 610)
         assert code(await esp.upload(b, b"synthetic")) == 0  # b changes late
-        now[0] += 599
+        clock.advance(599)
         finished = await esp.finish(a)  # idle for almost a day, but not yet a day old
-        now[0] += 2  # a day and a second since they were opened
+        clock.advance(2)  # a day and a second since they were opened
         c_late = await esp.upload(c, b"synthetic")
         b_late = await esp.upload(b, b"synthetic")  # 601 s after its last change
-        now[0] += IDLE_FOR_S + 1
+        clock.advance(IDLE_FOR_S + 1)
         b_idle = await esp.finish(b)
         b_gone = await esp.retract(b)
     assert code(finished) == 0
@@ -531,13 +535,15 @@ async def test_an_open_report_expires_24_hours_after_opening_or_1_hour_after_its
 
 async def test_a_finish_when_the_lane_is_full_keeps_the_report_open(make_settings, redis_client,
                                                                     topology):
-    app = create_app(make_settings(IntakeSettings, max_lane_backlog=1))
+    settings = make_settings(IntakeSettings, max_lane_backlog=1)
+    # the backlog read afresh for every question (in service, at most once a second)
+    fresh = LaneBacklog(aioredis.Redis.from_url(settings.redis_url), topology, 1, max_age_s=0)
+    app = app_for(bootstrap(settings, backlogs=fresh))
     async with running(app) as http:
         esp = Client(http)
         first = await esp.open()
         await esp.upload(first, b"synthetic")
         assert code(await esp.finish(first)) == 0
-        await asyncio.sleep(1.1)  # the backlog is read at most once a second
         second = await esp.open()
         await esp.upload(second, b"synthetic")
         full = await esp.finish(second)

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from xml.etree import ElementTree as ET
 
 import pytest
+import redis.asyncio as aioredis
 from pydantic import ConfigDict
 from pydantic_xml import BaseXmlModel, element
 
-from services.intake.app import create_app
+from services.intake.app import app_for, bootstrap, create_app
 from services.intake.config import IntakeSettings
 from services.intake.ispws import Code
+from services.intake.store import LaneBacklog
 from tests.helpers import running
 from tests.integration.test_ispws import BASIC, Client, field, file_details, report_xml
 from tipline.stack import RedisServer
@@ -202,13 +204,14 @@ async def test_redis_away_is_1000_in_the_documented_document_at_every_endpoint(m
             assert answer.report_id == report_id, endpoint
 
 
-async def test_a_full_lane_at_finish_is_1000_in_a_report_done_response(make_settings):
-    app = create_app(make_settings(IntakeSettings, max_lane_backlog=1))
+async def test_a_full_lane_at_finish_is_1000_in_a_report_done_response(make_settings, topology):
+    settings = make_settings(IntakeSettings, max_lane_backlog=1)
+    fresh = LaneBacklog(aioredis.Redis.from_url(settings.redis_url), topology, 1, max_age_s=0)
+    app = app_for(bootstrap(settings, backlogs=fresh))
     async with running(app) as http:
         esp = Client(http)
         first, _ = await _uploaded(esp)
         assert strictly((await esp.finish(first)).content).response_code == 0
-        app.state.backlogs.max_age_s = 0  # read the lane's backlog again at once
         second, _ = await _uploaded(esp)
         r = await esp.finish(second)
     answer = strictly(r.content)

@@ -1,6 +1,7 @@
 """Stream retention against a real Redis: only what every group has finished with goes."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -25,27 +26,27 @@ async def test_entries_go_only_when_every_group_is_done_with_them(redis_client, 
     # fast has read and acknowledged everything; slow has read nothing
     await redis_client.xreadgroup("fast", "c", {stream: ">"}, count=10)
     await redis_client.xack(stream, "fast", *ids)
-    assert await trim(redis_client, stream, retention_s=0) == 0
+    assert await trim(redis_client, stream, retention_s=0, now=time.time()) == 0
 
     # slow reads six and acknowledges the first four: two stay pending
     await redis_client.xreadgroup("slow", "c", {stream: ">"}, count=6)
     await redis_client.xack(stream, "slow", *ids[:4])
-    assert await trim(redis_client, stream, retention_s=0) == 4
+    assert await trim(redis_client, stream, retention_s=0, now=time.time()) == 4
     remaining = [entry_id for entry_id, _ in await redis_client.xrange(stream)]
     assert remaining == ids[4:]
 
     # everything read and acknowledged: all but nothing newer than the retention period goes
     await redis_client.xreadgroup("slow", "c", {stream: ">"}, count=10)
     await redis_client.xack(stream, "slow", *ids)
-    assert await trim(redis_client, stream, retention_s=3600) == 0
-    assert await trim(redis_client, stream, retention_s=0) == 6
+    assert await trim(redis_client, stream, retention_s=3600, now=time.time()) == 0
+    assert await trim(redis_client, stream, retention_s=0, now=time.time()) == 6
     assert await redis_client.xlen(stream) == 0
 
 
 async def test_a_stream_without_groups_is_left_alone(redis_client, test_id):
     stream = f"retention-{test_id}"
     await redis_client.xadd(stream, {"n": 1})
-    assert await trim(redis_client, stream, retention_s=0) == 0
+    assert await trim(redis_client, stream, retention_s=0, now=time.time()) == 0
     assert await redis_client.xlen(stream) == 1
 
 

@@ -1,0 +1,54 @@
+"""Intake's collaborators, built once by its bootstrap (services.intake.app) and handed to its
+routes with FastAPI's Depends: typed, so that a test builds intake with fakes of them."""
+
+from dataclasses import dataclass
+from typing import Annotated, Protocol
+
+from fastapi import Depends
+from pydantic import BaseModel
+
+from services.intake.config import IntakeSettings
+from services.intake.open_reports import OpenReport, UploadedFile
+from services.intake.store import Accepted, Draft
+from shared.clock import Clock
+from shared.schemas.events import Lane, ReportSubmitted
+from shared.schemas.report import FiledReport, Report
+from shared.service import dependency
+
+
+class SubmissionStore(Protocol):
+    async def accept(self, esp: str, drafts: list[Draft]) -> list[Accepted]: ...
+
+
+class LaneBacklogs(Protocol):
+    async def over_bound(self, lanes: set[Lane]) -> set[Lane]: ...
+
+
+class OpenReportStore(Protocol):
+    async def open(self, esp: str, report: Report, now: float) -> int: ...
+
+    async def read(self, esp: str, report_id: int, now: float) -> OpenReport: ...
+
+    async def add_file(self, esp: str, report_id: int, file: UploadedFile, now: float) -> None: ...
+
+    async def attach(self, esp: str, report_id: int, file: UploadedFile, now: float) -> None: ...
+
+    async def retract(self, esp: str, report_id: int, now: float) -> None: ...
+
+    async def finish(self, opened: OpenReport, filed: FiledReport, event: ReportSubmitted,
+                     now: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class Intake:
+    settings: IntakeSettings
+    esp_keys: dict[str, str]
+    ispws_users: dict[str, str]
+    submissions: SubmissionStore
+    backlogs: LaneBacklogs
+    open_reports: OpenReportStore
+    batch_body: type[BaseModel]
+    clock: Clock
+
+
+IntakeDeps = Annotated[Intake, Depends(dependency(Intake))]

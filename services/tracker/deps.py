@@ -1,0 +1,85 @@
+"""The tracker's collaborators, built once by its bootstrap (services.tracker.app) and handed to
+its routes with FastAPI's Depends: typed, so that a test builds the tracker with fakes of them."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends
+from pydantic import BaseModel
+
+from services.tracker.config import TrackerSettings
+from services.tracker.domain import Policy
+from services.tracker.reads import Figures
+from shared.clock import Clock
+from shared.directory import Directory
+from shared.service import dependency
+
+
+class Reads(Protocol):
+    async def timeline_fields(self, report_id: int) -> dict[str, str]: ...
+
+    async def timelines(self, report_ids: list[int]) -> list[dict[str, str]]: ...
+
+    async def figures(self, agency_ids: list[str], now: float) -> Figures: ...
+
+    async def series(self, metrics: Sequence[str], hours: list[int]) -> dict[str, dict[int, int]]:
+        ...
+
+    async def dark_cases(self, offset: int, limit: int) -> tuple[int, list[tuple[int, str, float]]]:
+        ...
+
+    async def agency_cases(self, agency_id: str, status: str, offset: int, limit: int
+                           ) -> tuple[int, list[tuple[int, float, bool]]]: ...
+
+
+class DeadLetterStore(Protocol):
+    async def recent(self, count: int) -> list[tuple[str, dict[str, Any], bool]]: ...
+
+    async def get(self, entry_id: str) -> tuple[dict[str, Any], bool] | None: ...
+
+    async def replay(self, entry_id: str, letter: dict[str, Any]) -> str | None: ...
+
+
+class ResponsePublisher(Protocol):
+    async def publish(self, events: Sequence[BaseModel]) -> None: ...
+
+
+class BodyReader(Protocol):
+    async def raw(self, report_ids: Sequence[int]) -> list[bytes | None]: ...
+
+
+class GroupStates(Protocol):
+    """(stream, group, lag, pending) of every consumer group of the stack."""
+
+    async def __call__(self) -> list[tuple[str, str, int, int]]: ...
+
+
+@dataclass(frozen=True)
+class Tracker:
+    settings: TrackerSettings
+    policy: Policy
+    directory: Directory
+    reads: Reads
+    dead_letters: DeadLetterStore
+    responses: ResponsePublisher
+    bodies: BodyReader
+    group_states: GroupStates
+    clock: Clock
+    analyst_keys: dict[str, str]
+    admin_keys: dict[str, str]
+    agency_keys: dict[str, str]
+    replayable: Callable[[str], bool]
+
+    @property
+    def agency_kinds(self) -> dict[str, tuple[str, str]]:
+        """Agency id -> (kind, played by)."""
+        return {a.id: (a.kind, a.played_by) for a in self.directory.agencies}
+
+    @property
+    def readers(self) -> dict[str, str]:
+        """Who may read the tracker's API: analysts and admins."""
+        return {**self.analyst_keys, **self.admin_keys}
+
+
+TrackerDeps = Annotated[Tracker, Depends(dependency(Tracker))]
