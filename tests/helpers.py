@@ -1,6 +1,7 @@
 """Helpers the tests share: run an app in-process, wait for a condition, read a stream."""
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,7 +13,7 @@ from fastapi import FastAPI
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from shared import bodies, wire
+from shared import bodies, devkeys, wire
 from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import FiledReport
 from shared.topology import Topology
@@ -20,8 +21,11 @@ from shared.topology import Topology
 T = TypeVar("T")
 
 
-ANALYST = {"Authorization": "Bearer dev-analyst-key-not-secret"}
-ADMIN = {"Authorization": "Bearer dev-admin-key-not-secret"}
+ESP = {"Authorization": f"Bearer {devkeys.ESP_KEY}"}
+ANALYST = {"Authorization": f"Bearer {devkeys.ANALYST_KEY}"}
+ADMIN = {"Authorization": f"Bearer {devkeys.ADMIN_KEY}"}
+AGENCY = {"Authorization": f"Bearer {devkeys.AGENCY_KEY}"}  # icac-wa's
+BASIC = {"Authorization": "Basic " + base64.b64encode(devkeys.ISPWS_USERS.encode()).decode()}
 
 
 @asynccontextmanager

@@ -12,15 +12,11 @@ from typing import Any
 import httpx
 
 from services.agencies.config import AgenciesSettings
-from services.intake.config import DEVELOPMENT_KEYS, IntakeSettings
+from services.intake.config import IntakeSettings
 from services.router.config import RouterSettings
-from services.tracker.config import (
-    DEVELOPMENT_ADMIN_KEYS,
-    DEVELOPMENT_AGENCY_KEYS,
-    DEVELOPMENT_ANALYST_KEYS,
-    TrackerSettings,
-)
+from services.tracker.config import TrackerSettings
 from services.triage.config import TriageSettings
+from shared import devkeys
 from shared.schemas.events import OUTCOMES
 from shared.settings import DATA_DIR, TiplineSettings
 from shared.synthetic import scenario
@@ -28,10 +24,10 @@ from tipline.stack import Stack, StackError, masked, parse_replicas
 from tipline.views import format_gap, time_to_ack_chart, watch
 
 SAMPLES = DATA_DIR / "samples"
-DEV_KEY = DEVELOPMENT_KEYS.split(":", 1)[1]
-DEV_ANALYST_KEY = DEVELOPMENT_ANALYST_KEYS.split(":", 1)[1]
-DEV_ADMIN_KEY = DEVELOPMENT_ADMIN_KEYS.split(":", 1)[1]
-DEV_AGENCY_KEY = DEVELOPMENT_AGENCY_KEYS.split(":", 1)[1]
+DEV_KEY = devkeys.ESP_KEY
+DEV_ANALYST_KEY = devkeys.ANALYST_KEY
+DEV_ADMIN_KEY = devkeys.ADMIN_KEY
+DEV_AGENCY_KEY = devkeys.AGENCY_KEY
 
 
 def out(text: str = "") -> None:

@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 
+from shared import devkeys
+
 IMAGE = os.environ.get("TIPLINE_SANDBOX_IMAGE", "tipline-sandbox:local")
 SOURCE = Path(__file__).resolve().parents[1]  # the tree holding the Dockerfile, when run from one
 INTAKE_PORT = 8001
@@ -44,10 +46,10 @@ class Sandbox:
 
     intake_url: str
     tracker_url: str
-    ispws_user: str = "example-esp"
-    ispws_password: str = "dev-password-not-secret"
-    esp_key: str = "dev-key-not-secret"
-    analyst_key: str = "dev-analyst-key-not-secret"
+    ispws_user: str = devkeys.ESP
+    ispws_password: str = devkeys.ISPWS_PASSWORD
+    esp_key: str = devkeys.ESP_KEY
+    analyst_key: str = devkeys.ANALYST_KEY
 
     @property
     def ispws_url(self) -> str:

@@ -2,18 +2,14 @@
 
 from pydantic import Field
 
+from shared import devkeys
 from shared.settings import TiplineSettings
-
-# A development key and user, documented in the README, so the demo and the sandbox work out of
-# the box.
-DEVELOPMENT_KEYS = "example-esp:dev-key-not-secret"
-DEVELOPMENT_USERS = "example-esp:dev-password-not-secret"
 
 
 class IntakeSettings(TiplineSettings):
     intake_port: int = Field(default=8001, description="HTTP port of the intake API.")
     esp_keys: str = Field(
-        default=DEVELOPMENT_KEYS,
+        default=devkeys.ESP_KEYS,
         description="Comma-separated name:key pairs, one per electronic service provider.",
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Larger requests get 413.")
@@ -26,7 +22,7 @@ class IntakeSettings(TiplineSettings):
         default=7 * 24 * 3600, ge=60, description="How long an Idempotency-Key is remembered."
     )
     ispws_users: str = Field(
-        default=DEVELOPMENT_USERS, description="The XML reporting API's ESP credentials (HTTP "
+        default=devkeys.ISPWS_USERS, description="The XML reporting API's ESP credentials (HTTP "
         "Basic): comma-separated user:password pairs. The user is the ESP's name in the pipeline.")
     ispws_max_file_bytes: int = Field(
         default=100_000_000, ge=1, description="Largest file /ispws/upload takes (its bytes are "

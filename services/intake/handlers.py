@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from services.intake import domain
 from services.intake.deps import Intake, IntakeDeps
 from services.intake.store import Accepted, Draft
+from shared import devkeys
 from shared.auth import bearer
 from shared.http import field_errors, read_body, responses, unavailable
 from shared.logging import bound, get_logger
@@ -29,7 +30,7 @@ def _esp_keys(request: Request) -> tuple[dict[str, str], float]:
 
 CurrentEsp = Annotated[str, Depends(bearer(
     "EspKey", "An ESP's API key (TIPLINE_ESP_KEYS); the development key of `example-esp` is "
-    "`dev-key-not-secret`.", _esp_keys))]
+    f"`{devkeys.ESP_KEY}`.", _esp_keys))]
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description=(
     "A retry with the same key and report answers the same report id and publishes nothing again."))]
 

@@ -28,6 +28,7 @@ from services.intake import domain
 from services.intake.deps import Intake, IntakeDeps
 from services.intake.open_reports import Refused, UploadedFile
 from services.intake.uploads import Form, FormError, TooLarge, read_form
+from shared import devkeys
 from shared.auth import basic_user
 from shared.http import REDIS_UNAVAILABLE, RETRY_AFTER_S, read_body
 from shared.logging import bound, get_logger
@@ -178,7 +179,7 @@ def _ok(document: bytes) -> Response:
 
 basic = HTTPBasic(auto_error=False, scheme_name="EspBasic", description=(
     "An ESP's user and password for the XML reporting API (TIPLINE_ISPWS_USERS); the development "
-    "pair is `example-esp` / `dev-password-not-secret`."))
+    f"pair is `{devkeys.ESP}` / `{devkeys.ISPWS_PASSWORD}`."))
 
 
 UNAUTHENTICATED = Answer(Code.AUTHENTICATION_REQUIRED, "a valid user and password (HTTP Basic) "

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.tracker.api import ANALYST_TEXT, CasePage, cases_of
 from services.tracker.deps import Tracker, TrackerDeps
+from shared import devkeys
 from shared.auth import SESSION_COOKIE, bearer_token, match, session_name
 from shared.http import responses
 from shared.schemas.camel import CamelModel
@@ -39,7 +40,7 @@ class Caller(BaseModel):
 def _caller(kind: Literal["read", "respond"]):
     scheme = HTTPBearer(auto_error=False, scheme_name="AgencyKey", description=(
         "An agency's key to its own queue (TIPLINE_AGENCY_KEYS; the development key of icac-wa, "
-        f"the agency a workshop plays, is `dev-agency-key-not-secret`). Reading a queue: {ANALYST_TEXT}"))
+        f"the agency a workshop plays, is `{devkeys.AGENCY_KEY}`). Reading a queue: {ANALYST_TEXT}"))
 
     async def caller(request: Request, agency_id: AgencyId,
                      credentials: HTTPAuthorizationCredentials | None = Security(scheme)) -> Caller:

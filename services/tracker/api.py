@@ -9,14 +9,15 @@ from pydantic import BaseModel, Field
 
 from services.tracker import domain
 from services.tracker.deps import Tracker, TrackerDeps
+from shared import devkeys
 from shared.auth import bearer, match
 from shared.http import responses
 from shared.schemas.camel import CamelModel
 from shared.service import dependency
 
 ANALYST_TEXT = ("An analyst's key (TIPLINE_ANALYST_KEYS; development key "
-                "`dev-analyst-key-not-secret`). An admin key is accepted too.")
-ADMIN_TEXT = "An admin's key (TIPLINE_ADMIN_KEYS; development key `dev-admin-key-not-secret`)."
+                f"`{devkeys.ANALYST_KEY}`). An admin key is accepted too.")
+ADMIN_TEXT = f"An admin's key (TIPLINE_ADMIN_KEYS; development key `{devkeys.ADMIN_KEY}`)."
 
 
 _tracker = dependency(Tracker)

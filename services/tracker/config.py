@@ -3,13 +3,8 @@
 from pydantic import Field
 
 from services.tracker.domain.policy import Policy
+from shared import devkeys
 from shared.settings import TiplineSettings
-
-# Development keys, documented in the README, so the demo and the dashboard work out of the box.
-DEVELOPMENT_ANALYST_KEYS = "workshop:dev-analyst-key-not-secret"
-DEVELOPMENT_ADMIN_KEYS = "admin:dev-admin-key-not-secret"
-# The agency a workshop plays by hand (marked "played_by": "people" in the directory).
-DEVELOPMENT_AGENCY_KEYS = "icac-wa:dev-agency-key-not-secret"
 
 
 class TrackerSettings(TiplineSettings):
@@ -28,14 +23,14 @@ class TrackerSettings(TiplineSettings):
         "outcome counts as lost sight of.")
     sla_check_interval_ms: int = Field(default=500, ge=10, description="How often the SLA is checked.")
     analyst_keys: str = Field(
-        default=DEVELOPMENT_ANALYST_KEYS,
+        default=devkeys.ANALYST_KEYS,
         description="Comma-separated name:key pairs: who may read timelines, the gap, the "
         "dashboard and dead letters (without payloads).")
     admin_keys: str = Field(
-        default=DEVELOPMENT_ADMIN_KEYS,
+        default=devkeys.ADMIN_KEYS,
         description="Comma-separated name:key pairs: who may read dead-letter payloads and replay.")
     agency_keys: str = Field(
-        default=DEVELOPMENT_AGENCY_KEYS,
+        default=devkeys.AGENCY_KEYS,
         description="Comma-separated agency_id:key pairs: each agency's key to its own queue and "
         "responses.")
 

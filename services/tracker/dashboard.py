@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from services.tracker.deps import Tracker
+from shared import devkeys
 from shared.auth import SESSION_COOKIE, SESSION_HOURS, session_name, session_token
 from shared.http import read_body
 from shared.service import dependency
@@ -26,9 +27,13 @@ def _signed_in(request: Request) -> bool:
                         tracker.clock.now()) is not None
 
 
+def _login_page() -> str:
+    return (STATIC / "login.html").read_text().replace("<!--analyst-key-->", devkeys.ANALYST_KEY)
+
+
 def _page(request: Request) -> Response:
     if not _signed_in(request):
-        return HTMLResponse((STATIC / "login.html").read_text())
+        return HTMLResponse(_login_page())
     return HTMLResponse((STATIC / "dashboard.html").read_text(),
                         headers={"Cache-Control": "no-store"})
 
@@ -55,7 +60,7 @@ async def login(request: Request) -> Response:
     tracker = _tracker(request)
     token = session_token(tracker.readers, key, tracker.clock.now())
     if token is None:
-        page = (STATIC / "login.html").read_text().replace(
+        page = _login_page().replace(
             "<!--error-->", '<p class="error">That key was refused.</p>')
         return HTMLResponse(page, status_code=401)
     response = RedirectResponse("/dashboard", status_code=303)

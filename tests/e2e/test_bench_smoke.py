@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import MEMORY_KINDS
+from bench.measure import MEMORY_KINDS
 
 pytestmark = pytest.mark.e2e
 

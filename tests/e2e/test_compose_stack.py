@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import docker_answers, free_port
-from tests.helpers import ANALYST
+from tests.helpers import ANALYST, ESP
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -59,7 +59,7 @@ def test_a_report_goes_through_the_compose_stack(compose_stack):
         assert time.monotonic() < deadline, "the compose stack did not become ready"
         time.sleep(1)
     r = httpx.post(f"{compose_stack['intake']}/v1/reports", json=json.loads(SAMPLE.read_text()),
-                   headers={"Authorization": "Bearer dev-key-not-secret"}, timeout=10)
+                   headers=ESP, timeout=10)
     assert r.status_code == 202, r.text
     report_id = r.json()["reportId"]
     deadline = time.monotonic() + 60

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared import devkeys
 from tests.faults import harness
 from tests.helpers import ANALYST
 
@@ -48,7 +49,7 @@ def test_the_dashboard_shows_the_gap_live_and_opens_a_dark_case(tmp_path):
             page.fill("#key", "wrong-key")
             page.click("button[type=submit]")
             assert "refused" in page.content()
-            page.fill("#key", "dev-analyst-key-not-secret")
+            page.fill("#key", devkeys.ANALYST_KEY)
             page.click("button[type=submit]")
             page.wait_for_selector("#fig-submitted")
             first = figure(page, "submitted")

@@ -1,7 +1,6 @@
 """Schemathesis against the OpenAPI documents of intake and the tracker, served by the real
 processes, with credentials: no server error, and every answer as its document says."""
 
-import base64
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,9 @@ from services.intake.app import create_app as create_intake
 from services.intake.config import IntakeSettings
 from services.tracker.app import create_app as create_tracker
 from services.tracker.config import TrackerSettings
+from shared import devkeys
 from tests.faults.harness import quick_directory
+from tests.helpers import BASIC as HELPERS_BASIC
 from tipline.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -54,11 +55,11 @@ def bearer(key: str):
     return Bearer
 
 
-BASIC = "Basic " + base64.b64encode(b"example-esp:dev-password-not-secret").decode()
+BASIC = HELPERS_BASIC["Authorization"]
 
 
-intake.auth()(bearer("dev-key-not-secret"))
-tracker.auth()(bearer("dev-admin-key-not-secret"))
+intake.auth()(bearer(devkeys.ESP_KEY))
+tracker.auth()(bearer(devkeys.ADMIN_KEY))
 
 
 @intake.parametrize()

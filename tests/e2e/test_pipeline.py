@@ -14,12 +14,12 @@ import redis
 
 from shared.settings import DATA_DIR
 from tests.conftest import free_port
-from tests.helpers import ANALYST, personal_values
+from tests.helpers import ANALYST, ESP, personal_values
 
 pytestmark = pytest.mark.e2e
 
 SAMPLES = DATA_DIR / "samples"
-KEY = {"Authorization": "Bearer dev-key-not-secret"}
+KEY = ESP
 ROOT = Path(__file__).resolve().parents[2]
 
 

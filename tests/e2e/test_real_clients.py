@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from shared import devkeys
 from tipline.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = ROOT / "tests" / "clients"
 PYTHON_CLIENT = ROOT / ".venv" / "clients" / "python" / "bin" / "python"
 NODE_CLIENT = CLIENTS / "node_modules" / "@civitai" / "cybertipline-tools"
-USER, PASSWORD = "example-esp", "dev-password-not-secret"
+USER, PASSWORD = devkeys.ESP, devkeys.ISPWS_PASSWORD
 
 
 @pytest.fixture

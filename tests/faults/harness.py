@@ -3,13 +3,12 @@ submitted the way a careful client does (Idempotency-Key, retry on 503 or no ans
 checks every fault must pass: every accepted report placed exactly once, nothing left pending,
 no personal value in any log line."""
 
-import json
 import os
 import signal
 import socket
 import threading
 import time
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,11 @@ from shared.directory import load_directory
 from shared.synthetic import scenario
 from shared.topology import Topology
 from tests.conftest import directory_with
-from tests.helpers import personal_values
+from tests.helpers import ESP, personal_values
+from tipline import accounting
 from tipline.stack import RedisServer, Stack, instance_name
 
-KEY = {"Authorization": "Bearer dev-key-not-secret"}
+KEY = ESP
 RECLAIM_IDLE_MS = 1000  # short, so that the races of reclaiming are exercised
 
 
@@ -103,6 +103,28 @@ class Flood(threading.Thread):
             time.sleep(0.2)
 
 
+def until(condition: Callable[[], object], timeout: float = 60, what: str = "condition") -> None:
+    """Poll `condition` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def placed(stack: Stack) -> int:
+    """Reports the tracker has placed so far."""
+    return accounting.ledger_placed(redis.Redis.from_url(stack.redis_url or ""), Topology())
+
+
+def in_full_flow(stack: Stack, f: "Flood", share: float = 0.2) -> int:
+    """Wait until a share of the flood is accepted and the tracker has placed some of it: the
+    pipeline is busy. How many the tracker had placed then."""
+    until(lambda: len(f.accepted) >= share * len(f.reports) and placed(stack) > 0,
+          what=f"{share:.0%} of the flood accepted and placing begun")
+    return placed(stack)
+
+
 def flood(stack: Stack, n: int = 1500, seed: int = 1, run_id: str = "run") -> Flood:
     f = Flood(stack.url("intake"), scenario(n, seed=seed), run_id=run_id)
     f.start()
@@ -128,28 +150,28 @@ def holds_entries(stack: Stack, service: str, consumer: str) -> bool:
     return any(pipe.execute(raise_on_error=False))
 
 
-def pause(stack: Stack, name: str, seconds: float, service: str | None = None) -> None:
-    """SIGSTOP a process for `seconds`. For a service's replica, only once it is seen holding
-    entries while stopped (so another replica has something to take over): a stop that caught it
-    holding none is undone at once and tried again, up to a limit."""
+def pause_until_taken_over(stack: Stack, name: str, service: str) -> None:
+    """SIGSTOP one replica of a service once it is seen holding entries while stopped, and keep
+    it stopped until another replica has taken every one of them over (past the reclaim time);
+    then SIGCONT. A stop that caught it holding none is undone at once and tried again."""
     pid = stack.processes[name].pid
-    if not service:
-        os.kill(pid, signal.SIGSTOP)
-        time.sleep(seconds)
-        os.kill(pid, signal.SIGCONT)
-        return
     consumer = f"{socket.gethostname()}-{pid}"
     for _ in range(50):
-        deadline = time.monotonic() + 2
-        while not holds_entries(stack, service, consumer) and time.monotonic() < deadline:
-            time.sleep(0.005)
+        until(lambda: holds_entries(stack, service, consumer), timeout=10,
+              what=f"{name} to hold entries")
         os.kill(pid, signal.SIGSTOP)
-        time.sleep(0.2)  # entries Redis hands a stopped reader in a blocking read count too
-        if holds_entries(stack, service, consumer):
-            time.sleep(seconds)
+        # entries Redis hands a stopped reader in a blocking read count too
+        try:
+            until(lambda: holds_entries(stack, service, consumer), timeout=0.5)
+        except AssertionError:
             os.kill(pid, signal.SIGCONT)
-            return
-        os.kill(pid, signal.SIGCONT)
+            continue
+        try:
+            until(lambda: not holds_entries(stack, service, consumer), timeout=60,
+                  what=f"another replica to take over what {name} holds")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        return
     raise AssertionError(f"{name} never held entries while stopped: no race to exercise")
 
 
@@ -164,86 +186,24 @@ def restart(stack: Stack, service: str, consumer_name: str | None = None) -> Non
 
 # ---- checks ----
 
-def _events(r: redis.Redis, stream: str) -> list[dict[str, Any]]:
-    found = []
-    for _, fields in r.xrange(stream):
-        try:
-            found.append(json.loads(fields.get(b"data", b"")))
-        except ValueError:
-            continue  # a poison entry the test wrote on purpose
-    return found
-
-
-def _duplicates(ids: list[int]) -> dict[int, int]:
-    return {i: n for i, n in Counter(ids).items() if n > 1}
-
-
-def group_backlog(r: redis.Redis, groups: dict[str, list[str]]) -> dict[str, tuple[int, int]]:
-    """Entries not yet read (lag) or read and not acknowledged (pending), by stream and group."""
-    left = {}
-    for group, streams in groups.items():
-        for stream in streams:
-            for g in r.xinfo_groups(stream):
-                name = g["name"].decode() if isinstance(g["name"], bytes) else g["name"]
-                if name == group:
-                    lag = g.get("lag")
-                    lag = r.xlen(stream) - (g.get("entries-read") or 0) if lag is None else lag
-                    if lag or g["pending"]:
-                        left[f"{stream} ({group})"] = (int(lag), int(g["pending"]))
-    return left
-
-
 def settle(stack: Stack, accepted: set[int], timeout: float = 120) -> None:
     """Wait until the tracker has placed every accepted report and nothing is left to do."""
     r = redis.Redis.from_url(stack.redis_url or "")
     topology = Topology()
-    groups = topology.consumed(_agency_ids(stack))
-    deadline = time.monotonic() + timeout
-    while True:
-        totals = {k.decode(): int(float(v)) for k, v in r.hgetall(topology.gap_totals).items()}
-        placed = totals.get("routed", 0) + totals.get("unassigned", 0) + totals.get("bundled", 0)
-        backlog = group_backlog(r, groups)
-        if placed >= len(accepted) and not backlog and not r.zcard(topology.agency_schedule):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not settled after {timeout}s: placed {placed} of "
-                                 f"{len(accepted)}; left: {backlog}")
-        time.sleep(0.25)
+    placed, left = accounting.settle(r, topology, topology.consumed(_agency_ids(stack)),
+                                     len(accepted), timeout, also_empty=[topology.agency_schedule])
+    assert placed >= len(accepted) and not left, (
+        f"not settled after {timeout}s: placed {placed} of {len(accepted)}; left: {left}")
 
 
 def check_exactly_once(stack: Stack, accepted: set[int]) -> dict[str, Any]:
-    """Every accepted report submitted, triaged and placed exactly once; every agency inbox and the
-    routed and unassigned streams hold each report id at most once per agency."""
+    """Every accepted report submitted, triaged and placed exactly once; every agency inbox holds
+    each case at most once (counted in the streams, tipline.accounting)."""
     r = redis.Redis.from_url(stack.redis_url or "")
-    t = Topology()
-    directory = load_directory(Path(stack.settings["TIPLINE_DIRECTORY_FILE"]))
-    submitted = [e["report_id"] for s in t.submitted.values() for e in _events(r, s)]
-    triaged = [e for s in t.triaged.values() for e in _events(r, s)]
-    routed = [e["report_id"] for e in _events(r, t.routed) if e.get("type") == "ReportRouted"]
-    unassigned = [e["report_id"] for e in _events(r, t.unassigned)]
-    members = [e["report_id"] for e in triaged
-               if e.get("bundle") and e["bundle"]["role"] == "member"]
-    inbox_dupes = {}
-    cases = 0
-    for agency in directory.agencies:
-        ids = [e["report_id"] for e in _events(r, t.agency_inbox(agency.id))]
-        cases += len(ids)
-        if _duplicates(ids):
-            inbox_dupes[agency.id] = _duplicates(ids)
-    problems = {
-        "submitted twice": _duplicates(submitted),
-        "triaged twice": _duplicates([e["report_id"] for e in triaged]),
-        "routed twice": _duplicates(routed),
-        "unassigned twice": _duplicates(unassigned),
-        "cases in an inbox twice": inbox_dupes,
-        "accepted but never submitted": sorted(accepted - set(submitted))[:20],
-        "submitted but not accepted": sorted(set(submitted) - accepted)[:20],
-        "not placed": sorted(accepted - set(routed) - set(unassigned) - set(members))[:20],
-    }
-    problems = {k: v for k, v in problems.items() if v}
+    found = accounting.account(r, Topology(), _agency_ids(stack))
+    problems = found.problems(accepted)
     assert not problems, problems
-    return {"reports": len(accepted), "cases": cases, "routed": len(routed),
-            "unassigned": len(unassigned), "bundled": len(members)}
+    return {"reports": len(accepted), **found.summary()}
 
 
 def check_logs_hold_no_personal_value(stack: Stack, reports: list[dict[str, Any]]) -> None:

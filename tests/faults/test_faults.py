@@ -8,7 +8,6 @@ Each scenario runs once in `make test`; `make test-faults` runs each several tim
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -43,14 +42,18 @@ def test_kill_9_mid_flood_then_restart(tmp_path, service, name, fault_run):
     stack = harness.fault_stack(tmp_path, consumer_name="fault-consumer")
     try:
         f = harness.flood(stack, run_id=f"kill-{service}-{name}-{fault_run}", seed=fault_run)
-        time.sleep(1.2)
+        placed_at_kill = harness.in_full_flow(stack, f)
+        accepted_at_kill, retries_at_kill = len(f.accepted), f.retries
         harness.kill(stack, service)
-        time.sleep(0.5)
+        # down while the flood goes on: intake's clients are refused, the others' work piles up
+        harness.until(lambda: f.retries > retries_at_kill if service == "intake" else (
+            len(f.accepted) > accepted_at_kill or not f.is_alive()), what="the flood to go on")
         harness.restart(stack, service, None if name == "same" else "fault-consumer-reborn")
         counts = finish(stack, f)
     finally:
         stack.stop()
-    assert counts["cases"] >= counts["routed"]
+    # the kill landed mid-flood: reports were still to be placed when the service died
+    assert placed_at_kill < counts["reports"] == counts["reports_placed"]
 
 
 @pytest.mark.parametrize("service", CONSUMERS)
@@ -63,9 +66,8 @@ def test_a_replica_paused_past_the_reclaim_time_while_holding_a_batch(tmp_path, 
     stack = harness.fault_stack(tmp_path, replicas={service: 2}, poll_ms=2000)
     try:
         f = harness.flood(stack, run_id=f"pause-{service}-{fault_run}", seed=fault_run)
-        time.sleep(1.0)
-        harness.pause(stack, f"{service}-2", seconds=3 * harness.RECLAIM_IDLE_MS / 1000,
-                      service=service)
+        harness.in_full_flow(stack, f)
+        harness.pause_until_taken_over(stack, f"{service}-2", service)
         finish(stack, f)
         reclaimed = sum(_metric(stack, name, "tipline_entries_reclaimed_total")
                         for name in (service, f"{service}-2"))
@@ -92,13 +94,14 @@ def test_redis_restarts_mid_flood(tmp_path, how, fault_run):
     stack = harness.fault_stack(tmp_path, fsync="always" if "always" in how else "everysec")
     try:
         f = harness.flood(stack, run_id=f"redis-{fault_run}", seed=fault_run)
-        time.sleep(1.2)
+        placed_at_restart = harness.in_full_flow(stack, f)
         assert stack.redis_server is not None
         stack.redis_server.restart(kill="kill" in how)
-        finish(stack, f)
+        counts = finish(stack, f)
     finally:
         stack.stop()
     assert f.retries > 0, "intake never answered 503 while Redis was away"
+    assert placed_at_restart < counts["reports"], "Redis restarted after the flood was placed"
 
 
 def test_poison_messages_are_dead_lettered_and_the_rest_goes_on(tmp_path, fault_run):
@@ -109,7 +112,7 @@ def test_poison_messages_are_dead_lettered_and_the_rest_goes_on(tmp_path, fault_
     try:
         f = harness.flood(stack, run_id=f"poison-{fault_run}", seed=fault_run)
         r = redis.Redis.from_url(stack.redis_url)
-        time.sleep(0.5)
+        harness.in_full_flow(stack, f)
         r.xadd(t.triaged["p2"], {b"data": b"\xff not json"})
         stray = CaseAssigned(esp="test-esp", report_id=999_999, producer="test", agency_id="nowhere",
                              priority=2,

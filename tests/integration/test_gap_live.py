@@ -27,7 +27,7 @@ from shared.schemas.report import FiledReport
 from shared.synthetic import scenario, synthetic_report
 from shared.wire import encode
 from tests.conftest import directory_with
-from tests.helpers import ANALYST, eventually, publish_submitted, running, stream_events
+from tests.helpers import AGENCY, ANALYST, eventually, publish_submitted, running, stream_events
 
 pytestmark = pytest.mark.integration
 
@@ -175,7 +175,7 @@ async def _has(redis, stream: str, n: int) -> bool:
     return await redis.xlen(stream) >= n
 
 
-WA = {"Authorization": "Bearer dev-agency-key-not-secret"}
+WA = AGENCY
 
 
 async def route_three_cases(redis_client, topology, second_lane: str = "p2") -> None:

@@ -6,12 +6,13 @@ import pytest
 
 from services.intake.app import create_app
 from services.intake.config import IntakeSettings
+from shared import devkeys
 from shared.synthetic import synthetic_report
-from tests.helpers import running, stored_report, stream_events
+from tests.helpers import ESP, running, stored_report, stream_events
 
 pytestmark = pytest.mark.integration
 
-KEY = {"Authorization": "Bearer dev-key-not-secret"}
+KEY = ESP
 
 
 async def published(redis, topology) -> int:
@@ -36,7 +37,7 @@ async def test_a_report_is_numbered_and_published_on_its_lane(make_settings, top
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": "Basic dev-key-not-secret"}])
+                                     {"Authorization": "Basic " + devkeys.ESP_KEY}])
 async def test_no_key_or_a_wrong_key_is_401(make_settings, topology, redis_client, headers):
     async with running(create_app(make_settings(IntakeSettings))) as client:
         r = await client.post("/v1/reports", json=synthetic_report("referral"), headers=headers)

@@ -10,12 +10,12 @@ import redis.asyncio as aioredis
 from services.intake.app import create_app
 from services.intake.config import IntakeSettings
 from shared.synthetic import synthetic_report
-from tests.helpers import CuttingProxy, running
+from tests.helpers import ESP, CuttingProxy, running
 from tipline.stack import RedisServer
 
 pytestmark = pytest.mark.integration
 
-KEY = {"Authorization": "Bearer dev-key-not-secret"}
+KEY = ESP
 
 
 async def published(redis, topology) -> int:
@@ -85,7 +85,7 @@ async def _call(app, body_parts: list[bytes], then: str = "disconnect",
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
              "scheme": "http", "path": "/v1/reports", "raw_path": b"/v1/reports",
              "query_string": b"", "root_path": "", "server": ("test", 80), "client": ("c", 1),
-             "headers": [(b"authorization", b"Bearer dev-key-not-secret"),
+             "headers": [(b"authorization", ESP["Authorization"].encode()),
                          (b"content-type", b"application/json"), (b"content-length", b"9000")]}
     await app(scope, receive, send)
     return sent

@@ -19,18 +19,19 @@ from services.intake.app import app_for, bootstrap, create_app
 from services.intake.config import IntakeSettings
 from services.intake.domain import IDLE_FOR_S, OPEN_FOR_S
 from services.intake.store import LaneBacklog
+from shared import devkeys
 from shared.clock import ManualClock
 from shared.schemas import xml as report_xml_io
 from shared.schemas.report import FiledReport, Report
 from shared.settings import DATA_DIR
-from tests.helpers import keys_holding, running, stored_report, stream_events
+from tests.helpers import BASIC as HELPERS_BASIC
+from tests.helpers import ESP, keys_holding, running, stored_report, stream_events
 
 pytestmark = pytest.mark.integration
 
-BASIC = {"Authorization": "Basic " + base64.b64encode(b"example-esp:dev-password-not-secret")
-         .decode()}
+BASIC = HELPERS_BASIC
 OTHER = {"Authorization": "Basic " + base64.b64encode(b"other-esp:other-password").decode()}
-USERS = "example-esp:dev-password-not-secret,other-esp:other-password"
+USERS = f"{devkeys.ISPWS_USERS},other-esp:other-password"
 XML = {"Content-Type": "text/xml; charset=utf-8"}
 
 SUMMARY = ("<incidentSummary><incidentType>Online Enticement of Children for Sexual Acts"
@@ -143,8 +144,8 @@ async def test_status_answers_0_with_a_request_id(app):
 
 @pytest.mark.parametrize("authorization", [
     None, "Basic " + base64.b64encode(b"example-esp:wrong").decode(),
-    "Basic " + base64.b64encode(b"nobody:dev-password-not-secret").decode(),
-    "Basic !!!not-base64", "Bearer dev-key-not-secret"])
+    "Basic " + base64.b64encode(f"nobody:{devkeys.ISPWS_PASSWORD}".encode()).decode(),
+    "Basic !!!not-base64", ESP["Authorization"]])
 @pytest.mark.parametrize("call", ["GET /ispws/status", "GET /ispws/xsd", "POST /ispws/submit",
                                   "POST /ispws/finish"])
 async def test_bad_credentials_are_401_with_code_2000(app, redis_client, topology, authorization,
@@ -584,7 +585,7 @@ async def test_a_json_report_and_the_same_report_in_xml_are_the_same_object(app,
         assert code(await esp.fileinfo(body)) == 0
         await esp.finish(report_id)
         json_answer = await http.post("/v1/reports", json=sample,
-                                      headers={"Authorization": "Bearer dev-key-not-secret"})
+                                      headers=ESP)
     assert json_answer.status_code == 202
     by_api = {e["report_id"]: FiledReport.model_validate(e["report"])
               for e in await published(redis_client, topology)}

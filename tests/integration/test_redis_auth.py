@@ -7,7 +7,7 @@ from redis.exceptions import AuthenticationError
 from services.intake.app import create_app
 from services.intake.config import IntakeSettings
 from shared.synthetic import synthetic_report
-from tests.helpers import running
+from tests.helpers import ESP, running
 from tipline.stack import RedisServer, masked
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ async def test_a_service_with_the_password_works(make_settings, topology, protec
     app = create_app(make_settings(IntakeSettings, redis_url=url, redis_password="s3cret-pw"))
     async with running(app) as client:
         r = await client.post("/v1/reports", json=synthetic_report("referral"),
-                              headers={"Authorization": "Bearer dev-key-not-secret"})
+                              headers=ESP)
         ready = await client.get("/readyz")
     assert r.status_code == 202 and ready.status_code == 200
 

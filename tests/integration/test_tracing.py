@@ -19,7 +19,7 @@ from services.tracker.config import TrackerSettings
 from services.triage.app import create_app as triage_app
 from services.triage.config import TriageSettings
 from shared.synthetic import synthetic_report
-from tests.helpers import ANALYST, eventually, personal_values, running
+from tests.helpers import ANALYST, ESP, eventually, personal_values, running
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ async def test_one_reports_spans_form_one_trace_across_the_five_services(
             running(apps[0]), running(apps[1]), running(apps[2]):
         exporter.clear()
         r = await client.post("/v1/reports", json=report,
-                              headers={"Authorization": "Bearer dev-key-not-secret"})
+                              headers=ESP)
         report_id = r.json()["reportId"]
 
         async def acknowledged():

@@ -12,7 +12,7 @@ from shared.schemas.events import (
     ReportUnassigned,
 )
 from shared.wire import encode
-from tests.helpers import ADMIN, ANALYST, eventually, has_entries, running, stream_events
+from tests.helpers import ADMIN, ANALYST, ESP, eventually, has_entries, running, stream_events
 from tests.pings import Ping, doubler, service_with
 
 pytestmark = pytest.mark.integration
@@ -103,7 +103,7 @@ async def test_dead_letters_are_counted_and_listed_without_their_payloads(
 
 @pytest.mark.parametrize("path", ["/v1/gap", "/v1/reports/1", "/v1/dead-letters"])
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": "Bearer dev-key-not-secret"}])
+                                     ESP])
 async def test_the_read_api_takes_an_analyst_key(make_settings, path, headers):
     async with running(create_app(make_settings(TrackerSettings))) as client:
         r = await client.get(path, headers=headers)

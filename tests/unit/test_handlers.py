@@ -48,6 +48,7 @@ from shared.schemas.facts import RoutingFacts
 from shared.schemas.report import FiledReport
 from shared.settings import DATA_DIR
 from shared.synthetic import synthetic_report
+from tests.helpers import AGENCY, ANALYST, ESP
 
 # Settings of services that are never started: the Redis named here is never reached.
 NOWHERE = dict(redis_url="redis://127.0.0.1:1/0", prefix="unit")
@@ -297,7 +298,7 @@ async def test_the_tracker_answers_the_gap_from_its_reads_on_its_clock():
     wired = tracker_bootstrap(TrackerSettings(**NOWHERE, sim_seconds_per_hour=1.0), clock=clock,
                               reads=reads)
     async with _client(tracker_app(wired)) as client:
-        r = await client.get("/v1/gap", headers={"Authorization": "Bearer dev-analyst-key-not-secret"})
+        r = await client.get("/v1/gap", headers=ANALYST)
         refused = await client.get("/v1/gap")
     assert r.status_code == 200 and refused.status_code == 401
     gap = r.json()
@@ -309,7 +310,7 @@ async def test_an_agency_acknowledges_through_the_tracker_and_its_response_is_pu
     clock, responses = ManualClock(at=datetime(2027, 1, 15, 9, tzinfo=UTC).timestamp()), FakeResponses()
     wired = tracker_bootstrap(TrackerSettings(**NOWHERE, sim_seconds_per_hour=3600.0), clock=clock,
                               reads=FakeReads(), responses=responses)
-    wa = {"Authorization": "Bearer dev-agency-key-not-secret"}
+    wa = AGENCY
     async with _client(tracker_app(wired)) as client:
         r = await client.post("/v1/agencies/icac-wa/cases/7/responses", headers=wa,
                               json={"status": "acknowledged"})
@@ -352,7 +353,6 @@ def fake_intake(full: set[str] = frozenset()) -> tuple[Any, FakeSubmissions]:
     return intake_app(wired), store
 
 
-ESP = {"Authorization": "Bearer dev-key-not-secret"}
 
 
 async def test_intake_validates_picks_the_lane_and_hands_the_report_to_its_store():

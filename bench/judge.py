@@ -1,0 +1,56 @@
+"""The issue's targets, and how far each measured figure is from its own."""
+
+from typing import Any
+
+TARGETS = {
+    "pipeline_reports_per_s": 2_500,
+    "pipeline_share_of_raw": 0.5,
+    "cpu_us_per_report": 800,
+    "http_batch_reports_per_s": 2_000,
+    "http_single_reports_per_s": 600,
+    "redis_mb_per_100k_reports": 300,
+    "p1_latency_p99_ms": 50,
+}
+
+
+def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
+    phases = results["phases"]
+    checks = []
+
+    def check(name: str, value: float | None, target: float, higher_is_better: bool, note: str) -> None:
+        met = value is not None and (value >= target if higher_is_better else value <= target)
+        gap = None if value is None else round((value / target - 1) * 100, 1)
+        checks.append({"target": name, "value": value, "goal": target, "met": met,
+                       "off_by_percent": gap, "note": note})
+
+    if "pipeline" in phases:
+        check("stream pipeline reports/s", phases["pipeline"]["reports_per_s"],
+              TARGETS["pipeline_reports_per_s"], True, "end to end, tracker has every report")
+    if "pipeline" in phases and "raw" in phases and phases["pipeline"]["reports_per_s"]:
+        share = round(phases["pipeline"]["reports_per_s"] / phases["raw"]["reports_per_s"], 3)
+        results["pipeline_share_of_raw"] = share
+        check("pipeline / raw chain", share, TARGETS["pipeline_share_of_raw"], True,
+              "same validation and domain functions in both")
+    if "pipeline" in phases:
+        cost = phases["pipeline"]["cost"]
+        check("CPU µs per report, every process and Redis", sum(cost["cpu_us_per_report"].values()),
+              TARGETS["cpu_us_per_report"], False, "user + system time during the pipeline phase")
+        check("Redis MB per 100,000 reports in flight", round(
+            cost["redis_bytes_per_100k_reports"] / 1e6), TARGETS["redis_mb_per_100k_reports"], False,
+            "used_memory growth while every report is in the streams, bodies and ledger")
+    if "http" in phases:
+        check("HTTP batch intake reports/s", phases["http"]["batch"]["reports_per_s"],
+              TARGETS["http_batch_reports_per_s"], True, "end to end, tracker has every report")
+        check("HTTP single intake reports/s", phases["http"]["single"]["reports_per_s"],
+              TARGETS["http_single_reports_per_s"], True, "end to end, tracker has every report")
+    if "pipeline" in phases and "replicas" in phases and phases["pipeline"]["reports_per_s"]:
+        results["replicas_ratio"] = round(phases["replicas"]["reports_per_s"]
+                                          / phases["pipeline"]["reports_per_s"], 2)
+    if "flood" in phases:
+        check("P1 latency p99 ms", phases["flood"]["p1_latency_ms"]["p99"],
+              TARGETS["p1_latency_p99_ms"], False, "intake-accepted -> agency inbox, under flood")
+    losses = [p.get("loss", {}).get("ok") for p in phases.values() if isinstance(p, dict) and "loss" in p]
+    losses += [m["loss"]["ok"] for m in phases.get("http", {}).values()]
+    checks.append({"target": "no report lost", "value": all(losses), "goal": True, "met": all(losses),
+                   "off_by_percent": None, "note": "every phase: all placed, none pending, no dead letter"})
+    return checks

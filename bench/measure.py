@@ -1,0 +1,161 @@
+"""What the benchmark reads off a running stack: CPU and memory of its processes, each stage's
+progress, Redis memory by kind of key, every report accounted for (tipline.accounting), the
+machine it ran on."""
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections import Counter
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from shared import topology
+from shared.directory import load_directory
+from shared.settings import DATA_DIR
+from shared.topology import Topology
+from tipline import accounting
+
+T = Topology()
+
+
+def say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def progress_line(label: str, done: int, total: int, started: float) -> None:
+    rate = done / max(time.monotonic() - started, 1e-9)
+    end = "\n" if done >= total else ""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r  {label}: {done}/{total} ({rate:,.0f}/s)" + end)
+        sys.stderr.flush()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def group_done(r: redis.Redis, streams: list[str], group: str) -> int:
+    pipe = r.pipeline(transaction=False)
+    for s in streams:
+        pipe.xinfo_groups(s)
+    done = 0
+    for groups in pipe.execute():
+        for g in groups:
+            if g["name"] in (group, group.encode()):
+                done += (g.get("entries-read") or 0) - g["pending"]
+    return done
+
+
+def watch(r: redis.Redis, n: int, started: float, timeout: float, label: str) -> dict[str, Any]:
+    """Sample each stage's progress until the tracker has all n; when each stage finished."""
+    stages = {
+        "triage": lambda: group_done(r, T.submitted_by_urgency, topology.TRIAGE),
+        "router": lambda: group_done(r, T.triaged_by_urgency, topology.ROUTER),
+        "tracker": lambda: accounting.ledger_placed(r, T),
+    }
+    finished: dict[str, float] = {}
+    samples = []
+    while True:
+        now = time.monotonic() - started
+        counts = {name: f() for name, f in stages.items()}
+        samples.append({"t": round(now, 3), **counts})
+        for name, count in counts.items():
+            if count >= n and name not in finished:
+                finished[name] = now
+        progress_line(label, counts["tracker"], n, started)
+        if counts["tracker"] >= n or now > timeout:
+            break
+        time.sleep(0.1)
+    return {"finished_s": finished, "samples": samples, "complete": counts["tracker"] >= n}
+
+
+# The report path's streams (agency responses keep arriving on their own clock and are left out).
+REPORT_PATH = {*T.submitted_by_urgency, *T.triaged_by_urgency, T.routed, T.unassigned}
+AGENCY_IDS = [a.id for a in load_directory(DATA_DIR / "agencies.json").agencies]
+
+
+def loss_check(r: redis.Redis, n: int, settle_s: float = 120) -> dict[str, Any]:
+    """Every report accounted for, nothing pending, no dead letter (once the tracker, which reads
+    the early stages in parallel, has caught up): in the ledger, and counted in the streams."""
+    groups = {group: [s for s in streams if s in REPORT_PATH]
+              for group, streams in T.consumed([]).items()}
+    placed, left = accounting.settle(r, T, groups, n, settle_s)
+    pending = sum(lag + waiting for lag, waiting in left.values())
+    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(T.gap_totals).items()}
+    ended = accounting.account(r, T, AGENCY_IDS).summary()
+    return {"submitted": totals.get("submitted", 0), "triaged": totals.get("triaged", 0),
+            "placed": placed, "lost": n - placed, "pending": pending,
+            "dead_letters": totals.get("dead_letters", 0), "in_the_streams": ended,
+            "ok": placed == n and pending == 0 and totals.get("dead_letters", 0) == 0
+            and totals.get("submitted", 0) == n and totals.get("triaged", 0) == n
+            and ended["reports_placed"] == n and ended["doubled"] == 0}
+
+
+MEMORY_KINDS = (  # what holds a report's memory, by key; the first that matches
+    ("report bodies (the claim check)", lambda key, kind: key.startswith(T.key("body") + ":")),
+    ("timelines (one hash per report)", lambda key, kind: key.startswith(T.key("report") + ":")),
+    ("idempotency records (seen event ids, agency turns)", lambda key, kind: key.startswith(
+        (T.key("seen") + ":", T.key("agency", "turn") + ":"))),
+    ("agency responses not yet due", lambda key, kind: key == T.agency_schedule),
+    ("stream entries (consumed, kept for the retention)", lambda key, kind: kind == b"stream"),
+    ("ledger indexes and counters, the rest", lambda key, kind: True),
+)
+
+
+def memory_by_kind(r: redis.Redis, per: int) -> dict[str, int]:
+    """Bytes per `per` reports held by each kind of key (MEMORY USAGE of every key, exact for
+    streams); what MEMORY USAGE does not see (Redis's own tables, allocator slack) is left out."""
+    sizes = Counter({name: 0 for name, _ in MEMORY_KINDS})
+    batch: list[bytes] = []
+
+    def measure() -> None:
+        pipe = r.pipeline(transaction=False)
+        for key in batch:
+            pipe.type(key)
+            pipe.memory_usage(key, samples=0)
+        answers = pipe.execute()
+        for key, kind, size in zip(batch, answers[::2], answers[1::2], strict=True):
+            name = next(n for n, test in MEMORY_KINDS if test(key.decode(), kind))
+            sizes[name] += size or 0
+        batch.clear()
+
+    for key in r.scan_iter(count=5000):
+        batch.append(key)
+        if len(batch) >= 5000:
+            measure()
+    measure()
+    return {name: round(size * 100_000 / per) for name, size in sizes.items()}
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    redis_version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(), "platform": platform.platform(), "redis_server": redis_version,
+        "packages": {p: version(p) for p in ("redis", "pydantic", "fastapi", "uvicorn")},
+    }

@@ -1,0 +1,205 @@
+"""The benchmark's phases, each on a fresh stack and a fresh Redis."""
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from bench.load import KEY, post_all, preload, report_events
+from bench.measure import (
+    T,
+    cpu_seconds,
+    group_done,
+    loss_check,
+    memory_by_kind,
+    peak_rss_mb,
+    progress_line,
+    say,
+    watch,
+)
+from shared import topology
+from shared.directory import load_directory
+from shared.settings import DATA_DIR
+from shared.synthetic import scenario, synthetic_report
+from tipline.stack import RedisServer, Stack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def running_stack(work: Path, name: str, settings: dict[str, str],
+                  replicas: dict[str, int] | None = None):
+    stack = Stack.on_free_ports(work / name, settings=settings, replicas=replicas or {})
+    try:
+        stack.start(timeout=120)
+        yield stack
+    finally:
+        stack.stop()
+
+
+def phase_pipeline(work: Path, n: int, settings: dict[str, str],
+                   replicas: dict[str, int] | None = None) -> dict[str, Any]:
+    label = " with " + ", ".join(f"{k}×{v}" for k, v in replicas.items()) if replicas else ""
+    say(f"pipeline{label}: {n:,} reports preloaded into the submitted lanes")
+    events = report_events(n)
+    with running_stack(work, "replicas" if replicas else "pipeline", settings, replicas) as stack:
+        r = redis.Redis.from_url(stack.redis_url)
+        r.config_resetstat()
+        memory_before = r.info("memory")["used_memory"]
+        cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
+        started = time.monotonic()
+        preload_s = preload(r, events)
+        seen = watch(r, n, started, timeout=max(120, n / 200), label="recorded by the tracker")
+        cpu_used = {name: cpu_seconds(p.pid) - cpu_before[name] for name, p in stack.processes.items()}
+        total_s = seen["finished_s"].get("tracker")
+        losses = loss_check(r, n) if seen["complete"] else {"ok": False, "lost": "incomplete"}
+        memory_after = r.info("memory")["used_memory"]
+        commands = {k.removeprefix("cmdstat_"): v["calls"]
+                    for k, v in r.info("commandstats").items()}
+        by_kind = memory_by_kind(r, n)
+        rss = {name: peak_rss_mb(p.pid) for name, p in stack.processes.items()}
+    per_stage = {name: round(n / t) for name, t in seen["finished_s"].items() if t}
+    return {
+        "reports": n, "preload_s": round(preload_s, 2), "total_s": total_s and round(total_s, 2),
+        "reports_per_s": round(n / total_s) if total_s else None,
+        "stage_finished_s": {k: round(v, 2) for k, v in seen["finished_s"].items()},
+        "stage_reports_per_s": per_stage, "samples": seen["samples"], "loss": losses,
+        "cost": {"peak_rss_mb": rss,
+                 "cpu_us_per_report": {k: round(v / n * 1e6) for k, v in cpu_used.items()},
+                 "redis_bytes_per_100k_reports": round((memory_after - memory_before) / n * 100_000),
+                 "redis_bytes_per_100k_reports_by_kind": by_kind,
+                 "redis_commands_per_report": round(sum(commands.values()) / n, 1),
+                 "redis_commands_per_report_by_command": {
+                     k: round(v / n, 2) for k, v in sorted(commands.items(), key=lambda kv: -kv[1])
+                     if v / n >= 0.05}},
+    }
+
+
+def phase_raw(work: Path, n: int) -> dict[str, Any]:
+    say(f"raw chain: {n:,} reports through three hand-written redis-py hops")
+    from bench import raw_chain
+
+    events = report_events(n)
+    server = RedisServer(work / "raw-redis", appendonly=False).start()
+    url = server.url
+    r = redis.Redis.from_url(url)
+    hops = [subprocess.Popen([sys.executable, "-m", "bench.raw_chain", hop, url], cwd=ROOT)
+            for hop in ("triage", "route", "track")]
+    try:
+        deadline = time.monotonic() + 60
+        while not all(r.exists(raw_chain.READY + h) for h in ("triage", "route", "track")):
+            if time.monotonic() > deadline:
+                raise RuntimeError("raw chain hops did not start")
+            time.sleep(0.05)
+        started = time.monotonic()
+        raw_chain.preload(r, [(a.report_id, a.event.model_dump_json().encode(), a.body)
+                              for a in events])
+        while int(r.get(raw_chain.COUNT) or 0) < n:
+            progress_line("counted by the last hop", int(r.get(raw_chain.COUNT) or 0), n, started)
+            if time.monotonic() - started > max(120, n / 200):
+                break
+            time.sleep(0.05)
+        total_s = time.monotonic() - started
+        counted = int(r.get(raw_chain.COUNT) or 0)
+        r.set(raw_chain.STOP, 1)
+    finally:
+        for hop in hops:
+            try:
+                hop.wait(10)
+            except subprocess.TimeoutExpired:
+                hop.kill()
+        server.stop()
+    return {"reports": n, "counted": counted, "total_s": round(total_s, 2),
+            "reports_per_s": round(counted / total_s)}
+
+
+def phase_http(work: Path, n: int, settings: dict[str, str], clients: int, batch_size: int) -> dict[str, Any]:
+    reports = [json.dumps(b).encode() for b in scenario(1000, seed=11)]
+    out: dict[str, Any] = {}
+    for mode in ("single", "batch"):
+        say(f"http {mode}: {n:,} reports through intake")
+        if mode == "single":
+            bodies = [reports[i % len(reports)] for i in range(n)]
+            path, concurrency = "/v1/reports", clients
+        else:
+            bodies = [b'{"reports": [' + b",".join(reports[(i + j) % len(reports)]
+                                                  for j in range(min(batch_size, n - i))) + b"]}"
+                      for i in range(0, n, batch_size)]
+            path, concurrency = "/v1/reports/batch", max(2, clients // 16)
+        with running_stack(work, f"http-{mode}", settings) as stack:
+            r = redis.Redis.from_url(stack.redis_url)
+            cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
+            started = time.monotonic()
+            accepted, submit_s = asyncio.run(post_all(stack.url("intake"), bodies, concurrency, path))
+            seen = watch(r, n, started, timeout=max(180, n / 100), label="recorded by the tracker")
+            total_s = seen["finished_s"].get("tracker")
+            cpu = {name: round((cpu_seconds(p.pid) - cpu_before[name]) / n * 1e6)
+                   for name, p in stack.processes.items()}
+            losses = loss_check(r, n) if seen["complete"] else {"ok": False, "lost": "incomplete"}
+        out[mode] = {
+            "reports": n, "accepted": accepted, "concurrency": concurrency,
+            "batch_size": batch_size if mode == "batch" else 1,
+            "submit_s": round(submit_s, 2), "accepted_per_s": round(accepted / submit_s),
+            "total_s": total_s and round(total_s, 2),
+            "reports_per_s": round(n / total_s) if total_s else None, "loss": losses,
+            "cpu_us_per_report": cpu,
+        }
+    return out
+
+
+def phase_flood(work: Path, flood: int, p1: int, interval_ms: int, settings: dict[str, str]) -> dict[str, Any]:
+    say(f"flood: {flood:,} informational reports in flight, {p1} priority-1 reports over HTTP")
+    events = report_events(flood, start_id=10_000_000, informational_only=True)
+    urgent = [synthetic_report("escalated", f"p1-{i}") for i in range(p1)]
+    directory = load_directory(DATA_DIR / "agencies.json")
+    with running_stack(work, "flood", settings) as stack:
+        r = redis.Redis.from_url(stack.redis_url)
+        started = time.monotonic()
+        preload(r, events)
+        ids = []
+        with httpx.Client(base_url=stack.url("intake"), timeout=30) as client:
+            for body in urgent:
+                resp = client.post("/v1/reports", json=body, headers=KEY)
+                resp.raise_for_status()
+                ids.append(resp.json()["reportId"])
+                time.sleep(interval_ms / 1000)
+        in_flight_at_end = flood - group_done(r, T.submitted_by_urgency, topology.TRIAGE)
+        seen = watch(r, flood + p1, started, timeout=max(180, flood / 200), label="recorded")
+        losses = loss_check(r, flood + p1) if seen["complete"] else {"ok": False, "lost": "incomplete"}
+        accepted_ms = {}
+        for _, fields in r.xrange(T.submitted["escalated"]):
+            event = json.loads(fields[b"data"])
+            accepted_ms[event["report_id"]] = datetime.fromisoformat(event["occurred_at"]).timestamp() * 1000
+        delivered_ms: dict[int, float] = {}
+        wanted = set(ids)
+        for agency in directory.agencies:
+            stream = T.agency_inbox(agency.id)
+            if agency.kind != "icac" or r.xlen(stream) == 0:
+                continue
+            for entry_id, fields in r.xrange(stream):
+                case = json.loads(fields[b"data"])
+                if case["report_id"] in wanted and case["report_id"] not in delivered_ms:
+                    delivered_ms[case["report_id"]] = int(entry_id.split(b"-")[0])
+    latencies = sorted(delivered_ms[i] - accepted_ms[i] for i in ids if i in delivered_ms and i in accepted_ms)
+
+    def pct(q: float) -> float | None:
+        if not latencies:
+            return None
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1)
+
+    return {
+        "flood": flood, "p1_reports": p1, "p1_delivered": len(latencies), "interval_ms": interval_ms,
+        "flood_still_untriaged_after_last_p1": in_flight_at_end,
+        "p1_latency_ms": {"p50": pct(0.5), "p99": pct(0.99), "max": round(latencies[-1], 1) if latencies else None,
+                          "mean": round(statistics.fmean(latencies), 1) if latencies else None},
+        "p1_latencies_ms": [round(x, 1) for x in latencies], "loss": losses,
+    }

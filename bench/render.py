@@ -1,0 +1,111 @@
+"""The results as a table (results.md) and a chart (results.png)."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.judge import TARGETS
+from bench.measure import say
+
+
+def _ended(phase: dict[str, Any]) -> str:
+    ended = phase["loss"].get("in_the_streams")
+    if not ended:
+        return "incomplete: the phase did not finish"
+    return (f"{ended['reports_placed']:,} reports placed, {ended['cases_in_inboxes']:,} cases in "
+            f"agency inboxes, {ended['doubled']} doubled")
+
+
+def markdown(results: dict[str, Any]) -> str:
+    p = results["phases"]
+    m = results["machine"]
+    lines = [
+        "# Benchmark results", "",
+        f"{results['started_at']} · {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB · "
+        f"Python {m['python']} · {m['redis_server'].split(' sha')[0]} · "
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items()), "",
+        f"Settings: {json.dumps(results['settings'])}", "",
+        "| measure | figure |", "|---|---|",
+    ]
+    if "pipeline" in p:
+        x = p["pipeline"]
+        lines += [
+            f"| stream pipeline, {x['reports']:,} reports preloaded | **{x['reports_per_s']:,} reports/s** end to end ({x['total_s']} s) |",
+            "| per stage (reports/s, to the stage's last report) | " + ", ".join(
+                f"{k} {v:,}" for k, v in x["stage_reports_per_s"].items()) + " |",
+            "| CPU per report (µs, by process) | " + ", ".join(
+                f"{k} {v}" for k, v in x["cost"]["cpu_us_per_report"].items()) + " |",
+            "| peak RSS per process (MB) | " + ", ".join(
+                f"{k} {v}" for k, v in x["cost"]["peak_rss_mb"].items()) + " |",
+            f"| Redis memory per 100,000 reports | {x['cost']['redis_bytes_per_100k_reports'] / 1e6:,.0f} MB ("
+            + ", ".join(f"{k} {v / 1e6:,.0f}" for k, v in x["cost"].get(
+                "redis_bytes_per_100k_reports_by_kind", {}).items()) + ") |",
+            f"| Redis commands per report | {x['cost']['redis_commands_per_report']} ("
+            + ", ".join(f"{k} {v}" for k, v in list(
+                x["cost"]["redis_commands_per_report_by_command"].items())[:8]) + ") |",
+            f"| counted in the streams | {_ended(x)} |",
+        ]
+    if "raw" in p:
+        lines.append(f"| raw redis-py chain, same hops | {p['raw']['reports_per_s']:,} reports/s |")
+    if "pipeline_share_of_raw" in results:
+        lines.append(f"| pipeline / raw chain | {results['pipeline_share_of_raw'] * 100:.0f}% |")
+    if "http" in p:
+        for mode, x in p["http"].items():
+            lines.append(
+                f"| HTTP {mode} endpoint, {x['reports']:,} reports, {x['concurrency']} clients"
+                f"{'' if mode == 'single' else ', ' + str(x['batch_size']) + ' per request'} | "
+                f"**{x['reports_per_s']:,} reports/s** end to end (intake accepted {x['accepted_per_s']:,}/s) |")
+    if "replicas" in p:
+        x = p["replicas"]
+        lines.append(
+            f"| stream pipeline with 2 replicas of triage and of the router | **{x['reports_per_s']:,}"
+            f" reports/s** ({results.get('replicas_ratio', 0):.2f}× one replica); {_ended(x)} |")
+    if "flood" in p:
+        x = p["flood"]
+        lat = x["p1_latency_ms"]
+        lines.append(
+            f"| P1 latency under a {x['flood']:,}-report flood ({x['p1_delivered']}/{x['p1_reports']} P1 delivered) | "
+            f"p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms |")
+    lines += ["", "| target | goal | measured | met |", "|---|---|---|---|"]
+    for c in results["targets"]:
+        off = "" if c["off_by_percent"] is None or c["met"] else f" ({c['off_by_percent']:+.0f}%)"
+        lines.append(f"| {c['target']} | {c['goal']} | {c['value']}{off} | {'yes' if c['met'] else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: dict[str, Any], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        say("matplotlib is not installed: no chart (pip install -e '.[bench]')")
+        return False
+    p = results["phases"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    bars = {}
+    if "pipeline" in p:
+        for stage, v in p["pipeline"]["stage_reports_per_s"].items():
+            bars[f"pipeline: {stage}"] = v
+    if "raw" in p:
+        bars["raw chain"] = p["raw"]["reports_per_s"]
+    for mode, x in p.get("http", {}).items():
+        bars[f"HTTP {mode}"] = x["reports_per_s"] or 0
+    left.barh(list(bars), list(bars.values()), color="#4a7ab5")
+    left.axvline(TARGETS["pipeline_reports_per_s"], color="#c33", linestyle="--",
+                 label=f"{TARGETS['pipeline_reports_per_s']:,}/s target")
+    left.set_xlabel("reports per second")
+    left.set_title("Throughput, end to end per stage")
+    left.legend()
+    if "flood" in p and p["flood"]["p1_latencies_ms"]:
+        lat = p["flood"]["p1_latencies_ms"]
+        right.hist(lat, bins=30, color="#4a7ab5")
+        right.axvline(TARGETS["p1_latency_p99_ms"], color="#c33", linestyle="--", label="50 ms p99 target")
+        right.axvline(p["flood"]["p1_latency_ms"]["p99"], color="#333", label="measured p99")
+        right.set_xlabel("intake-accepted -> agency inbox (ms)")
+        right.set_title(f"P1 latency under a {p['flood']['flood']:,}-report flood")
+        right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
