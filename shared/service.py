@@ -2,6 +2,7 @@
 
 import gc
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -258,4 +259,7 @@ def serve(app_factory: Callable[[], FastAPI], settings: TiplineSettings, name: s
         timeout_graceful_shutdown=15, timeout_keep_alive=int(settings.http_keepalive_s),
         limit_concurrency=settings.http_max_concurrency,
     )
-    uvicorn.Server(config).run()
+    # A listening socket handed over by whoever started the process (tipline up, the tests): the
+    # port was bound before the process started, so nothing can take it in between.
+    sockets = [socket.socket(fileno=settings.http_fd)] if settings.http_fd is not None else None
+    uvicorn.Server(config).run(sockets=sockets)

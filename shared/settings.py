@@ -80,6 +80,9 @@ class TiplineSettings(BaseSettings):
                                       "at once; more get 503.")
     http_body_timeout_s: float = Field(default=30, gt=0, description="A request body not received "
                                        "within this long is refused (408).")
+    http_fd: int | None = Field(default=None, ge=0, description="Serve on this inherited, "
+                                "already listening socket instead of binding the port (set by "
+                                "`tipline up` for the processes it starts).")
 
     @model_validator(mode="after")
     def _bodies_outlive_streams(self) -> "TiplineSettings":

@@ -3,6 +3,8 @@
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -16,7 +18,7 @@ import redis.asyncio as aioredis
 
 from shared.settings import DATA_DIR, TiplineSettings
 from shared.topology import Topology
-from tipline.stack import RedisServer, free_port  # noqa: F401  (free_port: used by e2e tests)
+from tipline.stack import RedisServer
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # the reaper image is not to be had
 
@@ -99,6 +101,54 @@ def redis_url() -> Iterator[str]:
         "or install redis-server (apt-get install redis-server)",
         pytrace=False,
     )
+
+
+# Every process a test starts carries this mark in its environment (inherited from the run), so
+# that the run can tell, at its end, whether any was left behind.
+RUN_MARK = "PYTEST_TIPLINE_RUN"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the run itself, not one of its xdist workers
+        os.environ[RUN_MARK] = uuid.uuid4().hex
+
+
+def _left_behind(mark: str) -> dict[int, str]:
+    """Processes with this run's mark, other than this one: pid -> command line."""
+    wanted = f"{RUN_MARK}={mark}".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(
+                    b"\0", b" ").decode(errors="replace")[:160]
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+@pytest.hookimpl(trylast=True)  # after xdist has stopped its workers
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a test left a process running (and stop it, so it does not outlive the
+    run): every process a test starts, the test stops, also when it fails."""
+    mark = os.environ.get(RUN_MARK)
+    if hasattr(session.config, "workerinput") or not mark:
+        return
+    deadline = time.monotonic() + 10  # workers and their children may still be on their way out
+    while (left := _left_behind(mark)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not left:
+        return
+    sys.stderr.write("\nprocesses left running by the tests (now stopped):\n" + "".join(
+        f"  pid {pid}: {cmd}\n" for pid, cmd in sorted(left.items())))
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
@@ -30,10 +31,31 @@ class StackError(RuntimeError):
     pass
 
 
+class PortTaken(StackError):
+    """The port chosen was taken before the server could bind it."""
+
+
 def free_port() -> int:
+    """A port free now (for a server that cannot take a listening socket, like redis-server: it
+    may be taken before the server binds it, so the caller retries on another)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listening(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1:`port` (0: any free port), to hand to a service process."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise StackError(f"port {port} is taken ({exc.strerror}): set TIPLINE_<SERVICE>_PORT to "
+                         "another, or 0 for any free port") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def masked(url: str) -> str:
@@ -48,15 +70,21 @@ def masked(url: str) -> str:
 
 @dataclass
 class RedisServer:
-    """A redis-server of our own on a free port, with its own data directory (AOF on by default)."""
+    """A redis-server of our own, with its own data directory (AOF on by default), on `port` or
+    (0) on a free one: redis-server binds the port itself, so a port taken between choosing it
+    and binding it is given up for another. Once started, it keeps its port across restarts."""
 
     data_dir: Path
-    port: int = field(default_factory=free_port)
+    port: int = 0
     appendonly: bool = True
     fsync: str = "everysec"
     password: str | None = None
     log_path: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    fixed: bool = False  # the port is this server's: a restart takes it again
+
+    def __post_init__(self) -> None:
+        self.fixed = self.port != 0
 
     @property
     def url(self) -> str:
@@ -64,33 +92,60 @@ class RedisServer:
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def answers(self) -> bool:
+        """Whether this server answers on its port (another process's server on it does not
+        count)."""
         try:
-            return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
+            client = redis.Redis.from_url(self.url, socket_timeout=0.5)
+            pid = int(client.info("server")["process_id"])
         except (redis.ConnectionError, redis.TimeoutError, OSError):
             return False
+        return self.proc is None or pid == self.proc.pid
 
     def start(self, timeout: float = 10.0) -> "RedisServer":
+        if self.port:
+            return self._start(self.port, timeout)
+        for _ in range(10):
+            try:
+                return self._start(free_port(), timeout)
+            except PortTaken:
+                continue
+        raise StackError("redis-server found no free port in ten tries")
+
+    def _start(self, port: int, timeout: float) -> "RedisServer":
         binary = shutil.which("redis-server")
         if not binary:
             raise StackError(
                 "no TIPLINE_REDIS_URL is set and no redis-server is on PATH: "
                 "install Redis (apt-get install redis-server) or point TIPLINE_REDIS_URL at one")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
                 "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.fsync,
                 "--save", "",
                 "--daemonize", "no"]
         if self.password:
             args += ["--requirepass", self.password]
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        log_path = self.log_path or self.data_dir / "redis.log"
+        started_at = log_path.stat().st_size if log_path.exists() else 0
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        self.port = port
         deadline = time.monotonic() + timeout
         while not self.answers():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise StackError(f"redis-server did not start on port {self.port}"
-                                 + (f"; see {self.log_path}" if self.log_path else ""))
-            time.sleep(0.05)
+            if self.proc.poll() is not None:
+                with open(log_path, "rb") as log:
+                    log.seek(started_at)
+                    said = log.read().decode(errors="replace")
+                if "Address already in use" in said and not self.fixed:
+                    self.port = 0
+                    raise PortTaken(port)
+                raise StackError(f"redis-server did not start on port {port}; see {log_path}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise StackError(f"redis-server did not answer on port {port} within "
+                                 f"{timeout:g}s; see {log_path}")
+            time.sleep(0.02)
+        self.fixed = True
         return self
 
     def stop(self, kill: bool = False) -> None:
@@ -137,6 +192,7 @@ class Stack:
     redis_password: str | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     redis_server: RedisServer | None = None
+    _sockets: dict[str, socket.socket] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for service, number in self.instances():
@@ -144,10 +200,20 @@ class Stack:
                                   DEFAULT_PORTS[service] + 100 * (number - 1))
 
     @classmethod
-    def on_free_ports(cls, state_dir: Path, **kwargs: object) -> "Stack":
-        stack = cls(state_dir, **kwargs)  # type: ignore[arg-type]
-        stack.ports = {name: free_port() for name in stack.ports}
+    def on_free_ports(cls, state_dir: Path, **kwargs: Any) -> "Stack":
+        """Every service on a port the system picks when the stack starts (no race for it)."""
+        stack = cls(state_dir, **kwargs)
+        stack.ports = {name: 0 for name in stack.ports}
         return stack
+
+    def bind(self, names: tuple[str, ...] | None = None) -> None:
+        """Bind these processes' ports now (0: any free one, known from then on), every one's by
+        default: each process is started with its socket and serves on it."""
+        for name in names or self.names:
+            if name not in self._sockets:
+                sock = listening(self.ports[name])
+                self._sockets[name] = sock
+                self.ports[name] = sock.getsockname()[1]
 
     def instances(self) -> list[tuple[str, int]]:
         """(service, replica number) of every service process, in start order."""
@@ -182,6 +248,7 @@ class Stack:
         return self.redis_server.url
 
     def start(self, timeout: float = 60.0) -> None:
+        self.bind()
         if not self.redis_url:
             self.redis_url = self.start_redis()
         for service, number in self.instances():
@@ -192,12 +259,16 @@ class Stack:
                       consumer_name: str | None = None) -> subprocess.Popen[bytes]:
         """Start (or start again) one process of a service; its log is appended to."""
         name = instance_name(service, number)
-        log = open(self.logs() / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"],
-            env=self.env(service, number, consumer_name), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.bind((name,))
+        sock = self._sockets.pop(name)  # the process's own from now on; a restart binds again
+        env = self.env(service, number, consumer_name)
+        env["TIPLINE_HTTP_FD"] = str(sock.fileno())
+        with open(self.logs() / f"{name}.log", "ab") as log:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", f"services.{service}"], env=env, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True, pass_fds=[sock.fileno()],
+            )
+        sock.close()
         return self.processes[name]
 
     def url(self, service: str) -> str:
@@ -224,10 +295,20 @@ class Stack:
                 time.sleep(0.1)
 
     def dead(self) -> list[str]:
+        self._current_redis()
         return [n for n, p in self.processes.items() if p.poll() is not None]
+
+    def _current_redis(self) -> None:
+        """Our own Redis is the process it runs now (a restart starts a new one)."""
+        if self.redis_server is not None and self.redis_server.proc is not None:
+            self.processes["redis"] = self.redis_server.proc
 
     def stop(self, timeout: float = 20.0) -> dict[str, int | None]:
         """SIGTERM every service (they drain in-flight work), then Redis last; SIGKILL stragglers."""
+        for sock in self._sockets.values():  # bound for a process that never started
+            sock.close()
+        self._sockets.clear()
+        self._current_redis()
         services = [n for n in reversed(self.names) if n in self.processes]
         codes: dict[str, int | None] = {}
         for group in (services, ["redis"] if "redis" in self.processes else []):

@@ -1,9 +1,11 @@
 """The command line against the real processes: playing an agency, the gap redrawn every second,
 the chart for slides."""
 
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +23,20 @@ ROOT = Path(__file__).resolve().parents[2]
 def tipline(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tipline", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def lines_until(proc: subprocess.Popen, done, timeout: float = 30) -> str:
+    """What a process writes, read as it comes, until `done(all read so far)`; fails after
+    `timeout` seconds."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    seen, deadline = "", time.monotonic() + timeout
+    while not done(seen):
+        try:
+            seen += lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+        except queue.Empty:
+            raise AssertionError(f"not there after {timeout}s; read so far: {seen[-2000:]}") from None
+    return seen
 
 
 def test_a_person_plays_an_agency_and_watches_the_gap(tmp_path):
@@ -42,9 +58,12 @@ def test_a_person_plays_an_agency_and_watches_the_gap(tmp_path):
         watching = subprocess.Popen([sys.executable, "-m", "tipline", "gap", "--watch", "--url",
                                      tracker], cwd=ROOT, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True)
-        time.sleep(3)
-        watching.send_signal(signal.SIGINT)
-        watched, _ = watching.communicate(timeout=30)
+        try:
+            frames = lines_until(watching, lambda seen: seen.count("the handoff gap at") >= 2)
+        finally:
+            watching.send_signal(signal.SIGINT)
+            rest, _ = watching.communicate(timeout=30)
+        watched = frames + rest
         timeline = httpx.get(f"{tracker}/v1/reports/{first}", headers=ANALYST, timeout=10).json()
     finally:
         stack.stop()

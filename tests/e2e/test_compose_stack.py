@@ -11,13 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import docker_answers, free_port
+from tests.conftest import docker_answers
 from tests.helpers import ANALYST, ESP
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "shared" / "data" / "samples" / "escalated.json"
+PORTS = {"intake": 8001, "triage": 8002, "router": 8003, "tracker": 8004, "agencies": 8005}
 
 
 def compose_command() -> list[str] | None:
@@ -34,14 +35,20 @@ def compose_stack():
     compose = compose_command()
     if not compose:
         pytest.skip("no compose client (docker-compose or docker compose) is installed")
-    ports = {name: free_port() for name in ("INTAKE", "TRIAGE", "ROUTER", "TRACKER", "AGENCIES")}
-    env = {**os.environ, **{f"TIPLINE_{n}_HOST_PORT": str(p) for n, p in ports.items()}}
+    # host port 0: Docker gives each service a free port, read back once the stack is up
+    env = {**os.environ, **{f"TIPLINE_{n.upper()}_HOST_PORT": "0" for n in PORTS}}
     project = ["-p", f"tiplinetest{uuid.uuid4().hex[:8]}"]
     up = subprocess.run([*compose, *project, "up", "-d", "--build"], cwd=ROOT, env=env,
                         capture_output=True, text=True, timeout=900)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        yield {n.lower(): f"http://127.0.0.1:{p}" for n, p in ports.items()}
+        urls = {}
+        for name, port in PORTS.items():
+            where = subprocess.run([*compose, *project, "port", name, str(port)], cwd=ROOT,
+                                   env=env, capture_output=True, text=True, timeout=60)
+            assert where.returncode == 0, where.stderr
+            urls[name] = f"http://127.0.0.1:{where.stdout.strip().rsplit(':', 1)[1]}"
+        yield urls
     finally:
         subprocess.run([*compose, *project, "down", "-v", "--remove-orphans"], cwd=ROOT, env=env,
                        capture_output=True, timeout=300)

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from shared.settings import DATA_DIR
-from tests.conftest import free_port
 from tests.helpers import ANALYST, ESP, personal_values
+from tipline.stack import SERVICES
 
 pytestmark = pytest.mark.e2e
 
@@ -23,12 +22,13 @@ KEY = ESP
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def stack_env(tmp_path: Path, directory: Path, redis_url: str | None) -> dict[str, str]:
+def stack_env(tmp_path: Path, directory: Path, redis_url: str | None,
+              prefix: str = "tipline") -> dict[str, str]:
+    """Every service on a port the system picks (0), as `tipline up` takes it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")}
+    env.update({f"TIPLINE_{s.upper()}_PORT": "0" for s in SERVICES})
     env.update({
-        "TIPLINE_INTAKE_PORT": str(free_port()), "TIPLINE_TRIAGE_PORT": str(free_port()),
-        "TIPLINE_ROUTER_PORT": str(free_port()), "TIPLINE_TRACKER_PORT": str(free_port()),
-        "TIPLINE_AGENCIES_PORT": str(free_port()), "TIPLINE_DIRECTORY_FILE": str(directory),
+        "TIPLINE_DIRECTORY_FILE": str(directory), "TIPLINE_PREFIX": prefix,
         "TIPLINE_SIM_SECONDS_PER_HOUR": "0.01", "TIPLINE_POLL_MS": "20",
         "TIPLINE_SLA_P1_HOURS": "1000",  # these tests follow acknowledgements, not breaches
     })
@@ -37,17 +37,16 @@ def stack_env(tmp_path: Path, directory: Path, redis_url: str | None) -> dict[st
     return env
 
 
-def wait_ready(urls: list[str], proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"tipline up exited early: {proc.stdout.read() if proc.stdout else ''}"
-        try:
-            if all(httpx.get(f"{u}/readyz", timeout=1).status_code == 200 for u in urls):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the stack did not become ready")
+def started(proc: subprocess.Popen) -> dict[str, str]:
+    """The services' URLs, as `tipline up` prints them once every one is ready."""
+    urls = {}
+    for line in proc.stdout or []:
+        name, _, rest = line.partition(":")
+        if name in SERVICES and rest.strip().startswith("http://"):
+            urls[name] = rest.split()[0]
+        if line.startswith("logs:"):
+            return urls
+    raise AssertionError(f"tipline up exited before it was ready: {proc.wait(30)}")
 
 
 def timeline_with(tracker: str, report_id: int, stages: set[str], timeout: float = 30) -> dict:
@@ -62,18 +61,16 @@ def timeline_with(tracker: str, report_id: int, stages: set[str], timeout: float
 
 
 def test_each_kind_of_report_reaches_the_end_of_its_path(
-    tmp_path, redis_url, sure_directory
+    tmp_path, redis_url, sure_directory, topology
 ):
-    redis.Redis.from_url(redis_url).flushdb()
-    env = stack_env(tmp_path, sure_directory, redis_url)
-    intake = f"http://127.0.0.1:{env['TIPLINE_INTAKE_PORT']}"
-    tracker = f"http://127.0.0.1:{env['TIPLINE_TRACKER_PORT']}"
+    env = stack_env(tmp_path, sure_directory, redis_url, prefix=topology.prefix)
     proc = subprocess.Popen(
         [sys.executable, "-m", "tipline", "up", "--state-dir", str(tmp_path / "state")],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        wait_ready([intake, tracker], proc)
+        urls = started(proc)
+        intake, tracker = urls["intake"], urls["tracker"]
         samples = {k: json.loads((SAMPLES / f"{k}.json").read_text())
                    for k in ("escalated", "referral", "informational", "no_location")}
         ids = {}

@@ -1,7 +1,6 @@
 """The shared consume loop against a real Redis: ack with output, dead letters, redelivery, exactly
 once effects under twin deliveries, per-entry isolation of a failing prepare step."""
 
-import asyncio
 import json
 
 import pytest
@@ -171,7 +170,11 @@ async def test_the_reclaimer_leaves_alone_what_its_own_process_holds(make_settin
     lane = Lane(stream, service.lanes[0].sub)
     reader = LaneReader(service.loop, [lane], "me", batch_size=10, block_ms=10)
     reply = await reader._read([lane])  # read and held, not yet handled
-    await asyncio.sleep(0.3)
+
+    async def idle_past_the_reclaim_time() -> bool:
+        [pending] = await redis_client.xpending_range(stream, group, "-", "+", 1)
+        return pending["time_since_delivered"] > 150
+    await eventually(idle_past_the_reclaim_time, what="the entry idle past the reclaim time")
     reclaimer = Reclaimer(service.loop, [lane], "me", batch_size=10, min_idle_ms=100)
     await reclaimer.reclaim_once()
     assert handled == []

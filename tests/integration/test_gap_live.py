@@ -1,7 +1,6 @@
 """The handoff gap against a real Redis: its figures equal counts made from the streams themselves,
 the watchdog announces each breach once (also across a tracker restart), and the agency API."""
 
-import asyncio
 import json
 import time
 from collections import Counter
@@ -149,8 +148,10 @@ async def test_the_watchdog_announces_each_breach_once_across_a_restart(
     async with running(first, ANALYST) as client:
         await eventually(lambda: _has(redis_client, topology.sla_breaches, 5), timeout=10,
                          what="the first breaches")
-        async with running(second):
-            await asyncio.sleep(0.1)
+        async with running(second):  # side by side until a few more breaches are announced
+            seen = await redis_client.xlen(topology.sla_breaches)
+            await eventually(lambda: _has(redis_client, topology.sla_breaches, seen + 3),
+                             timeout=10, what="breaches while both watch")
         # the first stops while breaches are still due; the second has stopped too: restart it
         gap_before = (await client.get("/v1/gap")).json()
     async with running(tracker_app(make_settings(TrackerSettings, consumer_name="second",
@@ -159,8 +160,11 @@ async def test_the_watchdog_announces_each_breach_once_across_a_restart(
             return (await redis_client.xlen(topology.sla_breaches)) >= 40 and not (
                 await redis_client.zcard(topology.sla_watch))
         await eventually(all_breached, timeout=15, what="every breach")
-        await asyncio.sleep(0.5)
-        gap = (await client.get("/v1/gap")).json()
+
+        async def all_recorded():
+            gap = (await client.get("/v1/gap")).json()
+            return gap if gap["slaBreaches"] >= 30 + 10 else None  # 30 first, 10 second breaches
+        gap = await eventually(all_recorded, what="every breach in the ledger")
     breaches = await stream_events(redis_client, topology.sla_breaches)
     per_case = Counter((b["report_id"], b["level"]) for b in breaches)
     assert max(per_case.values()) == 1, [k for k, n in per_case.items() if n > 1]

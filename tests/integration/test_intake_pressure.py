@@ -7,8 +7,9 @@ import json
 import pytest
 import redis.asyncio as aioredis
 
-from services.intake.app import create_app
+from services.intake.app import app_for, bootstrap, create_app
 from services.intake.config import IntakeSettings
+from services.intake.store import LaneBacklog
 from shared.synthetic import synthetic_report
 from tests.helpers import ESP, CuttingProxy, running
 from tipline.stack import RedisServer
@@ -149,11 +150,12 @@ async def test_a_batch_cut_off_mid_transaction_publishes_none_of_it(make_setting
 
 
 async def test_a_full_lane_refuses_more_with_503(make_settings, topology, redis_client):
-    app = create_app(make_settings(IntakeSettings, max_lane_backlog=3))
-    async with running(app) as client:
+    settings = make_settings(IntakeSettings, max_lane_backlog=3)
+    # the backlog read afresh for every question (in service, at most once a second)
+    fresh = LaneBacklog(redis_client, topology, 3, max_age_s=0)
+    async with running(app_for(bootstrap(settings, backlogs=fresh))) as client:
         first = [await client.post("/v1/reports", json=synthetic_report("referral", i),
                                    headers=KEY) for i in range(3)]
-        await asyncio.sleep(1.1)  # the backlog is read at most once a second
         fourth = await client.post("/v1/reports", json=synthetic_report("referral", 4), headers=KEY)
         urgent = await client.post("/v1/reports", json=synthetic_report("escalated"), headers=KEY)
     assert [r.status_code for r in first] == [202, 202, 202]

@@ -1,7 +1,6 @@
 """Routing with real Redis: agency capacity, and an unacknowledged priority-1 case re-notified then
 escalated, step by step in the tracker's timeline."""
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -53,9 +52,16 @@ async def test_an_unacknowledged_priority_one_case_is_renotified_then_escalated(
             r = await tracker.get("/v1/reports/1")
             return r.json() if r.status_code == 200 and any(
                 h["agency"] == "federal-mock-fbi" for h in r.json()["handoffs"]) else None
-        timeline = await eventually(escalated, timeout=20, what="the escalation")
-        await asyncio.sleep(1.0)  # long enough for another breach, were the case still watched
-        timeline = (await tracker.get("/v1/reports/1")).json()
+        await eventually(escalated, timeout=20, what="the escalation")
+
+        async def nothing_more_watched():
+            # the federal partner's case goes dark too, then no case is watched: no breach can
+            # come any more
+            r = (await tracker.get("/v1/reports/1")).json()
+            federal_dark = ("sla_breach_1", "federal-mock-fbi") in {
+                (s["stage"], s["agency"]) for s in r["stages"]}
+            return r if federal_dark and not await redis_client.zcard(topology.sla_watch) else None
+        timeline = await eventually(nothing_more_watched, timeout=20, what="every breach")
         gap = (await tracker.get("/v1/gap")).json()
 
     stages = [(s["stage"], s["agency"]) for s in timeline["stages"]]
@@ -97,7 +103,10 @@ async def test_an_acknowledged_case_is_never_breached(make_settings, topology, r
             r = await tracker.get("/v1/reports/1")
             return r.status_code == 200 and r.json()["acknowledged"]
         await eventually(acknowledged, what="the acknowledgement")
-        await asyncio.sleep(1.0)  # past the SLA
+
+        async def unwatched():  # an acknowledged case is no longer watched: it cannot breach
+            return not await redis_client.zcard(topology.sla_watch)
+        await eventually(unwatched, what="the case no longer watched")
         gap = (await tracker.get("/v1/gap")).json()
         timeline = (await tracker.get("/v1/reports/1")).json()
     assert gap["slaBreaches"] == 0, timeline
