@@ -32,7 +32,8 @@ class TiplineSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: console on a terminal, JSON otherwise."
     )
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="Lowest level logged: DEBUG, INFO, WARNING, "
+                           "ERROR.")
     consumer_name: str = Field(default_factory=_default_consumer, description="Consumer name in every group.")
     batch_size: int = Field(default=100, ge=1, le=10_000, description="Entries read per XREADGROUP.")
     poll_ms: int = Field(default=100, ge=1, description="How long one read blocks when a stream is empty.")
