@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import ahocorasick_rs
 import httpx
 from fastapi import FastAPI
 from redis import Redis as SyncRedis
@@ -174,6 +175,14 @@ class CuttingProxy:
             down.cancel()
             for writer in (up_writer, client_writer):
                 writer.close()
+
+
+def found_in(values: set[str], text: str) -> list[str]:
+    """Which of the values occur anywhere in the text (one pass over it, however many values)."""
+    if not values:
+        return []
+    return sorted(set(ahocorasick_rs.AhoCorasick(sorted(values)).find_matches_as_strings(
+        text, overlapping=True)))
 
 
 def personal_values(reports: list[dict[str, Any]]) -> set[str]:

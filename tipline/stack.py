@@ -43,12 +43,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def listening(port: int) -> socket.socket:
-    """A socket listening on 127.0.0.1:`port` (0: any free port), to hand to a service process."""
-    sock = socket.socket()
+def listening(host: str, port: int) -> socket.socket:
+    """A socket listening on `host`:`port` (0: any free port), to hand to a service process."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind(("127.0.0.1", port))
+        sock.bind((host, port))
     except OSError as exc:
         sock.close()
         raise StackError(f"port {port} is taken ({exc.strerror}): set TIPLINE_<SERVICE>_PORT to "
@@ -211,7 +211,7 @@ class Stack:
         default: each process is started with its socket and serves on it."""
         for name in names or self.names:
             if name not in self._sockets:
-                sock = listening(self.ports[name])
+                sock = listening(self.settings.get("TIPLINE_HOST", "127.0.0.1"), self.ports[name])
                 self._sockets[name] = sock
                 self.ports[name] = sock.getsockname()[1]
 

@@ -8,13 +8,22 @@ import httpx
 import pytest
 
 from tests.conftest import docker_answers
-from tipline.testing import tipline_sandbox  # noqa: F401  (the fixture, as pytest_plugins gives it)
+from tipline.testing import (
+    build_image,
+    tipline_sandbox,  # noqa: F401  (the fixture, as pytest_plugins gives it)
+)
 
 pytestmark = [
     pytest.mark.e2e, pytest.mark.docker,
     pytest.mark.skipif(not docker_answers(), reason="no Docker engine answers: the sandbox "
                        "container cannot start here"),
 ]
+
+@pytest.fixture(scope="session", autouse=True)
+def current_image() -> None:
+    """The image of this tree, not one left from an earlier build (the layers cache the rest)."""
+    build_image()
+
 
 REPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <report>

@@ -20,7 +20,7 @@ from shared.directory import load_directory
 from shared.synthetic import scenario
 from shared.topology import Topology
 from tests.conftest import directory_with
-from tests.helpers import ESP, personal_values
+from tests.helpers import ESP, found_in, personal_values
 from tipline import accounting
 from tipline.stack import RedisServer, Stack, instance_name
 
@@ -125,7 +125,7 @@ def in_full_flow(stack: Stack, f: "Flood", share: float = 0.2) -> int:
     return placed(stack)
 
 
-def flood(stack: Stack, n: int = 1500, seed: int = 1, run_id: str = "run") -> Flood:
+def flood(stack: Stack, n: int = 1000, seed: int = 1, run_id: str = "run") -> Flood:
     f = Flood(stack.url("intake"), scenario(n, seed=seed), run_id=run_id)
     f.start()
     return f
@@ -208,5 +208,5 @@ def check_exactly_once(stack: Stack, accepted: set[int]) -> dict[str, Any]:
 
 def check_logs_hold_no_personal_value(stack: Stack, reports: list[dict[str, Any]]) -> None:
     logs = "\n".join(p.read_text(errors="replace") for p in stack.logs().glob("*.log"))
-    leaked = sorted(v for v in personal_values(reports) if v in logs)
+    leaked = found_in(personal_values(reports), logs)
     assert not leaked, f"personal values in the logs: {leaked[:5]}"

@@ -130,8 +130,12 @@ async def test_pathological_reports_delay_an_escalated_one_by_at_most_a_chunk(
         await eventually(lambda: has_entries(redis_client, topology.triaged["p1"], 1), timeout=30,
                          what="the escalated report triaged")
         [(triaged_at, _)] = await redis_client.xrange(topology.triaged["p1"])
-        await eventually(lambda: has_entries(redis_client, topology.triaged["p3"], 60), timeout=60,
-                         what="the backlog triaged")
+
+        async def some_triaged_after_it() -> bool:
+            last = await redis_client.xrevrange(topology.triaged["p3"], count=1)
+            return bool(last) and entry_order(last[0][0]) > entry_order(triaged_at)
+        await eventually(some_triaged_after_it, timeout=60,
+                         what="a report of the backlog triaged after the escalated one")
     heavy_ids = [entry_id for entry_id, _ in await redis_client.xrange(topology.triaged["p3"])]
     in_between = [i for i in heavy_ids if entry_order(arrived) < entry_order(i)
                   < entry_order(triaged_at)]
