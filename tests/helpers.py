@@ -58,6 +58,16 @@ async def stream_events(redis: Redis, stream: str) -> list[dict[str, Any]]:
     return [json.loads(fields[b"data"]) for _, fields in await redis.xrange(stream)]
 
 
+_IDS = ("local ids = {} for i, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+'))"
+        " do ids[i] = e[1] end return ids")
+
+
+async def entry_ids(redis: Redis, stream: str) -> list[bytes]:
+    """The ids of a stream's entries, without their bodies (a backlog of the largest reports is
+    tens of megabytes that a test's observer need not read)."""
+    return await redis.eval(_IDS, 1, stream)
+
+
 async def has_entries(redis: Redis, stream: str, n: int) -> bool:
     """At least n entries in the stream (for `eventually`)."""
     return await redis.xlen(stream) >= n

@@ -10,6 +10,7 @@ from shared.schemas.facts import RoutingFacts
 from shared.schemas.report import MAX_FILES, MAX_HASHES_PER_FILE, FiledReport
 from shared.wire import encode
 from tests.helpers import (
+    entry_ids,
     eventually,
     has_entries,
     publish_submitted,
@@ -136,7 +137,7 @@ async def test_pathological_reports_delay_an_escalated_one_by_at_most_a_chunk(
             return bool(last) and entry_order(last[0][0]) > entry_order(triaged_at)
         await eventually(some_triaged_after_it, timeout=60,
                          what="a report of the backlog triaged after the escalated one")
-    heavy_ids = [entry_id for entry_id, _ in await redis_client.xrange(topology.triaged["p3"])]
+    heavy_ids = await entry_ids(redis_client, topology.triaged["p3"])
     in_between = [i for i in heavy_ids if entry_order(arrived) < entry_order(i)
                   < entry_order(triaged_at)]
     behind = [i for i in heavy_ids if entry_order(i) > entry_order(triaged_at)]
