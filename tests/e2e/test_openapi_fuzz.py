@@ -19,7 +19,7 @@ from tipline.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES = settings(max_examples=25, deadline=None, derandomize=True,
+EXAMPLES = settings(max_examples=12, deadline=None, derandomize=True,
                     suppress_health_check=list(HealthCheck))
 
 

@@ -125,7 +125,7 @@ def in_full_flow(stack: Stack, f: "Flood", share: float = 0.2) -> int:
     return placed(stack)
 
 
-def flood(stack: Stack, n: int = 1000, seed: int = 1, run_id: str = "run") -> Flood:
+def flood(stack: Stack, n: int = 600, seed: int = 1, run_id: str = "run") -> Flood:
     f = Flood(stack.url("intake"), scenario(n, seed=seed), run_id=run_id)
     f.start()
     return f
