@@ -21,6 +21,7 @@ acknowledged exactly when its effects exist. Failures, per entry (the rest of th
   without counting as a failure of any entry.
 """
 
+import asyncio
 import inspect
 import json
 import time
@@ -38,6 +39,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared import wire
 from shared.effects import Collector, Command, Effects
+from shared.faults import NONE as NO_FAULTS
+from shared.faults import Faults, InjectedFailure, fails
 from shared.logging import get_logger, message_context
 from shared.metrics import Metrics
 from shared.publishing import Publisher
@@ -129,9 +132,10 @@ class ConsumeLoop:
 
     def __init__(self, redis: Redis, group: str, *, publisher: Publisher, dead_letters: str,
                  seen_prefix: str, max_deliveries: int, dedupe_ttl_s: int,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, faults: Callable[[], Faults] = lambda: NO_FAULTS) -> None:
         self.redis = redis
         self.group = group
+        self.faults = faults  # the faults in force (a workshop's slow and fail faults)
         self.dead_letters = dead_letters
         self.seen_prefix = seen_prefix
         self.max_deliveries = max_deliveries
@@ -178,6 +182,8 @@ class ConsumeLoop:
             except ValidationError as exc:
                 letters.append(self._dead(stream, entry_id, fields, describe(exc), delivery))
         prepared, unprepared = await self._prepare(sub, [event for _, _, event, _ in valid])
+        faults = self.faults()
+        slow_s, failing = faults.slow_ms(self.group) / 1000, faults.failure_share(self.group)
         spans = []
         for entry_id, fields, event, delivery in valid:
             event_id = getattr(event, "event_id", "") or ""
@@ -188,6 +194,11 @@ class ConsumeLoop:
                 effects = Effects(prepared=prepared.get(event_id))
                 error = unprepared.get(event_id)
                 writes = None
+                if slow_s:
+                    await asyncio.sleep(slow_s)
+                if error is None and fails(entry_id, delivery, failing):
+                    error = InjectedFailure(f"a fault fails {failing:.0%} of {self.group}'s "
+                                            "deliveries")
                 if error is None:
                     try:
                         result = sub.handler(event, effects)

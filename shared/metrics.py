@@ -5,7 +5,7 @@ pending counts are read from Redis when /metrics is scraped, so they are exact a
 and cost nothing between scrapes.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -59,6 +59,9 @@ class Metrics:
         self.http_seconds = Histogram("tipline_http_request_seconds", "Time to answer an HTTP "
                                       "request.", ["method", "route"], buckets=LATENCY_BUCKETS,
                                       registry=r)
+        self.faults = Gauge("tipline_faults_in_force", "The workshop's faults this service sees "
+                            "in force, by kind and target (the value is the fault's).",
+                            ["kind", "target"], registry=r)
         self._streams: dict[tuple[str, str], StreamMetrics] = {}
         self._hooks: list[ScrapeHook] = []
 
@@ -72,6 +75,12 @@ class Metrics:
                 self.reclaimed.labels(stream, group), self.handler_seconds.labels(stream, group),
                 self.batch_seconds.labels(stream, group))
         return found
+
+    def show_faults(self, faults: Iterable[tuple[str, str, float]]) -> None:
+        """The faults in force now, as (kind, target, value): the gauge holds these and no other."""
+        self.faults.clear()
+        for kind, target, value in faults:
+            self.faults.labels(kind, target).set(value)
 
     def on_scrape(self, hook: ScrapeHook) -> None:
         """Run `hook` before each exposition (to read figures from Redis)."""

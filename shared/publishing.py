@@ -94,3 +94,14 @@ def replay_args(stream: str, fields: Mapping[str, str], of_the_stack: Callable[[
     if not of_the_stack(stream):
         raise Unpublishable(f"{stream} is not a stream of this stack")
     return [x for pair in fields.items() for x in pair]
+
+
+def queue_poison(pipe: Pipe, stream: str, count: int, of_the_stack: Callable[[str], bool]
+                 ) -> None:
+    """Poison entries on purpose (a workshop's fault): fields that are no event at all, which
+    every group reading the stream dead-letters at once. Only to a stream of the stack."""
+    if not of_the_stack(stream):
+        raise Unpublishable(f"{stream} is not a stream of this stack")
+    for n in range(count):
+        pipe.xadd(stream, {wire.DATA: b"\xff poison entry " + str(n).encode()
+                           + b", written by tipline chaos: not JSON, not an event"})

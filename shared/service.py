@@ -19,6 +19,7 @@ from shared.clock import SYSTEM, Clock
 from shared.contracts import Channel, Contract, check_handler
 from shared.directory import load_directory
 from shared.effects import Collector
+from shared.faults import FaultStore, FaultWatcher
 from shared.groups import ensure_groups, group_state, missing_groups
 from shared.http import install_error_handlers
 from shared.logging import configure_logging, get_logger
@@ -75,11 +76,15 @@ class StreamService:
         self.metrics = Metrics(self.name)
         self.strict = strict
         self.publisher = Publisher(contract)
+        self.fault_watch = FaultWatcher(
+            FaultStore(self.redis, self.topology), clock,
+            on_change=lambda found: self.metrics.show_faults(
+                (f.kind, f.target, f.value) for f in found.active))
         self.loop = ConsumeLoop(
             self.redis, self.name, publisher=self.publisher, dead_letters=self.topology.dead_letters,
             seen_prefix=self.topology.seen_prefix(self.name),
             max_deliveries=settings.max_deliveries, dedupe_ttl_s=settings.dedupe_ttl_s,
-            metrics=self.metrics,
+            metrics=self.metrics, faults=self.fault_watch,
         )
         self.lanes: list[Lane] = []
         self.background: list[Background] = []
@@ -133,7 +138,7 @@ class StreamService:
             if trimmed:
                 workers.append(Janitor(self.redis, trimmed, s.stream_retention_s,
                                        s.trim_interval_s, self.clock).worker())
-        return workers + self.background
+        return workers + [self.fault_watch.worker()] + self.background
 
     def _asyncapi_document(self) -> dict[str, Any]:
         """The committed AsyncAPI document written from the contract (tipline.docgen); a service

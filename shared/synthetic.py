@@ -2,6 +2,8 @@
 
 import hashlib
 import random
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -108,3 +110,112 @@ def scenario(count: int, seed: int = 1) -> list[dict[str, Any]]:
     weights = {"escalated": 0.05, "referral": 0.55, "informational": 0.3, "no_location": 0.1}
     kinds = rng.choices(list(weights), weights=list(weights.values()), k=count)
     return [synthetic_report(kind, seed=f"{seed}-{i}") for i, kind in enumerate(kinds)]
+
+
+# ---- shaped load: a mix of kinds and the data quality of each ESP ----
+
+LoadKind = Literal["escalated", "referral", "informational", "viral", "no_location"]
+LOAD_KINDS: tuple[LoadKind, ...] = ("escalated", "referral", "informational", "viral",
+                                    "no_location")
+
+
+@dataclass(frozen=True)
+class Mix:
+    """The share of each kind of report in a load (normalised: the shares need not add up to 1).
+    `viral` reports all carry one of a few meme hashes: they form bundles."""
+
+    escalated: float = 0.05
+    referral: float = 0.55
+    informational: float = 0.25
+    viral: float = 0.05
+    no_location: float = 0.10
+
+    def __post_init__(self) -> None:
+        shares = [getattr(self, k) for k in LOAD_KINDS]
+        if any(s < 0 for s in shares) or not sum(shares):
+            raise ValueError("a mix needs shares of at least zero, some above zero")
+
+    def weights(self) -> list[float]:
+        return [getattr(self, k) for k in LOAD_KINDS]
+
+    @classmethod
+    def named(cls, shares: dict[str, float]) -> "Mix":
+        """A mix of the kinds named (`{"viral": 1}`: viral reports only); none named: the default
+        mix."""
+        unknown = set(shares) - set(LOAD_KINDS)
+        if unknown:
+            raise ValueError(f"no kind {', '.join(sorted(unknown))}; the kinds are "
+                             f"{', '.join(LOAD_KINDS)}")
+        return cls(**{k: float(shares.get(k, 0)) for k in LOAD_KINDS}) if shares else cls()
+
+
+@dataclass(frozen=True)
+class EspProfile:
+    """One ESP of a load and the quality of its data: the share of its reports that keep their
+    location clues, whose reported user's contact the ESP verified, that name a victim's details;
+    `weight`: its share of the load against the other ESPs'."""
+
+    name: str
+    weight: float = 1.0
+    location: float = 1.0
+    verified_contact: float = 0.5
+    victim_details: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", self.name):
+            raise ValueError(f"an ESP profile's name is 1-40 of a-z, 0-9 and '-': {self.name!r}")
+        for share in ("location", "verified_contact", "victim_details"):
+            if not 0 <= getattr(self, share) <= 1:
+                raise ValueError(f"{self.name}: {share} is a share between 0 and 1")
+        if self.weight <= 0:
+            raise ValueError(f"{self.name}: weight must be above zero")
+
+
+def strip_location(report: dict[str, Any]) -> None:
+    """Take every location clue out of a report (the ESP did not send one): estimated locations,
+    addresses, and IP addresses (left only as proxies, which routing does not use)."""
+    people = [report.get("personOrUserReported", {}), *report.get("victim", []),
+              *report.get("intendedRecipient", [])]
+    for who in people:
+        who.pop("estimatedLocation", None)
+        for person_key in ("personOrUserReportedPerson", "victimPerson", "intendedRecipientPerson"):
+            person = who.get(person_key)
+            if isinstance(person, dict):
+                person.pop("address", None)
+        for event in who.get("ipCaptureEvent", []):
+            event["possibleProxy"] = True
+        for account in who.get("associatedAccount", []):
+            account.pop("address", None)
+
+
+def unverify_contact(report: dict[str, Any]) -> None:
+    """The ESP did not verify any email or phone of the report."""
+    for who in (report.get("personOrUserReported", {}), *report.get("victim", [])):
+        for person_key in ("personOrUserReportedPerson", "victimPerson"):
+            person = who.get(person_key)
+            if not isinstance(person, dict):
+                continue
+            for key in ("email", "phone"):
+                person[key] = [{**c, "verified": False} if isinstance(c, dict) else c
+                               for c in person.get(key, [])]
+
+
+def load_report(kind: LoadKind, profile: EspProfile, seed: int | str) -> dict[str, Any]:
+    """One report of a load: of its kind, shaped by its ESP's data quality."""
+    rng = random.Random(f"load:{kind}:{profile.name}:{seed}")
+    report = synthetic_report("informational" if kind == "viral" else kind, seed=f"{kind}-{seed}")
+    if kind == "viral":
+        report["files"][0]["originalFileHash"] = [{"value": rng.choice(_MEMES), "hashType": "MD5"}]
+        report["batchedReport"] = {"reason": "VIRAL_POTENTIAL_MEME"}
+    if rng.random() >= profile.location:
+        strip_location(report)
+    user = report["personOrUserReported"]
+    person = user.setdefault("personOrUserReportedPerson", {})
+    verified = rng.random() < profile.verified_contact
+    person["email"] = [{**e, "verified": verified} if isinstance(e, dict) else e
+                       for e in person.get("email", [])] or [
+        {"value": f"user-{rng.randrange(10**6)}@example.com", "verified": verified}]
+    if rng.random() < profile.victim_details and not report.get("victim"):
+        report["victim"] = [{"victimPerson": {"age": rng.randrange(8, 18)},
+                             "espIdentifier": f"victim-{rng.randrange(10**6)}"}]
+    return _in_schema_order(report)

@@ -175,6 +175,22 @@ class Topology:
         """A viral file's hash (`MD5:abc...`) -> the report that opened its bundle."""
         return self.key("bundle", hash_key)
 
+    @property
+    def faults(self) -> str:
+        """The faults in force (shared.faults): field KIND:TARGET, value the fault."""
+        return self.key("faults")
+
+    @property
+    def scenario(self) -> str:
+        """The workshop scenario running now, and its step (shown on the dashboard)."""
+        return self.key("scenario")
+
+    @property
+    def supervisor(self) -> str:
+        """Present while a `tipline up` supervises the stack (the kill, pause and redis-down
+        faults are its to carry out): what it supervises."""
+        return self.key("supervisor")
+
     def replayed_key(self, dead_letter_id: str) -> str:
         """Set once a dead letter has been replayed: replay happens once."""
         return self.key("dead-letter", "replayed", dead_letter_id)

@@ -30,7 +30,7 @@ def bootstrap(settings: AgenciesSettings | None = None, *, clock: Clock = SYSTEM
                             asyncapi=ASYNCAPI, clock=clock)
     redis, t = service.redis, service.topology
     agencies = Agencies(backlogs or AgencyBacklogs(redis, t, settings.dedupe_ttl_s, clock),
-                        directory, t, settings.sim_seconds_per_hour)
+                        directory, t, settings.sim_seconds_per_hour, faults=service.fault_watch)
     [inboxes] = service.contract.consumes
     service.consume(inboxes, agencies.on_case_assigned,
                     streams=[t.agency_inbox(a.id) for a in directory.agencies],

@@ -41,7 +41,8 @@ def bootstrap(settings: IntakeSettings | None = None, *, clock: Clock = SYSTEM,
         backlogs=backlogs or LaneBacklog(redis, t, settings.max_lane_backlog),
         open_reports=open_reports or OpenReports(redis, t, service.publisher,
                                                  settings.ispws_keep_s, MAX_FILES, bodies),
-        batch_body=handlers.batch_body(settings.max_batch_reports), clock=clock)
+        batch_body=handlers.batch_body(settings.max_batch_reports), clock=clock,
+        faults=service.fault_watch)
     return Wired(service, intake)
 
 

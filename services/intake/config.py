@@ -29,6 +29,14 @@ class IntakeSettings(TiplineSettings):
         "hashed as they arrive, never kept); a larger one answers 1111.")
     ispws_upload_timeout_s: float = Field(default=600, gt=0,
                                           description="Time an upload may take to arrive.")
+    load_esps: str = Field(
+        default=devkeys.ESP, description="Comma-separated ESPs allowed to send synthetic load "
+        "(the Tipline-Load header of `tipline load`): each such report is filed as the ESP "
+        "`load:<profile>`, apart from every real one.")
+
+    def load_esp_names(self) -> set[str]:
+        return {n.strip() for n in self.load_esps.split(",") if n.strip()}
+
     ispws_keep_s: int = Field(
         default=7 * 24 * 3600, ge=60, description="How long a finished or retracted report is "
         "remembered, so that finishing it again answers 5102 (or 5101).")

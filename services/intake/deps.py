@@ -1,6 +1,7 @@
 """Intake's collaborators, built once by its bootstrap (services.intake.app) and handed to its
 routes with FastAPI's Depends: typed, so that a test builds intake with fakes of them."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
@@ -8,9 +9,12 @@ from fastapi import Depends
 from pydantic import BaseModel
 
 from services.intake.config import IntakeSettings
+from services.intake.domain import degraded, load_esp
 from services.intake.open_reports import OpenReport, UploadedFile
 from services.intake.store import Accepted, Draft
 from shared.clock import Clock
+from shared.faults import NONE as NO_FAULTS
+from shared.faults import Faults
 from shared.schemas.events import Lane, ReportSubmitted
 from shared.schemas.report import FiledReport, Report
 from shared.service import dependency
@@ -49,6 +53,21 @@ class Intake:
     open_reports: OpenReportStore
     batch_body: type[BaseModel]
     clock: Clock
+    faults: Callable[[], Faults] = lambda: NO_FAULTS  # the workshop's faults in force
+
+    def filing_esp(self, caller: str, load_profile: str | None) -> str:
+        """Who files: the authenticated caller, or for synthetic load (the Tipline-Load header,
+        from an ESP allowed to send it) the load profile's ESP, `load:<profile>`. ValueError
+        when the header is not allowed or not a profile name."""
+        if load_profile is None:
+            return caller
+        if caller not in self.settings.load_esp_names():
+            raise ValueError(f"{caller} may not send synthetic load (TIPLINE_LOAD_ESPS)")
+        return load_esp(load_profile)
+
+    def as_filed(self, esp: str, report: FiledReport) -> FiledReport:
+        """The report as it enters the pipeline: degraded if a fault says its ESP's data is."""
+        return degraded(report, self.faults().degraded(esp))
 
 
 IntakeDeps = Annotated[Intake, Depends(dependency(Intake))]

@@ -2,7 +2,9 @@
 report of the XML API expires, and what report its uploads make."""
 
 import hashlib
+import re
 
+from shared.faults import CONTACT, LOCATION
 from shared.schemas.events import Lane
 from shared.schemas.report import (
     MAX_HASHES_PER_FILE,
@@ -11,6 +13,31 @@ from shared.schemas.report import (
     OriginalFileHash,
     Report,
 )
+
+LOAD_PROFILE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+def load_esp(profile: str) -> str:
+    """The ESP a synthetic-load report is filed as: `load:<profile>`, apart from every real one
+    (ValueError for a profile name that is not one)."""
+    if not LOAD_PROFILE.match(profile):
+        raise ValueError("a load profile is 1-40 of a-z, 0-9 and '-'")
+    return f"load:{profile}"
+
+
+def degraded(report: FiledReport, losses: int) -> FiledReport:
+    """The report as an ESP whose data has degraded (a workshop fault) sends it: without its
+    location clues (LOCATION), without verified contact (CONTACT), or both."""
+    if not losses:
+        return report
+    from shared.synthetic import strip_location, unverify_contact
+
+    data = report.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    if losses & LOCATION:
+        strip_location(data)
+    if losses & CONTACT:
+        unverify_contact(data)
+    return FiledReport.model_validate(data)
 
 
 def lane_for(report: FiledReport) -> Lane:

@@ -33,6 +33,16 @@ CurrentEsp = Annotated[str, Depends(bearer(
     f"`{devkeys.ESP_KEY}`.", _esp_keys))]
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description=(
     "A retry with the same key and report answers the same report id and publishes nothing again."))]
+LoadProfile = Annotated[str | None, Header(alias="Tipline-Load", max_length=40, description=(
+    "Synthetic load (`tipline load`): the report is filed as the ESP `load:<profile>`. Only the "
+    "ESPs of TIPLINE_LOAD_ESPS may send it."))]
+
+
+def _filing_esp(intake: Intake, caller: str, load_profile: str | None) -> str:
+    try:
+        return intake.filing_esp(caller, load_profile)
+    except ValueError as exc:
+        raise HTTPException(status_code=403, detail=str(exc)) from None
 
 
 class ReportAccepted(BaseModel):
@@ -69,10 +79,12 @@ async def _backpressure(intake: Intake, lanes: set[Lane]) -> None:
 @router.post(
     "/reports", status_code=202, response_model=ReportAccepted, response_model_by_alias=True,
     summary="Submit one CyberTipline report (JSON form of the public schema).",
-    responses=responses(400, 401, 408, 409, 413, 415, 422, 503), openapi_extra=_body(FiledReport),
+    responses=responses(400, 401, 403, 408, 409, 413, 415, 422, 503),
+    openapi_extra=_body(FiledReport),
 )
-async def submit_report(request: Request, intake: IntakeDeps, esp: CurrentEsp,
-                        idempotency_key: IdempotencyKey = None) -> Any:
+async def submit_report(request: Request, intake: IntakeDeps, caller: CurrentEsp,
+                        idempotency_key: IdempotencyKey = None, load: LoadProfile = None) -> Any:
+    esp = _filing_esp(intake, caller, load)
     settings = intake.settings
     body = await read_body(request, settings.max_body_bytes, settings.http_body_timeout_s)
     try:
@@ -80,7 +92,8 @@ async def submit_report(request: Request, intake: IntakeDeps, esp: CurrentEsp,
     except ValidationError as exc:
         return JSONResponse(status_code=422, content=field_errors(exc))
     await _backpressure(intake, {domain.lane_for(report)})
-    [result] = await intake.submissions.accept(esp, [draft(report, idempotency_key)])
+    [result] = await intake.submissions.accept(esp, [draft(intake.as_filed(esp, report),
+                                                           idempotency_key)])
     if result.conflict:
         raise HTTPException(status_code=409, detail=REUSED_KEY)
     _log_accepted(esp, result)
@@ -119,10 +132,11 @@ def batch_body(max_reports: int) -> type[BaseModel]:
     "transaction (all of them or, when Redis fails, none: 503). With an Idempotency-Key header, "
     "report i of the batch is keyed '<key>#<i>', so a retried batch returns the same report ids "
     "and publishes nothing twice.",
-    responses=responses(400, 401, 408, 413, 415, 422, 503), openapi_extra=_body(BatchRequest),
+    responses=responses(400, 401, 403, 408, 413, 415, 422, 503), openapi_extra=_body(BatchRequest),
 )
-async def submit_batch(request: Request, intake: IntakeDeps, esp: CurrentEsp,
-                       idempotency_key: IdempotencyKey = None) -> Any:
+async def submit_batch(request: Request, intake: IntakeDeps, caller: CurrentEsp,
+                       idempotency_key: IdempotencyKey = None, load: LoadProfile = None) -> Any:
+    esp = _filing_esp(intake, caller, load)
     settings = intake.settings
     body = await read_body(request, settings.max_batch_bytes, settings.http_body_timeout_s)
     try:
@@ -139,7 +153,8 @@ async def submit_batch(request: Request, intake: IntakeDeps, esp: CurrentEsp,
             results[i] = BatchItemResult(index=i, status=422, detail=errors["detail"],
                                          error_count=errors["errorCount"])
             continue
-        drafts.append(draft(report, f"{idempotency_key}#{i}" if idempotency_key else None))
+        drafts.append(draft(intake.as_filed(esp, report),
+                            f"{idempotency_key}#{i}" if idempotency_key else None))
         where.append(i)
     if drafts:
         await _backpressure(intake, {d.lane for d in drafts})

@@ -189,11 +189,15 @@ UNAUTHENTICATED = Answer(Code.AUTHENTICATION_REQUIRED, "a valid user and passwor
 
 async def current_esp(request: Request, intake: IntakeDeps,
                       _credentials: HTTPBasicCredentials | None = Depends(basic)) -> str:
-    """The ESP whose user and password these are (compared in constant time), or 401."""
+    """The ESP whose user and password these are (compared in constant time), or 401; for
+    synthetic load (the Tipline-Load header, as with the JSON API) the load profile's ESP."""
     esp = basic_user(intake.ispws_users, request.headers.get("authorization"))
     if esp is None:
         raise UNAUTHENTICATED
-    return esp
+    try:
+        return intake.filing_esp(esp, request.headers.get("tipline-load"))
+    except ValueError as exc:
+        raise Answer(Code.INVALID_REQUEST, str(exc)) from None
 
 
 Esp = Annotated[str, Depends(current_esp)]
@@ -351,9 +355,9 @@ async def finish(request: Request, intake: IntakeDeps, esp: Esp) -> Response:
         try:
             opened = await store.read(esp, report_id, intake.clock.now())
             try:
-                filed = domain.filed_report(opened.report, [
+                filed = intake.as_filed(esp, domain.filed_report(opened.report, [
                     (f.file_id, f.details, {"MD5": f.md5, "SHA1": f.sha1, "SHA256": f.sha256})
-                    for f in opened.files])
+                    for f in opened.files]))
             except ValidationError as exc:
                 raise Answer(Code.VALIDATION_FAILED, "; ".join(
                     f"{'/'.join(map(str, e['loc']))}: {e['msg']}"

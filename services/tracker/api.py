@@ -139,20 +139,26 @@ async def get_dark(tracker: TrackerDeps, _who: Analyst, offset: int = Query(0, g
     return CasePage(total=total, offset=offset, cases=await cases_of(tracker, page))
 
 
-class GroupBacklog(BaseModel):
+class GroupBacklog(CamelModel):
     stream: str
     group: str
     lag: int = Field(description="Entries not yet read by the group.")
     pending: int = Field(description="Entries read and not yet acknowledged.")
+    entries_read: int = Field(description="Entries the group has read so far: its rate is the "
+                              "change of this over time.")
+    consumers: int = Field(description="Consumers (processes) that read or claimed entries in "
+                           "the last ten seconds.")
 
 
-@router.get("/pipeline", response_model=list[GroupBacklog],
-            summary="Every consumer group's backlog, stream by stream.",
+@router.get("/pipeline", response_model=list[GroupBacklog], response_model_by_alias=True,
+            summary="Every consumer group's backlog, progress and live consumers, stream by "
+            "stream (agency inboxes only when they hold something).",
             responses=responses(401, 503))
 async def get_pipeline(tracker: TrackerDeps, _who: Analyst) -> list[GroupBacklog]:
-    found = await tracker.group_states()
-    return [GroupBacklog(stream=s, group=g, lag=lag, pending=p) for s, g, lag, p in found
-            if not s.endswith(":inbox") or lag or p]
+    return [GroupBacklog(stream=d.stream, group=d.group, lag=d.lag, pending=d.pending,
+                         entries_read=d.entries_read, consumers=d.consumers)
+            for d in await tracker.group_states()
+            if not d.stream.endswith(":inbox") or d.lag or d.pending]
 
 
 class DeadLetter(CamelModel):
@@ -180,14 +186,17 @@ def _letter(entry_id: str, letter: dict[str, Any], replayed: bool, payload: bool
 
 @router.get("/dead-letters", response_model=list[DeadLetter], response_model_by_alias=True,
             summary="The most recent dead letters, newest first, without their payloads.",
-            description="`payload=true` includes each original entry; that takes an admin key.",
+            description="`payload=true` includes each original entry; that takes an admin key. "
+            "`before` (the id of the last one of a page) gives the next page.",
             responses=responses(401, 403, 422, 503))
 async def list_dead_letters(request: Request, tracker: TrackerDeps, _who: Analyst,
                             limit: int = Query(50, ge=1, le=1000),
-                            payload: bool = Query(False)) -> list[DeadLetter]:
+                            payload: bool = Query(False),
+                            before: str | None = Query(None, pattern=r"^\d{1,20}-\d{1,20}$")
+                            ) -> list[DeadLetter]:
     if payload:
         _require_admin(request, tracker)
-    found = await tracker.dead_letters.recent(limit)
+    found = await tracker.dead_letters.recent(limit, before)
     return [_letter(i, letter, replayed, payload) for i, letter, replayed in found]
 
 

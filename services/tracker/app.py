@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from services.tracker import agency_api, api, dashboard
+from services.tracker import agency_api, api, dashboard, workshop_api
 from services.tracker.breaches import BreachStore
 from services.tracker.config import TrackerSettings
 from services.tracker.contract import ASYNCAPI, contract
@@ -17,6 +17,7 @@ from services.tracker.deps import (
     Reads,
     ResponsePublisher,
     Tracker,
+    WorkshopStore,
 )
 from services.tracker.handlers import Recorder
 from services.tracker.keeper import BodyKeeper
@@ -26,15 +27,17 @@ from services.tracker.reads import LedgerReads
 from services.tracker.recording import Recording
 from services.tracker.responses import Responses
 from services.tracker.sla import SlaWatcher
+from services.tracker.workshop import Workshop
 from shared.auth import parse_keys
 from shared.bodies import ReportBodies
 from shared.clock import SYSTEM, Clock
 from shared.directory import load_directory
-from shared.groups import group_state
+from shared.groups import GroupDetail, group_details
 from shared.http import document_schemas
 from shared.schemas.events import MessageDeadLettered
 from shared.schemas.report import FiledReport
 from shared.service import StreamService
+from shared.worker import Periodic
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class Wired:
 def bootstrap(settings: TrackerSettings | None = None, *, clock: Clock = SYSTEM,
               reads: Reads | None = None, dead_letters: DeadLetterStore | None = None,
               responses: ResponsePublisher | None = None, bodies: BodyReader | None = None,
-              group_states: GroupStates | None = None) -> Wired:
+              group_states: GroupStates | None = None,
+              workshop: WorkshopStore | None = None) -> Wired:
     settings = settings or TrackerSettings()
     # Every stream has equal standing: the ledger records each stage whatever its order.
     service = StreamService(contract(settings.topology()), settings, strict=False,
@@ -73,8 +77,8 @@ def bootstrap(settings: TrackerSettings | None = None, *, clock: Clock = SYSTEM,
     def replayable(stream: str) -> bool:
         return stream.startswith(t.prefix + ":") and stream != t.dead_letters
 
-    async def states() -> list[tuple[str, str, int, int]]:
-        return await group_state(redis, t.consumed([a.id for a in directory.agencies]))
+    async def states() -> list[GroupDetail]:
+        return await group_details(redis, t.consumed([a.id for a in directory.agencies]))
 
     agency_keys = parse_keys(settings.agency_keys, "agency key")
     unknown = set(agency_keys.values()) - {a.id for a in directory.agencies}
@@ -84,16 +88,24 @@ def bootstrap(settings: TrackerSettings | None = None, *, clock: Clock = SYSTEM,
         settings=settings, policy=policy, directory=directory, reads=reads or ledger_reads,
         dead_letters=dead_letters or DeadLetters(redis, t, replayable),
         responses=responses or Responses(redis, t, service.publisher),
-        bodies=bodies or report_bodies, group_states=group_states or states, clock=clock,
+        bodies=bodies or report_bodies, group_states=group_states or states,
+        workshop=workshop or Workshop(redis, t, replayable), clock=clock,
         analyst_keys=parse_keys(settings.analyst_keys, "analyst key"),
         admin_keys=parse_keys(settings.admin_keys, "admin key"), agency_keys=agency_keys,
         replayable=replayable)
     export_gap(service.metrics, tracker.reads, policy, tracker.agency_kinds, clock)
+
+    async def keep_epoch() -> bool:  # the simulated clock begins when the stack first starts
+        await tracker.workshop.epoch(clock.now())
+        return False
+
+    service.run_in_background(Periodic("sim-epoch", keep_epoch, 60))
     return Wired(service, recorder, tracker)
 
 
 def app_for(wired: Wired) -> FastAPI:
-    app = wired.service.app(routers=[api.router, agency_api.router, dashboard.router],
+    app = wired.service.app(routers=[api.router, agency_api.router, workshop_api.router,
+                                     dashboard.router],
                             deps=wired.tracker)
     document_schemas(app, FiledReport)  # the body an agency reads of its case
     return app

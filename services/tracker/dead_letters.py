@@ -30,9 +30,12 @@ class DeadLetters:
         self.replayable = replayable
         self._replay = redis.register_script(_REPLAY)
 
-    async def recent(self, count: int) -> list[tuple[str, dict[str, Any], bool]]:
-        """(id, dead letter, replayed) for the newest `count`, newest first."""
-        entries = await self.redis.xrevrange(self.topology.dead_letters, count=count)
+    async def recent(self, count: int, before: str | None = None
+                     ) -> list[tuple[str, dict[str, Any], bool]]:
+        """(id, dead letter, replayed) for the newest `count` (older than `before`, an id, when
+        given: the next page), newest first."""
+        entries = await self.redis.xrevrange(self.topology.dead_letters,
+                                             max=f"({before}" if before else "+", count=count)
         letters = [(entry_id.decode(), json.loads(wire.payload(fields)))
                    for entry_id, fields in entries if wire.payload(fields)]
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -13,6 +13,8 @@ from services.tracker.domain import Policy
 from services.tracker.reads import Figures
 from shared.clock import Clock
 from shared.directory import Directory
+from shared.faults import Fault, Faults
+from shared.groups import GroupDetail
 from shared.service import dependency
 
 
@@ -34,7 +36,8 @@ class Reads(Protocol):
 
 
 class DeadLetterStore(Protocol):
-    async def recent(self, count: int) -> list[tuple[str, dict[str, Any], bool]]: ...
+    async def recent(self, count: int, before: str | None = None
+                     ) -> list[tuple[str, dict[str, Any], bool]]: ...
 
     async def get(self, entry_id: str) -> tuple[dict[str, Any], bool] | None: ...
 
@@ -49,10 +52,30 @@ class BodyReader(Protocol):
     async def raw(self, report_ids: Sequence[int]) -> list[bytes | None]: ...
 
 
-class GroupStates(Protocol):
-    """(stream, group, lag, pending) of every consumer group of the stack."""
+class WorkshopStore(Protocol):
+    async def set_fault(self, fault: Fault) -> None: ...
 
-    async def __call__(self) -> list[tuple[str, str, int, int]]: ...
+    async def clear_faults(self, kind: str | None = None, target: str | None = None) -> int: ...
+
+    async def active_faults(self, now: float) -> Faults: ...
+
+    async def supervised(self) -> dict[str, Any] | None: ...
+
+    async def scenario(self) -> dict[str, Any] | None: ...
+
+    async def set_scenario(self, banner: dict[str, Any], ttl_s: int = 3600) -> None: ...
+
+    async def clear_scenario(self) -> None: ...
+
+    async def poison(self, stream: str, count: int) -> int: ...
+
+    async def epoch(self, now: float) -> float: ...
+
+
+class GroupStates(Protocol):
+    """Every consumer group of the stack, with its backlog, progress and live consumers."""
+
+    async def __call__(self) -> list[GroupDetail]: ...
 
 
 @dataclass(frozen=True)
@@ -65,6 +88,7 @@ class Tracker:
     responses: ResponsePublisher
     bodies: BodyReader
     group_states: GroupStates
+    workshop: WorkshopStore
     clock: Clock
     analyst_keys: dict[str, str]
     admin_keys: dict[str, str]

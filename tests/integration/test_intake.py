@@ -8,7 +8,7 @@ from services.intake.app import create_app
 from services.intake.config import IntakeSettings
 from shared import devkeys
 from shared.synthetic import synthetic_report
-from tests.helpers import ESP, running, stored_report, stream_events
+from tests.helpers import ESP, eventually, running, stored_report, stream_events
 
 pytestmark = pytest.mark.integration
 
@@ -183,3 +183,54 @@ async def test_a_malformed_or_oversized_batch_is_refused_whole(make_settings, to
     assert not_a_batch.status_code == 422 and too_many.status_code == 422
     assert no_key.status_code == 401
     assert await published(redis_client, topology) == 0
+
+
+# ---- synthetic load and a degraded ESP (the workshop) ----
+
+async def test_synthetic_load_is_filed_apart_and_only_by_the_esps_allowed_to_send_it(
+        make_settings, topology, redis_client):
+    settings = make_settings(IntakeSettings, load_esps="example-esp")
+    async with running(create_app(settings)) as client:
+        load = await client.post("/v1/reports", json=synthetic_report("referral", 1),
+                                 headers={**KEY, "Tipline-Load": "poor-esp"})
+        batch = await client.post("/v1/reports/batch", json={"reports": [
+            synthetic_report("referral", 2)]}, headers={**KEY, "Tipline-Load": "poor-esp"})
+        bad = await client.post("/v1/reports", json=synthetic_report("referral", 3),
+                                headers={**KEY, "Tipline-Load": "Not A Profile"})
+    assert load.status_code == 202 and batch.status_code == 200, (load.text, batch.text)
+    assert bad.status_code == 403 and "load profile" in bad.json()["detail"]
+    events = await stream_events(redis_client, topology.submitted["standard"])
+    assert [e["esp"] for e in events] == ["load:poor-esp", "load:poor-esp"]
+
+    nobody = make_settings(IntakeSettings, load_esps="someone-else")
+    async with running(create_app(nobody)) as client:
+        refused = await client.post("/v1/reports", json=synthetic_report("referral", 4),
+                                    headers={**KEY, "Tipline-Load": "poor-esp"})
+    assert refused.status_code == 403 and "TIPLINE_LOAD_ESPS" in refused.json()["detail"]
+    assert len(await stream_events(redis_client, topology.submitted["standard"])) == 2
+
+
+async def test_a_degraded_esps_reports_arrive_without_their_location(
+        make_settings, topology, redis_client):
+    from shared.faults import FaultStore, fault
+
+    await FaultStore(redis_client, topology).set(fault("degrade", "load:careful", 1, 0))
+    async with running(create_app(make_settings(IntakeSettings))) as client:
+        async def degraded_on_arrival():
+            r = await client.post("/v1/reports", json=synthetic_report("referral", 5),
+                                  headers={**KEY, "Tipline-Load": "careful"})
+            body = await stored_report(redis_client, topology, r.json()["reportId"])
+            return body if proxies_only(body) else None
+
+        body = await eventually(degraded_on_arrival, what="intake applying the fault")
+        other = await client.post("/v1/reports", json=synthetic_report("referral", 6),
+                                  headers=KEY)  # another ESP: untouched
+    kept = await stored_report(redis_client, topology, other.json()["reportId"])
+    assert not proxies_only(kept) and kept["personOrUserReported"]["ipCaptureEvent"]
+    assert "address" not in body["personOrUserReported"].get("personOrUserReportedPerson", {})
+
+
+def proxies_only(body: dict) -> bool:
+    """No IP address of the reported user that routing could place (only proxies)."""
+    return all(e.get("possibleProxy") for e in body["personOrUserReported"].get(
+        "ipCaptureEvent", []))

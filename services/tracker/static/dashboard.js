@@ -97,9 +97,129 @@ function lines(points, series, { width = 760, height = 220 } = {}) {
   return svg;
 }
 
+// ---- the workshop: the simulated clock, the scenario running, the faults in force ----
+
+const state = { gap: null, pipeline: null, hist: null, series: null, dark: null, samples: [],
+  faults: [], clock: null, scenario: null, groupSamples: [] };
+
+function workshop() {
+  const clock = state.clock ? state.clock.text : "–";
+  const sc = state.scenario;
+  const faults = state.faults || [];
+  return h("section", { id: "workshop", class: faults.length ? "faults-on" : "" },
+    h("div", { class: "clock", id: "sim-clock", title: "simulated time since the stack's clock began" }, clock),
+    sc ? h("div", { class: "scenario", id: "scenario-banner" },
+      h("strong", {}, sc.title), ` — step ${sc.index} of ${sc.of}: ${sc.step}`) : "",
+    faults.length ? h("div", { class: "faults", id: "faults-banner" },
+      h("strong", {}, `${faults.length} fault${faults.length > 1 ? "s" : ""} in force: `),
+      h("ul", {}, faults.map((f) => h("li", { "data-fault": `${f.kind}:${f.target}` },
+        h("strong", {}, `${f.kind} ${f.target} = ${f.value}`), ` (${f.meaning})`,
+        f.until ? ` for ${Math.max(0, Math.round(f.until - Date.now() / 1000))} s more` : " until cleared",
+        h("div", { class: "muted" }, `look for: ${f.lookFor}`))))) : "");
+}
+
+// ---- the pipeline drawn live: every service, the streams between them, their backlogs ----
+
+const SERVICES = [
+  { name: "intake", x: 10, y: 50 }, { name: "triage", x: 270, y: 50 },
+  { name: "router", x: 530, y: 50 }, { name: "agencies", x: 790, y: 50 },
+  { name: "tracker", x: 400, y: 250 },
+];
+
+function groupRates() {
+  // entries read per second by each group over the last samples (the pipeline answer, once a second)
+  const now = state.groupSamples[state.groupSamples.length - 1];
+  const then = state.groupSamples.find((x) => now && now.t - x.t <= 5000) || now;
+  const rates = {};
+  if (!now || !then || now.t === then.t) return rates;
+  for (const [key, read] of Object.entries(now.read)) {
+    if (then.read[key] != null) rates[key] = Math.max(0, (read - then.read[key]) / ((now.t - then.t) / 1000));
+  }
+  return rates;
+}
+
+function serviceFigures(service, rates) {
+  const mine = (state.pipeline || []).filter((g) => g.group === service.name);
+  const sum = (f) => mine.reduce((n, g) => n + f(g), 0);
+  return { backlog: sum((g) => g.lag + g.pending), pending: sum((g) => g.pending),
+    rate: sum((g) => rates[`${g.stream} ${g.group}`] || 0),
+    replicas: mine.length ? Math.max(...mine.map((g) => g.consumers)) : null };
+}
+
+function faultsOn(target) {
+  return (state.faults || []).filter((f) => f.target === target);
+}
+
+function pipelineView() {
+  const rates = groupRates();
+  const svg = s("svg", { id: "pipeline", viewBox: "0 0 1000 390", role: "img", width: "100%",
+    "aria-label": "the pipeline: services, streams and their backlogs" });
+  const box = 180, tall = 120;
+  const centre = (svc) => ({ x: svc.x + box / 2, y: svc.y + tall / 2 });
+  const arrow = (a, b, label, waiting, id) => {
+    svg.append(s("line", { x1: a.x + box / 2, y1: a.y, x2: b.x - box / 2 - 2, y2: b.y, stroke: "#444", "stroke-width": 3, "marker-end": "url(#head)" }));
+    const mid = (a.x + b.x) / 2;
+    svg.append(s("text", { x: mid, y: a.y - 26, "text-anchor": "middle" }, label));
+    svg.append(s("text", { x: mid, y: a.y - 8, "text-anchor": "middle", id, "data-waiting": waiting, class: waiting ? "waiting" : "" }, `${fmt.int(waiting)} waiting`));
+  };
+  svg.append(s("defs", {}, s("marker", { id: "head", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto" },
+    s("path", { d: "M0,0 L10,5 L0,10 z", fill: "#444" }))));
+  const byName = Object.fromEntries(SERVICES.map((x) => [x.name, x]));
+  const streamBacklog = (group, match) => (state.pipeline || []).filter((g) => g.group === group && g.stream.includes(match))
+    .reduce((n, g) => n + g.lag + g.pending, 0);
+  arrow(centre(byName.intake), centre(byName.triage), "submitted", streamBacklog("triage", "reports:submitted"), "edge-submitted");
+  arrow(centre(byName.triage), centre(byName.router), "triaged", streamBacklog("router", "reports:triaged"), "edge-triaged");
+  arrow(centre(byName.router), centre(byName.agencies), "inboxes", streamBacklog("agencies", ":inbox"), "edge-inboxes");
+  const tracker = centre(byName.tracker);
+  for (const name of ["intake", "triage", "router", "agencies"]) {  // the tracker reads every stage
+    const c = centre(byName[name]);
+    svg.append(s("line", { x1: c.x, y1: c.y + tall / 2, x2: tracker.x, y2: tracker.y - tall / 2, stroke: "#888", "stroke-width": 2, "stroke-dasharray": "5 4" }));
+  }
+  for (const svc of SERVICES) {
+    const f = serviceFigures(svc, rates);
+    const faults = faultsOn(svc.name);
+    const down = faults.some((x) => x.kind === "kill") || (f.replicas === 0 && svc.name !== "intake");
+    const g = s("g", { "data-service": svc.name, "data-backlog": f.backlog, "data-fault": faults.map((x) => x.kind).join(" "),
+      class: "service" + (faults.length ? " faulty" : "") + (down ? " down" : "") });
+    g.append(s("rect", { x: svc.x, y: svc.y, width: box, height: tall, rx: 8, fill: down ? "#eee" : "#fff",
+      stroke: faults.length ? "#9b1c1c" : "#111", "stroke-width": faults.length ? 5 : 2, "stroke-dasharray": down ? "8 6" : "" }));
+    g.append(s("text", { x: svc.x + 10, y: svc.y + 26, class: "name" }, svc.name + (f.replicas > 1 ? ` ×${f.replicas}` : "")));
+    if (svc.name !== "intake") {
+      g.append(s("text", { x: svc.x + 10, y: svc.y + 52 }, `${fmt.int(Math.round(f.rate))}/s read`));
+      g.append(s("text", { x: svc.x + 10, y: svc.y + 74 }, `backlog ${fmt.int(f.backlog)} (${fmt.int(f.pending)} pending)`));
+    } else {
+      g.append(s("text", { x: svc.x + 10, y: svc.y + 52 }, "HTTP: JSON and XML"));
+      g.append(s("text", { x: svc.x + 10, y: svc.y + 74 }, `${fmt.int(state.gap ? state.gap.submitted : null)} accepted`));
+    }
+    faults.forEach((x, i) => g.append(s("text", { x: svc.x + 10, y: svc.y + 98 + i * 18, class: "fault" },
+      `⚠ ${x.kind}${x.kind === "kill" || x.kind === "pause" ? "" : " " + x.value}`)));
+    if (down) g.append(s("text", { x: svc.x + box - 10, y: svc.y + 26, "text-anchor": "end", class: "fault" }, "DOWN"));
+    svg.append(g);
+  }
+  // Redis, the agencies' and the ESPs' faults, the dead letters
+  const redisDown = faultsOn("stack").length > 0;
+  svg.append(s("g", { "data-service": "redis", "data-fault": redisDown ? "redis-down" : "", class: "service" + (redisDown ? " faulty down" : "") },
+    s("rect", { x: 10, y: 280, width: 250, height: 60, rx: 8, fill: redisDown ? "#eee" : "#fff", stroke: redisDown ? "#9b1c1c" : "#111", "stroke-width": redisDown ? 5 : 2 }),
+    s("text", { x: 20, y: 306, class: "name" }, "Redis" + (redisDown ? "  ⚠ DOWN" : "")),
+    s("text", { x: 20, y: 328 }, "every stream, group and key")));
+  const agencyFaults = (state.faults || []).filter((x) => x.kind === "capacity" || x.kind === "silent");
+  agencyFaults.forEach((x, i) => svg.append(s("text", { x: 790, y: 195 + i * 18, class: "fault", "data-fault": `${x.kind}:${x.target}` },
+    `⚠ ${x.target}: ${x.kind === "silent" ? "silent" : "capacity " + Math.round(x.value * 100) + "%"}`)));
+  const espFaults = (state.faults || []).filter((x) => x.kind === "degrade");
+  espFaults.forEach((x, i) => svg.append(s("text", { x: 10, y: 195 + i * 18, class: "fault", "data-fault": `${x.kind}:${x.target}` },
+    `⚠ ${x.target} sends no ${x.value === 2 ? "verified contact" : x.value === 3 ? "location or contact" : "location"}`)));
+  const dead = state.gap ? state.gap.deadLetters : 0;
+  svg.append(s("g", { id: "dead-letters", "data-count": dead },
+    s("rect", { x: 750, y: 280, width: 240, height: 60, rx: 8, fill: "#fff", stroke: dead ? "#9b1c1c" : "#111", "stroke-width": dead ? 4 : 2 }),
+    s("text", { x: 760, y: 306, class: "name" }, `dead letters: ${fmt.int(dead)}`),
+    s("text", { x: 760, y: 328 }, "tipline dlq list / replay")));
+  return h("section", { id: "pipeline-view" }, h("h2", {}, "The pipeline, live"),
+    h("p", { class: "muted" }, "Each box a service (×N: its live replicas), each arrow a stream with what waits on it; red: a fault in force."),
+    svg);
+}
+
 // ---- the overview ----
 
-const state = { gap: null, pipeline: null, hist: null, series: null, dark: null, samples: [] };
 const STAGES = [["submitted", "Submitted"], ["triaged", "Triaged"], ["routed", "Routed"],
   ["forwarded", "Cases forwarded"], ["acknowledged", "Acknowledged"], ["outcomeKnown", "Outcome known"]];
 
@@ -232,7 +352,7 @@ function dark() {
 function redraw() {
   if (!state.gap) return;
   const main = document.getElementById("main");
-  main.replaceChildren(overview(), agencies(), histograms(), seriesSection(), esps(), unassigned(), dark());
+  main.replaceChildren(workshop(), pipelineView(), overview(), agencies(), histograms(), seriesSection(), esps(), unassigned(), dark());
   document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
@@ -242,10 +362,12 @@ async function refresh() {
   busy = true;
   try {
     // every panel from the same moment, so that their numbers agree
-    const [gap, pipeline, hist, series, darkPage] = await Promise.all([
+    const [gap, pipeline, hist, series, darkPage, faults, clock, scenario] = await Promise.all([
       get("/v1/gap"), get("/v1/pipeline"), get("/v1/gap/histograms"), get("/v1/gap/series?hours=48"),
-      get("/v1/gap/dark?limit=50")]);
-    Object.assign(state, { gap, pipeline, hist, series, dark: darkPage });
+      get("/v1/gap/dark?limit=50"), get("/v1/faults"), get("/v1/clock"), get("/v1/scenario")]);
+    Object.assign(state, { gap, pipeline, hist, series, dark: darkPage, faults, clock, scenario });
+    state.groupSamples.push({ t: Date.now(), read: Object.fromEntries(pipeline.map((g) => [`${g.stream} ${g.group}`, g.entriesRead])) });
+    state.groupSamples = state.groupSamples.filter((x) => Date.now() - x.t < 10000);
     state.samples.push({ t: Date.now(), ...Object.fromEntries(STAGES.map(([k]) => [k, gap[k]])) });
     state.samples = state.samples.filter((x) => Date.now() - x.t < 120000);
     redraw();
@@ -321,6 +443,18 @@ function drawQueue(id, page) {
       { key: "outcome", label: "Outcome", text: true, cell: (r) => r.outcome || "–" },
     ], page.cases)));
 }
+
+// ---- projector mode: large type for a room (the button, or ?projector in the address) ----
+
+function projector(on) {
+  document.documentElement.classList.toggle("projector", on);
+  localStorage.setItem("tipline-projector", on ? "1" : "");
+  const button = document.getElementById("projector");
+  if (button) button.textContent = on ? "Normal size" : "Projector";
+}
+projector(new URLSearchParams(location.search).has("projector") || localStorage.getItem("tipline-projector") === "1");
+const toggle = document.getElementById("projector");
+if (toggle) toggle.addEventListener("click", () => projector(!document.documentElement.classList.contains("projector")));
 
 const route = location.pathname.match(/^\/dashboard\/(reports|agencies)\/([^/]+)$/);
 if (route && route[1] === "reports") report(route[2]);
