@@ -20,7 +20,11 @@ from shared import devkeys
 from shared.schemas.events import OUTCOMES
 from shared.settings import DATA_DIR, TiplineSettings
 from shared.synthetic import scenario
+from shared.topology import Topology
+from tipline import dead_letters, workshop_cli
+from tipline.console import ApiError, call, err, out
 from tipline.stack import Stack, StackError, masked, parse_replicas
+from tipline.supervisor import Supervisor
 from tipline.views import format_gap, time_to_ack_chart, watch
 
 SAMPLES = DATA_DIR / "samples"
@@ -30,45 +34,12 @@ DEV_ADMIN_KEY = devkeys.ADMIN_KEY
 DEV_AGENCY_KEY = devkeys.AGENCY_KEY
 
 
-def out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def err(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
 def _intake_url() -> str:
     return f"http://127.0.0.1:{IntakeSettings().intake_port}"
 
 
 def _tracker_url() -> str:
     return f"http://127.0.0.1:{TrackerSettings().tracker_port}"
-
-
-class ApiError(Exception):
-    """A service answered with an error, or did not answer: the message says which."""
-
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def call(method: str, url: str, key: str, **kwargs: Any) -> httpx.Response:
-    """One request with a Bearer key; connection failures and refused keys become ApiError."""
-    try:
-        r = httpx.request(method, url, headers={"Authorization": f"Bearer {key}"}, timeout=10,
-                          **kwargs)
-    except httpx.HTTPError as exc:
-        raise ApiError(f"{url.split('/v1')[0]} did not answer ({type(exc).__name__}); is the stack "
-                       "up?") from exc
-    if r.status_code == 401:
-        raise ApiError("the key was refused (401): pass --key")
-    if r.status_code == 403:
-        raise ApiError(f"not allowed with this key (403): {r.json().get('detail')}")
-    return r
 
 
 def fetch_gap(tracker: str, key: str = DEV_ANALYST_KEY) -> dict[str, Any]:
@@ -177,8 +148,14 @@ def cmd_dlq(args: argparse.Namespace) -> int:
             out(f"{x['id']:<18} {state} {x['group']:<9} {x['sourceStream']}  "
                 f"(delivery {x['deliveries']}) {x['reason'][:100]}")
         return 0
+    if args.action == "replay" and args.all:
+        replayed, waiting = dead_letters.replay_all(args.url, args.key)
+        out(f"replayed {replayed} dead letter(s)" + (
+            f" of {waiting}" if replayed < waiting else ""))
+        return 0
     if not args.id:
-        raise ApiError(f"tipline dlq {args.action} needs the dead letter's id (see tipline dlq list)")
+        raise ApiError(f"tipline dlq {args.action} needs the dead letter's id (see tipline dlq "
+                       "list), or replay --all")
     if args.action == "show":
         r = call("GET", f"{base}/{args.id}", args.key)
         if r.status_code == 404:
@@ -292,6 +269,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_signal)
+    supervisor = Supervisor(stack, Topology(TiplineSettings().prefix))
     try:
         out("starting redis and five services ...")
         stack.start(timeout=args.timeout)
@@ -309,19 +287,25 @@ def cmd_up(args: argparse.Namespace) -> int:
         if args.demo:
             out(f"Watch the gap live: {stack.url('tracker')}/dashboard (key: {DEV_ANALYST_KEY});"
                 f" play agency icac-wa: tipline agency queue icac-wa --url {stack.url('tracker')}")
-        out("running; Ctrl-C stops everything")
+        out("running; Ctrl-C stops everything (faults on cue: tipline chaos list)")
         while True:
-            dead = [n for n in stack.dead() if n in stack.processes]
+            supervisor.step()
+            for said in supervisor.said:
+                out(said)
+            supervisor.said.clear()
+            dead = [n for n in stack.dead()
+                    if n in stack.processes and n not in supervisor.expected_down]
             if dead:
                 err(f"stopped unexpectedly: {', '.join(dead)}; see {stack.logs()}")
                 return 1
-            time.sleep(0.5)
+            time.sleep(0.25)
     except KeyboardInterrupt:
         return 0
     except StackError as exc:
         err(f"error: {exc}")
         return 1
     finally:
+        supervisor.stop()  # a paused service runs again, a killed one is not started again
         codes = stack.stop()
         # uvicorn re-raises the SIGTERM it drained on, so -15 is a clean stop.
         unclean = {n: c for n, c in codes.items() if c not in (0, -signal.SIGTERM)}
@@ -405,11 +389,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "its source stream (once); both take an admin key.")
     dlq.add_argument("action", choices=["list", "show", "replay"])
     dlq.add_argument("id", nargs="?", help="the dead letter's id (from 'list')")
+    dlq.add_argument("--all", action="store_true",
+                     help="replay: every dead letter not replayed yet")
     dlq.add_argument("--limit", type=int, default=50, help="how many to list (default: 50)")
     dlq.add_argument("--url", default=_tracker_url(), help="tracker base URL")
     dlq.add_argument("--key", default=DEV_ADMIN_KEY,
                      help="an admin key (default: the development key)")
     dlq.set_defaults(func=cmd_dlq)
+    workshop_cli.add_commands(sub, _intake_url(), _tracker_url())
     return parser
 
 
