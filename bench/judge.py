@@ -10,6 +10,7 @@ TARGETS = {
     "http_single_reports_per_s": 600,
     "redis_mb_per_100k_reports": 300,
     "p1_latency_p99_ms": 50,
+    "load_rate_off_percent": 10,
 }
 
 
@@ -49,6 +50,11 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
     if "flood" in phases:
         check("P1 latency p99 ms", phases["flood"]["p1_latency_ms"]["p99"],
               TARGETS["p1_latency_p99_ms"], False, "intake-accepted -> agency inbox, under flood")
+    if "load" in phases:
+        check("tipline load: worst second off the rate asked, % (by the second sent)", phases["load"][
+            "worst_second_off_percent"], TARGETS["load_rate_off_percent"], False,
+            f"{phases['load']['rate']:g} reports/s for {phases['load']['seconds']:g} s through "
+            "intake")
     losses = [p.get("loss", {}).get("ok") for p in phases.values() if isinstance(p, dict) and "loss" in p]
     losses += [m["loss"]["ok"] for m in phases.get("http", {}).values()]
     checks.append({"target": "no report lost", "value": all(losses), "goal": True, "met": all(losses),

@@ -203,3 +203,43 @@ def phase_flood(work: Path, flood: int, p1: int, interval_ms: int, settings: dic
                           "mean": round(statistics.fmean(latencies), 1) if latencies else None},
         "p1_latencies_ms": [round(x, 1) for x in latencies], "loss": losses,
     }
+
+
+def phase_load(work: Path, rate: float, seconds: float, settings: dict[str, str]) -> dict[str, Any]:
+    """`tipline load` at a constant rate against a fresh stack: the reports accepted in each
+    second against the rate asked — by the second they were sent (the load's pace, the figure
+    judged) and by the second intake answered — and every accepted report placed."""
+    from shared.synthetic import EspProfile, Mix
+    from tipline import load
+
+    say(f"load: tipline load at {rate:g} reports/s for {seconds:g} s through intake")
+    plan = load.Plan(curve=load.Curve.constant(rate), duration_s=seconds, mix=Mix(),
+                     profiles=(EspProfile("bench"),))
+    with running_stack(work, "load", settings) as stack:
+        r = redis.Redis.from_url(stack.redis_url)
+        progress = asyncio.run(load.run(plan, stack.url("intake")))
+        started = time.monotonic()
+        seen = watch(r, progress.accepted, started, timeout=120, label="recorded by the tracker")
+        losses = (loss_check(r, progress.accepted) if seen["complete"]
+                  else {"ok": False, "lost": "incomplete"})
+
+    def counted(by_second: dict[int, int]) -> list[int]:
+        return [by_second.get(s, 0) for s in range(max(by_second, default=0) + 1)]
+
+    def held(counts: list[int]) -> dict[str, Any]:
+        """Each whole second of the run (the first starts the clock) against the rate asked."""
+        whole = counts[1:int(seconds)]
+        off = [abs(n / rate - 1) * 100 for n in whole]
+        windows = [sum(whole[i:i + 5]) / 5 for i in range(0, len(whole) - 4)]
+        return {"mean_per_s": round(sum(whole) / len(whole), 1) if whole else None,
+                "worst_second_off_percent": round(max(off), 1) if off else None,
+                "seconds_within_10_percent": sum(o <= 10 for o in off),
+                "worst_5s_window_off_percent": round(max(
+                    abs(w / rate - 1) * 100 for w in windows), 1) if windows else None}
+
+    sent, answered = counted(progress.sent_per_second), counted(progress.per_second)
+    return {"rate": rate, "seconds": seconds, "made": progress.made,
+            "accepted": progress.accepted, "refused": progress.refused,
+            "retried": progress.retried, "failed": progress.failed,
+            **held(sent), "answered": held(answered), "sent_per_second": sent,
+            "per_second": answered, "loss": losses}

@@ -66,6 +66,17 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| P1 latency under a {x['flood']:,}-report flood ({x['p1_delivered']}/{x['p1_reports']} P1 delivered) | "
             f"p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms |")
+    if "load" in p:
+        x = p["load"]
+        lines.append(
+            f"| tipline load at {x['rate']:g} reports/s for {x['seconds']:g} s (measured "
+            f"{results.get('measured_at', {}).get('load', results['started_at'])[:10]}) | {x['mean_per_s']:,} accepted/s on average; worst second "
+            f"{x['worst_second_off_percent']}% off, worst 5 s {x['worst_5s_window_off_percent']}% "
+            f"off; {x['seconds_within_10_percent']} of {int(x['seconds']) - 1} seconds within "
+            f"10% (by the second sent; by the second intake answered: worst second "
+            f"{x['answered']['worst_second_off_percent']}% off, worst 5 s "
+            f"{x['answered']['worst_5s_window_off_percent']}%); {x['accepted']:,} accepted, "
+            f"{x['refused']} refused, {x['failed']} failed |")
     lines += ["", "| target | goal | measured | met |", "|---|---|---|---|"]
     for c in results["targets"]:
         off = "" if c["off_by_percent"] is None or c["met"] else f" ({c['off_by_percent']:+.0f}%)"

@@ -9,6 +9,8 @@ Phases, each on a fresh stack and a fresh Redis:
             HTTP: intake-accepted -> delivered-to-agency-inbox latency
   replicas  the pipeline phase again with two replicas of triage and of the router (one consumer
             group each): the ratio to one replica, and that nothing was doubled
+  load      `tipline load` at a set rate for a minute: the reports accepted each second against
+            the rate asked
 Cost (CPU and peak RSS per process, Redis commands per report, Redis memory per report and per
 kind of key) is read in the pipeline phase. After every phase each report is counted where it
 ended (every agency inbox, the unassigned stream, the bundles), not only in the tracker's ledger:
@@ -27,10 +29,11 @@ from typing import Any
 
 from bench.judge import judge
 from bench.measure import machine
-from bench.phases import phase_flood, phase_http, phase_pipeline, phase_raw
+from bench.phases import phase_flood, phase_http, phase_load, phase_pipeline, phase_raw
 from bench.render import chart, markdown
 
 ROOT = Path(__file__).resolve().parents[1]
+PHASES = ("pipeline", "raw", "http", "flood", "replicas", "load")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,13 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--p1-interval-ms", type=int, default=25, help="pause between priority-1 reports")
     parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients (single endpoint)")
     parser.add_argument("--batch-size", type=int, default=500, help="reports per batch request")
-    parser.add_argument("--phases", default="pipeline,raw,http,flood,replicas",
-                        help="which phases to run")
+    parser.add_argument("--load-rate", type=float, default=200, help="the load phase's rate")
+    parser.add_argument("--load-seconds", type=float, default=60, help="the load phase's length")
+    parser.add_argument("--phases", default=",".join(PHASES), help="which phases to run")
+    parser.add_argument("--keep", action="store_true", help="keep the other phases of the "
+                        "results.json in --out (measured_at says when each was measured)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="where results go")
     parser.add_argument("--log-level", default="WARNING", help="services' log level during the run")
     args = parser.parse_args(argv)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    unknown = set(phases) - {"pipeline", "raw", "http", "flood", "replicas"}
+    unknown = set(phases) - set(PHASES)
     if unknown:
         parser.error(f"unknown phases: {sorted(unknown)}")
     out = Path(args.out)
@@ -78,6 +84,20 @@ def main(argv: list[str] | None = None) -> int:
         if "replicas" in phases:
             results["phases"]["replicas"] = phase_pipeline(work, args.reports, settings,
                                                            {"triage": 2, "router": 2})
+        if "load" in phases:
+            results["phases"]["load"] = phase_load(work, args.load_rate, args.load_seconds,
+                                                   settings)
+    results["measured_at"] = {name: results["started_at"] for name in results["phases"]}
+    if args.keep and (out / "results.json").exists():
+        kept = json.loads((out / "results.json").read_text())
+        for name, phase in kept["phases"].items():
+            if name not in results["phases"]:
+                results["phases"][name] = phase
+                results["measured_at"][name] = kept.get("measured_at", {}).get(
+                    name, kept["started_at"])
+        results["phases"] = {n: results["phases"][n] for n in PHASES if n in results["phases"]}
+        results["started_at"], results["settings"] = kept["started_at"], {
+            **kept["settings"], **results["settings"]}
     results["duration_s"] = round(time.monotonic() - begun, 1)
     results["targets"] = judge(results)
     (out / "results.json").write_text(json.dumps(results, indent=1))

@@ -19,13 +19,13 @@ def test_a_small_benchmark_runs_every_phase_and_loses_nothing(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--reports", "400", "--http-reports", "200",
          "--flood", "400", "--p1", "5", "--p1-interval-ms", "10", "--batch-size", "50",
-         "--clients", "8", "--out", str(tmp_path)],
+         "--clients", "8", "--load-rate", "40", "--load-seconds", "6", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     phases = results["phases"]
-    assert set(phases) == {"pipeline", "raw", "http", "flood", "replicas"}
+    assert set(phases) == {"pipeline", "raw", "http", "flood", "replicas", "load"}
     for name in ("pipeline", "replicas"):
         assert phases[name]["loss"] == {**phases[name]["loss"], "lost": 0, "ok": True}
         # counted where the reports ended, not only in the ledger
@@ -45,5 +45,11 @@ def test_a_small_benchmark_runs_every_phase_and_loses_nothing(tmp_path):
         "no report lost", "P1 latency p99 ms", "HTTP single intake reports/s",
         "CPU µs per report, every process and Redis", "Redis MB per 100,000 reports in flight"}
     assert results["replicas_ratio"] > 0
+    load = phases["load"]  # every second of the load counted, every accepted report placed
+    assert sum(load["per_second"]) == sum(load["sent_per_second"]) == load["accepted"] > 0
+    assert len(load["sent_per_second"]) in (6, 7) and load["answered"]["mean_per_s"] > 0
+    assert load["loss"]["ok"] and load["loss"]["placed"] == load["accepted"]
+    assert "tipline load: worst second off the rate asked, % (by the second sent)" in {
+        t["target"] for t in results["targets"]}
     assert (tmp_path / "results.md").read_text().startswith("# Benchmark results")
     assert (tmp_path / "results.png").stat().st_size > 10_000
