@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.clock import SYSTEM, Clock
 from shared.contracts import Channel, Contract, check_handler
 from shared.directory import load_directory
+from shared.door import ConcurrencyLimit, guarded_protocol
 from shared.effects import Collector
 from shared.faults import FaultStore, FaultWatcher
 from shared.groups import ensure_groups, group_state, missing_groups
@@ -214,7 +215,8 @@ class StreamService:
         for router in routers:
             app.include_router(router)
         install_error_handlers(app)
-        app.add_middleware(HttpMetrics, metrics=self.metrics)
+        app.add_middleware(ConcurrencyLimit, limit=self.settings.http_max_concurrency)
+        app.add_middleware(HttpMetrics, metrics=self.metrics)  # outermost: counts the 503s too
         app.state.deps = deps
         return app
 
@@ -262,7 +264,8 @@ def serve(app_factory: Callable[[], FastAPI], settings: TiplineSettings, name: s
     config = uvicorn.Config(
         app, host=settings.host, port=port, log_config=None, access_log=False,
         timeout_graceful_shutdown=15, timeout_keep_alive=int(settings.http_keepalive_s),
-        limit_concurrency=settings.http_max_concurrency,
+        http=guarded_protocol(settings.http_max_connections_per_client,
+                              settings.http_header_timeout_s),
     )
     # A listening socket handed over by whoever started the process (tipline up, the tests): the
     # port was bound before the process started, so nothing can take it in between.

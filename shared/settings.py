@@ -77,8 +77,15 @@ class TiplineSettings(BaseSettings):
         default=None, description="OTLP/HTTP traces endpoint, e.g. http://jaeger:4318/v1/traces.")
     http_keepalive_s: float = Field(default=5, gt=0, description="Idle keep-alive connections "
                                     "are closed after this long.")
-    http_max_concurrency: int = Field(default=200, ge=1, description="Connections and tasks served "
-                                      "at once; more get 503.")
+    http_max_concurrency: int = Field(default=200, ge=1, description="Requests handled at once; "
+                                      "more get 503 with Retry-After (health, readiness and "
+                                      "metrics are always answered).")
+    http_header_timeout_s: float = Field(default=10, gt=0, description="A request's headers not "
+                                         "received within this long of its start: 408, and the "
+                                         "connection is closed.")
+    http_max_connections_per_client: int = Field(
+        default=64, ge=1, description="Connections one client address may hold; a new one beyond "
+        "them closes that address's oldest.")
     http_body_timeout_s: float = Field(default=30, gt=0, description="A request body not received "
                                        "within this long is refused (408).")
     http_fd: int | None = Field(default=None, ge=0, description="Serve on this inherited, "

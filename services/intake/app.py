@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from services.intake import handlers, ispws
+from services.intake.batches import BatchReader
 from services.intake.config import IntakeSettings
 from services.intake.contract import ASYNCAPI, contract
 from services.intake.deps import Intake, LaneBacklogs, OpenReportStore, SubmissionStore
@@ -15,6 +16,7 @@ from shared.auth import parse_keys, parse_users
 from shared.bodies import ReportBodies
 from shared.clock import SYSTEM, Clock
 from shared.http import document_schemas
+from shared.offload import Offload
 from shared.schemas.report import MAX_FILES, FiledReport
 from shared.service import StreamService
 
@@ -41,7 +43,8 @@ def bootstrap(settings: IntakeSettings | None = None, *, clock: Clock = SYSTEM,
         backlogs=backlogs or LaneBacklog(redis, t, settings.max_lane_backlog),
         open_reports=open_reports or OpenReports(redis, t, service.publisher,
                                                  settings.ispws_keep_s, MAX_FILES, bodies),
-        batch_body=handlers.batch_body(settings.max_batch_reports), clock=clock,
+        batches=BatchReader(settings.max_batch_reports), clock=clock,
+        checks=Offload(settings.check_threads, settings.check_waiting),
         faults=service.fault_watch)
     return Wired(service, intake)
 

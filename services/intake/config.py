@@ -15,6 +15,12 @@ class IntakeSettings(TiplineSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Larger requests get 413.")
     max_batch_bytes: int = Field(default=50_000_000, ge=1024, description="Larger batches get 413.")
     max_batch_reports: int = Field(default=1000, ge=1, description="Reports per batch request.")
+    check_threads: int = Field(
+        default=2, ge=1, description="Worker threads that check XML documents and validate batches, "
+        "off the event loop: a costly request never holds the others or /healthz.")
+    check_waiting: int = Field(
+        default=32, ge=0, description="Checks that may wait for a worker thread; a request beyond "
+        "them is refused at once (503 with Retry-After; 1000 on the XML API).")
     max_lane_backlog: int = Field(
         default=250_000, ge=1, description="A submitted lane holding this many reports not yet "
         "triaged refuses more with 503 and Retry-After, instead of growing Redis without limit.")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Annotated, Protocol
 
 from fastapi import Depends
-from pydantic import BaseModel
 
+from services.intake.batches import BatchReader
 from services.intake.config import IntakeSettings
 from services.intake.domain import degraded, load_esp
 from services.intake.open_reports import OpenReport, UploadedFile
@@ -15,6 +15,7 @@ from services.intake.store import Accepted, Draft
 from shared.clock import Clock
 from shared.faults import NONE as NO_FAULTS
 from shared.faults import Faults
+from shared.offload import Offload
 from shared.schemas.events import Lane, ReportSubmitted
 from shared.schemas.report import FiledReport, Report
 from shared.service import dependency
@@ -51,8 +52,9 @@ class Intake:
     submissions: SubmissionStore
     backlogs: LaneBacklogs
     open_reports: OpenReportStore
-    batch_body: type[BaseModel]
+    batches: BatchReader
     clock: Clock
+    checks: Offload  # CPU-bound checks of a request, off the event loop
     faults: Callable[[], Faults] = lambda: NO_FAULTS  # the workshop's faults in force
 
     def filing_esp(self, caller: str, load_profile: str | None) -> str:

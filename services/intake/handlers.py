@@ -4,9 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.intake import domain
+from services.intake.batches import BatchRefused
 from services.intake.deps import Intake, IntakeDeps
 from services.intake.store import Accepted, Draft
 from shared import devkeys
@@ -117,13 +118,6 @@ class BatchAccepted(BaseModel):
     results: list[BatchItemResult]
 
 
-def batch_body(max_reports: int) -> type[BaseModel]:
-    """The batch's outer shape. A list over the limit is refused when its limit is passed, before
-    the reports in it are looked at."""
-    return create_model("BatchBody", __config__=ConfigDict(extra="forbid"),
-                        reports=(list[dict[str, Any]], Field(min_length=1, max_length=max_reports)))
-
-
 @router.post(
     "/reports/batch", response_model=BatchAccepted, response_model_by_alias=True,
     summary="Submit many reports in one request: a result per report, in order.",
@@ -140,22 +134,22 @@ async def submit_batch(request: Request, intake: IntakeDeps, caller: CurrentEsp,
     settings = intake.settings
     body = await read_body(request, settings.max_batch_bytes, settings.http_body_timeout_s)
     try:
-        batch = intake.batch_body.model_validate_json(body)
-    except ValidationError as exc:
-        return JSONResponse(status_code=422, content=field_errors(exc))
-    results: list[BatchItemResult | None] = [None] * len(batch.reports)
+        items = await intake.checks.run(intake.batches.read, body)
+    except BatchRefused as exc:
+        return JSONResponse(status_code=422, content=exc.body)
+    del body  # the reports are read: the bytes need not outlive them
+    results: list[BatchItemResult | None] = [None] * len(items)
     drafts, where = [], []
-    for i, item in enumerate(batch.reports):
-        try:
-            report = FiledReport.model_validate(item)
-        except ValidationError as exc:
-            errors = field_errors(exc)
-            results[i] = BatchItemResult(index=i, status=422, detail=errors["detail"],
-                                         error_count=errors["errorCount"])
+    for item in items:
+        if item.report is None:
+            assert item.errors is not None
+            results[item.index] = BatchItemResult(index=item.index, status=422,
+                                                  detail=item.errors["detail"],
+                                                  error_count=item.errors["errorCount"])
             continue
-        drafts.append(draft(intake.as_filed(esp, report),
-                            f"{idempotency_key}#{i}" if idempotency_key else None))
-        where.append(i)
+        drafts.append(draft(intake.as_filed(esp, item.report),
+                            f"{idempotency_key}#{item.index}" if idempotency_key else None))
+        where.append(item.index)
     if drafts:
         await _backpressure(intake, {d.lane for d in drafts})
     for i, result in zip(where, await intake.submissions.accept(esp, drafts), strict=True):

@@ -32,6 +32,7 @@ from shared import devkeys
 from shared.auth import basic_user
 from shared.http import REDIS_UNAVAILABLE, RETRY_AFTER_S, read_body
 from shared.logging import bound, get_logger
+from shared.offload import Busy
 from shared.schemas import xml
 from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import FileDetails, Report
@@ -141,6 +142,10 @@ class IspwsRoute(APIRoute):
                     response = _answer_response(
                         UNAUTHENTICATED if exc.status_code == 401 else
                         Answer(Code.INVALID_REQUEST, str(exc.detail)), done, request)
+                except Busy as exc:
+                    response = _answer_response(Answer(
+                        Code.SERVER_ERROR, f"intake is busy: {exc}",
+                        headers={"Retry-After": str(RETRY_AFTER_S)}), done, request)
                 except REDIS_UNAVAILABLE:
                     response = _answer_response(Answer(
                         Code.SERVER_ERROR, "storage unavailable; nothing was done, retry later",
@@ -239,12 +244,13 @@ def _refused(refusal: Refused) -> Answer:
 
 
 async def _read_document(request: Request, intake: Intake, model: type, root: str) -> Any:
-    """The request's XML document (bounded in size and time) read as `model`: 4110 or 4100."""
+    """The request's XML document (bounded in size and time) read as `model` off the event loop:
+    4110 or 4100."""
     settings = intake.settings
     data = await read_body(request, settings.max_body_bytes, settings.http_body_timeout_s,
                            ACCEPTED_TYPES)
     try:
-        return xml.read(data, model, root)
+        return await intake.checks.run(xml.read, data, model, root)
     except xml.MalformedXml as exc:
         raise Answer(Code.MALFORMED_XML, str(exc)) from None
     except xml.InvalidDocument as exc:

@@ -1,10 +1,13 @@
 """Reading and writing the XML documents of the reporting API with the report models.
 
 Reading is safe against hostile XML: no document type declaration at all (so no entity, internal
-or external, can be declared, let alone expanded), a bounded depth, and the caller bounds the size.
-Then the document must be valid against the XSD written from the models (`shared.schemas.xsd`),
-and finally the models read it, with the context {"xml": True} (flags present and empty, numbers
-as digits). Every document that passes is the same object the JSON API builds.
+or external, can be declared, let alone expanded), and a bounded cost checked while the document
+is parsed, before anything else reads it: its depth, its number of elements, the attributes of an
+element and the text of an element (the caller bounds the size in bytes). UTF-8, UTF-16, ISO-8859-1
+and US-ASCII are read; any other declared encoding is refused. Then the document must be valid
+against the XSD written from the models (`shared.schemas.xsd`), and finally the models read it,
+with the context {"xml": True} (flags present and empty, numbers as digits). Every
+document that passes is the same object the JSON API builds.
 
 Writing gives presence flags their documented form: `<sextortion/>` when true, nothing when false.
 """
@@ -15,7 +18,7 @@ from xml.etree import ElementTree as ET
 
 import xmlschema
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import DefusedXMLParser
 from pydantic import ValidationError
 from pydantic_xml import BaseXmlModel
 
@@ -23,6 +26,13 @@ from shared.schemas.xsd import report_xsd
 
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 MAX_DEPTH = 32  # the schema nests 6 deep; anything far deeper is not a report
+# Far above any report a 1 MB body can hold once it is valid (a valid element with its text is
+# tens of bytes), far below what a hostile document packs into one (150,000 empty elements in
+# 750 kB): the schema check's cost is bounded by the parse's.
+MAX_ELEMENTS = 20_000
+MAX_ATTRIBUTES = 16  # per element; the schema's elements have at most 3
+MAX_ELEMENT_TEXT = 65_536  # characters in one element; the longest the schema allows is 20,000
+ENCODINGS = "UTF-8, UTF-16, ISO-8859-1 or US-ASCII"
 MAX_ERRORS = 20
 FLAG_CONTAINERS = ("reportAnnotations", "fileAnnotations")
 
@@ -48,22 +58,56 @@ def schema() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(report_xsd())
 
 
+class _Bounded(ET.TreeBuilder):
+    """A tree builder that stops the parse as soon as the document costs more than a report can."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements = 0
+        self.depth = 0
+        self.text = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
+        self.elements += 1
+        self.depth += 1
+        self.text = 0
+        if self.elements > MAX_ELEMENTS:
+            raise MalformedXml(f"more than {MAX_ELEMENTS} elements")
+        if self.depth > MAX_DEPTH:
+            raise MalformedXml(f"nested deeper than {MAX_DEPTH} elements")
+        if len(attrs) > MAX_ATTRIBUTES:
+            raise MalformedXml(f"an element with more than {MAX_ATTRIBUTES} attributes")
+        return super().start(tag, attrs)
+
+    def end(self, tag: str) -> ET.Element:
+        self.depth -= 1
+        self.text = 0
+        return super().end(tag)
+
+    def data(self, data: str) -> None:
+        self.text += len(data)
+        if self.text > MAX_ELEMENT_TEXT:
+            raise MalformedXml(f"an element with more than {MAX_ELEMENT_TEXT} characters of text")
+        super().data(data)
+
+
 def parse_tree(data: bytes) -> ET.Element:
-    """A well-formed document's root, refusing a DTD (and with it every entity) and deep nesting."""
+    """A well-formed document's root, refusing a DTD (and with it every entity), an encoding other
+    than the four read, and a document over any cost bound, as soon as the parse meets it."""
+    parser = DefusedXMLParser(target=_Bounded(), forbid_dtd=True, forbid_entities=True,
+                              forbid_external=True)
     try:
-        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser.feed(data)
+        return parser.close()
     except DefusedXmlException as exc:
         raise MalformedXml(f"refused: {type(exc).__name__} (no DTD or entity is accepted)") \
             from None
+    except (LookupError, ValueError) as exc:  # an encoding the parser does not read
+        if isinstance(exc, MalformedXml):
+            raise
+        raise MalformedXml(f"unsupported encoding ({exc}): send {ENCODINGS}") from None
     except ET.ParseError as exc:
         raise MalformedXml(f"not well-formed: {exc}") from None
-    stack = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise MalformedXml(f"nested deeper than {MAX_DEPTH} elements")
-        stack.extend((child, depth + 1) for child in node)
-    return root
 
 
 def read(data: bytes, model: type[M], root_tag: str) -> M:

@@ -331,12 +331,19 @@ BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE report [<!ENTITY a "aaaaaaaaa
     b"<report>&x;</report>",
     b'<!DOCTYPE report SYSTEM "http://127.0.0.1:1/report.dtd"><report/>',
     b"<report>" + b"<a>" * 1000 + b"</a>" * 1000 + b"</report>",
+    b"<report>" + b"<x/>" * 150_000 + b"</report>",
+    b"<report><x " + b" ".join(f'a{i}=""'.encode() for i in range(17)) + b"/></report>",
+    b"<report><x>" + b"t" * 70_000 + b"</x></report>",
+    b'<?xml version="1.0" encoding="x-unknown"?><report/>',
+    b'<?xml version="1.0" encoding="Shift_JIS"?><report/>',
 ], ids=["unclosed", "text", "mismatched", "bad-encoding", "billion-laughs", "external-entity",
-        "external-dtd", "deep"])
-async def test_malformed_and_hostile_xml_is_4110(app, redis_client, topology, document):
+        "external-dtd", "deep", "many-elements", "many-attributes", "long-text",
+        "unknown-encoding", "multi-byte-encoding"])
+async def test_malformed_and_hostile_xml_is_4110(app, redis_client, topology, document, capsys):
     async with running(app) as http:
         r = await Client(http).submit(document)
     assert r.status_code == 200 and code(r) == 4110, r.text
+    assert "[error" not in capsys.readouterr().out  # refused, not failed: no error logged
     assert "root:" not in r.text  # nothing of /etc/passwd
     assert await redis_client.get(topology.report_id_counter) is None
 
