@@ -80,13 +80,16 @@ def test_the_dashboard_shows_the_gap_live_and_opens_a_dark_case(tmp_path):
             page.screenshot(path=str(ARTIFACTS / "overview.png"))
             rows = page.locator("#agency-table tbody tr")
             assert rows.count() == len([a for a in gap["byAgency"] if a["forwarded"]])
-            page.locator("#agencies").scroll_into_view_if_needed()
+            # in one task of the page: the dashboard redraws every second, and an element found
+            # before a redraw is detached after it
+            page.evaluate("document.querySelector('#agencies').scrollIntoView()")
             page.locator("#agency-table th", has_text="Forwarded").click()  # sort by it
             page.screenshot(path=str(ARTIFACTS / "agencies.png"))
             page.wait_for_selector("#dark-table tbody tr a")
-            link = page.locator("#dark-table tbody tr a").first
-            report_id = int(link.inner_text().split()[-1])
-            link.click()
+            text = page.locator("#dark-table tbody tr a").first.inner_text()
+            report_id = int(text.split()[-1])
+            # that report's link, whichever row a redraw puts it in
+            page.locator("#dark-table tbody tr a", has_text=text).first.click()
             page.wait_for_selector("#stage-table")
             assert page.url.endswith(f"/dashboard/reports/{report_id}")
             stages = page.locator("#stage-table tbody tr").all_inner_texts()
