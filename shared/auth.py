@@ -1,14 +1,26 @@
 """Credentials from settings (`name:key` pairs), checked in constant time, as FastAPI dependencies.
 
-Every kind of caller has its own keys and its own security scheme in the OpenAPI documents: an
-ESP (intake; user:password pairs and HTTP Basic for the XML reporting API), an analyst (the
-tracker's read API and dashboard), an admin (dead-letter payloads and replay), an agency (its own
-queue). A key is never logged.
+Every kind of caller has its own keys and its own security scheme in the OpenAPI documents; the
+roles, and what each may read (docs/guarantees.md, "Who reads what", has the route-by-route table):
+
+- an ESP (intake; user:password pairs and HTTP Basic for the XML reporting API) files reports and
+  reads nothing of them back;
+- an agency reads its own queue, and the body of a report it holds a case of;
+- an analyst reads the ledger, the gap and metadata (timelines, queues, dead letters without their
+  payloads), never a report's body;
+- an admin reads what an analyst reads, dead-letter payloads and the access log, sets faults and
+  replays; it reads a report's body only through the one route made for it, with a stated reason.
+
+A caller's name is the configured account name of its key (an ESP, an agency id, an analyst's or
+admin's account), never a person's details: it is what the access log records. A key is never
+logged.
 """
 
 import base64
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 from fastapi import HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -16,6 +28,23 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 class CredentialsError(ValueError):
     pass
+
+
+Role = Literal["esp", "agency", "analyst", "admin"]
+ROLES: tuple[Role, ...] = ("esp", "agency", "analyst", "admin")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the configured name its key belongs to, and the role of that key."""
+
+    name: str
+    role: Role
+
+    @property
+    def text(self) -> str:
+        """As the access log and a timeline show it: `icac-wa (agency)`."""
+        return f"{self.name} ({self.role})"
 
 
 def _pairs(spec: str, what: str, form: str) -> list[tuple[str, str]]:
@@ -52,6 +81,29 @@ def match(keys: dict[str, str], token: str | None) -> str | None:
     for key, name in keys.items():
         if hmac.compare_digest(key.encode(), presented):
             found = name
+    return found
+
+
+def one_role_per_key(keys: Mapping[Role, dict[str, str]]) -> None:
+    """A key that opens two roles would make its holder both: refuse it, naming the names (the
+    key is a secret)."""
+    seen: dict[str, tuple[Role, str]] = {}
+    for role, role_keys in keys.items():
+        for key, name in role_keys.items():
+            if key in seen:
+                other_role, other = seen[key]
+                raise CredentialsError(f"{other_role} {other!r} and {role} {name!r} share a key")
+            seen[key] = (role, name)
+
+
+def identify(keys: Mapping[Role, dict[str, str]], token: str | None) -> Caller | None:
+    """The caller a key belongs to, of whichever role, or None. Every key of every role is
+    compared, whatever matches first (keys are one role each: `one_role_per_key`)."""
+    found = None
+    for role, role_keys in keys.items():
+        name = match(role_keys, token)
+        if name is not None:
+            found = Caller(name, role)
     return found
 
 
@@ -140,6 +192,17 @@ def session_token(keys: dict[str, str], key: str, now: float) -> str | None:
         return None
     expires = int(now) + SESSION_HOURS * 3600
     return f"{name}:{expires}:{_signature(key, name, expires)}"
+
+
+def session_caller(keys: Mapping[Role, dict[str, str]], token: str | None,
+                   now: float) -> Caller | None:
+    """Whose session a cookie is, and in which role, or None."""
+    found = None
+    for role, role_keys in keys.items():
+        name = session_name(role_keys, token, now)
+        if name is not None:
+            found = Caller(name, role)
+    return found
 
 
 def session_name(keys: dict[str, str], token: str | None, now: float) -> str | None:

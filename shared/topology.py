@@ -65,6 +65,12 @@ class Topology:
     def dead_letters(self) -> str:
         return self.key("dead-letters")
 
+    @property
+    def access_log(self) -> str:
+        """Every read of a report's body: who, which report, when, through which route. Appended
+        to, never consumed; trimmed to its newest entries (TIPLINE_ACCESS_LOG_MAX_ENTRIES)."""
+        return self.key("access-log")
+
     def agency_inbox(self, agency_id: str) -> str:
         return self.key("agency", agency_id, "inbox")
 
@@ -102,6 +108,11 @@ class Topology:
 
     def timeline_key(self, report_id: int) -> str:
         return self.key("report", report_id)
+
+    def report_reads(self, report_id: int) -> str:
+        """The reads of one report's body, as the access log records them (newest last): what its
+        timeline shows."""
+        return self.key("access-log", "report", report_id)
 
     @property
     def agency_schedule(self) -> str:

@@ -1,6 +1,7 @@
-"""The agency side over HTTP: an agency's queue, and its responses (acknowledged, an outcome),
-published on the agency responses stream exactly as the simulated agencies' are, so the ledger
-has one path. A person playing an agency in a workshop uses it with curl or `tipline agency`."""
+"""The agency side over HTTP: an agency's queue, the body of a report it holds a case of (read
+by that agency alone, and recorded in the access log), and its responses (acknowledged, an
+outcome), published on the agency responses stream exactly as the simulated agencies' are, so the
+ledger has one path. A person playing an agency in a workshop uses it with curl or `tipline agency`."""
 
 import json
 from datetime import datetime
@@ -11,10 +12,10 @@ from fastapi import Response as HttpResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.tracker.api import ANALYST_TEXT, CasePage, cases_of
+from services.tracker.api import ANALYST_TEXT, CasePage, body_responses, cases_of, served_body
 from services.tracker.deps import Tracker, TrackerDeps
 from shared import devkeys
-from shared.auth import SESSION_COOKIE, bearer_token, match, session_name
+from shared.auth import SESSION_COOKIE, Caller, bearer_token
 from shared.http import responses
 from shared.schemas.camel import CamelModel
 from shared.schemas.events import (
@@ -31,33 +32,36 @@ _tracker = dependency(Tracker)
 AgencyId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
                                description="The agency's id in the directory.")]
 
+# What a route of this API lets in besides the agency itself: a queue is metadata, which analysts
+# and admins read too; a report's body is the agency's alone; responses are the agency's to give.
+Use = Literal["queue", "body", "respond"]
 
-class Caller(BaseModel):
-    name: str
-    agency: str | None  # None: an analyst, who may read every queue
 
-
-def _caller(kind: Literal["read", "respond"]):
+def _caller(use: Use):
     scheme = HTTPBearer(auto_error=False, scheme_name="AgencyKey", description=(
-        "An agency's key to its own queue (TIPLINE_AGENCY_KEYS; the development key of icac-wa, "
-        f"the agency a workshop plays, is `{devkeys.AGENCY_KEY}`). Reading a queue: {ANALYST_TEXT}"))
+        "An agency's key to its own queue, its cases' reports and its responses "
+        "(TIPLINE_AGENCY_KEYS; the development key of icac-wa, the agency a workshop plays, is "
+        f"`{devkeys.AGENCY_KEY}`). Reading a queue: {ANALYST_TEXT} A case's report is read with "
+        "the key of the agency holding the case only."))
 
     async def caller(request: Request, agency_id: AgencyId,
                      credentials: HTTPAuthorizationCredentials | None = Security(scheme)) -> Caller:
         tracker = _tracker(request)
         token = credentials.credentials if credentials else bearer_token(
             request.headers.get("authorization"))
-        agency = match(tracker.agency_keys, token)
-        if agency is not None:
-            if agency != agency_id:
-                raise HTTPException(status_code=403, detail=f"this key is {agency}'s, not "
+        who = tracker.caller(token, request.cookies.get(SESSION_COOKIE))
+        if who is not None and who.role == "agency":
+            if who.name != agency_id:
+                raise HTTPException(status_code=403, detail=f"this key is {who.name}'s, not "
                                     f"{agency_id}'s")
-            return Caller(name=agency, agency=agency)
-        analysts = tracker.readers
-        analyst = match(analysts, token) if token else session_name(
-            analysts, request.cookies.get(SESSION_COOKIE), tracker.clock.now())
-        if analyst is not None and kind == "read":
-            return Caller(name=analyst, agency=None)
+            return who
+        if who is not None and who.role in ("analyst", "admin"):
+            if use == "queue":
+                return who
+            if use == "body":
+                raise HTTPException(status_code=403, detail="a case's report is read by the "
+                                    "agency holding the case; an admin reads a report through "
+                                    "GET /v1/reports/{report_id}/body, with a reason")
         raise HTTPException(status_code=401, detail="a valid 'Authorization: Bearer <key>' header "
                             "is required (AgencyKey)", headers={"WWW-Authenticate": 'Bearer '
                                                                 'realm="AgencyKey"'})
@@ -74,7 +78,7 @@ def _known(tracker: Tracker, agency_id: str) -> None:
             summary="An agency's queue, oldest first.",
             responses=responses(401, 403, 404, 422, 503))
 async def list_cases(tracker: TrackerDeps, agency_id: AgencyId,
-                     _caller: Annotated[Caller, Depends(_caller("read"))],
+                     _caller: Annotated[Caller, Depends(_caller("queue"))],
                      status: Literal["open", "acknowledged", "all"] = Query("open"),
                      offset: int = Query(0, ge=0, le=1_000_000),
                      limit: int = Query(50, ge=1, le=200)) -> CasePage:
@@ -85,23 +89,24 @@ async def list_cases(tracker: TrackerDeps, agency_id: AgencyId,
 
 
 @router.get("/{agency_id}/cases/{report_id}/report", response_class=HttpResponse,
-            summary="The report of a case, as the ESP filed it (its files as hashes only).",
-            description="Served from the one stored copy of the report (the claim check). The "
-            "case must have been handed to this agency (404 otherwise). A report is kept while "
-            "any case of it is open; once every case is acknowledged, a report older than "
-            "TIPLINE_REPORT_BODY_TTL_S is gone (410).",
-            responses={200: {"description": "The report (FiledReport, JSON).", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/FiledReport"}}}},
-                **responses(401, 403, 404, 422, 503),
-                410: {"description": "The report is no longer kept."}})
+            summary="The report of a case, as the ESP filed it (its files as hashes only): for "
+            "the agency holding the case, its read recorded.",
+            description="Served from the one stored copy of the report (the claim check), to the "
+            "agency holding the case alone: another agency's key, an analyst's and an admin's are "
+            "403 (an admin reads a report through GET /v1/reports/{report_id}/body). The case "
+            "must have been handed to this agency (404 otherwise). The read is recorded in the "
+            "access log (route `agency-case`) before the report is served; when it cannot be, "
+            "nothing is served (503). A report is kept while any case of it is open; once every "
+            "case is acknowledged, a report older than TIPLINE_REPORT_BODY_TTL_S is gone (410).",
+            responses=body_responses(401, 403, 404, 422, 503))
 async def case_report(tracker: TrackerDeps, agency_id: AgencyId,
                       report_id: Annotated[int, Path(ge=1)],
-                      _caller: Annotated[Caller, Depends(_caller("read"))]) -> HttpResponse:
+                      caller: Annotated[Caller, Depends(_caller("body"))]) -> HttpResponse:
     fields = (await tracker.reads.timelines([report_id]))[0]
     if f"handoff:{agency_id}" not in fields:
         raise HTTPException(status_code=404, detail=f"report {report_id} was not handed to "
                             f"{agency_id}")
-    [body] = await tracker.bodies.raw([report_id])
+    body = await served_body(tracker, report_id, caller, "agency-case")
     if body is None:
         raise HTTPException(status_code=410, detail=f"report {report_id} is no longer kept")
     return HttpResponse(body, media_type="application/json")

@@ -1,19 +1,32 @@
-"""The tracker's HTTP API: timelines and the gap for analysts, dead letters, replay for admins."""
+"""The tracker's HTTP API: timelines and the gap for analysts; dead letters, replay, the access
+log and a report's body (with a reason) for admins."""
 
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import Response as HttpResponse
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 
 from services.tracker import domain
+from services.tracker.contract import (
+    ACCESS_ROUTES,
+    READ_REASONS,
+    AccessRoute,
+    ReadReason,
+    ReportBodyRead,
+)
 from services.tracker.deps import Tracker, TrackerDeps
 from shared import devkeys
-from shared.auth import bearer, match
-from shared.http import responses
+from shared.auth import Caller, Role, bearer, match
+from shared.http import responses, unavailable
+from shared.logging import get_logger
 from shared.schemas.camel import CamelModel
 from shared.service import dependency
+
+log = get_logger(__name__)
 
 ANALYST_TEXT = ("An analyst's key (TIPLINE_ANALYST_KEYS; development key "
                 f"`{devkeys.ANALYST_KEY}`). An admin key is accepted too.")
@@ -46,7 +59,87 @@ async def get_report(report_id: int, tracker: TrackerDeps, _who: Analyst) -> dom
     fields = await tracker.reads.timeline_fields(report_id)
     if not fields:
         raise HTTPException(status_code=404, detail=f"no report {report_id} in the ledger")
-    return domain.timeline(report_id, fields)
+    reads = await tracker.access.of_report(report_id)
+    return domain.timeline(report_id, fields, [r.model_dump(mode="json") for r in reads])
+
+
+async def served_body(tracker: Tracker, report_id: int, caller: Caller, route: AccessRoute,
+                      reason: ReadReason | None = None) -> bytes | None:
+    """A report's body, its read recorded in the access log first; None when the body is gone
+    (nothing recorded). A read that cannot be recorded is not served: 503."""
+    read = ReportBodyRead(report_id=report_id, who=caller.name, role=caller.role, route=route,
+                          reason=reason, at=datetime.fromtimestamp(tracker.clock.now(), UTC))
+    try:
+        body = await tracker.access.read_body(read)
+    except RedisError as exc:
+        log.warning("report body not served: its read could not be recorded",
+                    report_id=report_id, route=route, error=type(exc).__name__)
+        raise unavailable("the read could not be recorded in the access log: the report was "
+                          "not served") from None
+    if body is not None:
+        log.info("report body read", report_id=report_id, who=caller.text, route=route,
+                 reason=reason)
+    return body
+
+
+def body_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The answers of a route serving a report's body: the report, these errors, 410 when it is
+    no longer kept."""
+    return {200: {"description": "The report (FiledReport, JSON).", "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/FiledReport"}}}},
+        **responses(*codes), 410: {"description": "The report is no longer kept."}}
+
+
+_REASONS = "; ".join(f"`{code}`: {meaning}" for code, meaning in READ_REASONS.items())
+
+
+@router.get("/reports/{report_id}/body", response_class=HttpResponse,
+            summary="A report's body, as the ESP filed it (admin, with a reason): the one route "
+            "by which anyone but the agency holding a case reads a report.",
+            description="For an admin only (analysts read the ledger, never a body). `reason` is "
+            f"a code, never free text, so that no personal value reaches the log: {_REASONS}. "
+            "The read (who, which report, when, route `admin-body`, the reason) is recorded in "
+            "the access log before the report is served, and shown on the report's timeline; "
+            "when it cannot be recorded, nothing is served (503). 404: no report stored under "
+            "this id; 410: the report is in the ledger but no longer kept.",
+            responses=body_responses(401, 404, 422, 503))
+async def report_body(tracker: TrackerDeps, who: Admin, report_id: Annotated[int, Path(ge=1)],
+                      reason: Annotated[ReadReason, Query(description="Why the report is read: "
+                                                          "one of the codes above.")]
+                      ) -> HttpResponse:
+    body = await served_body(tracker, report_id, Caller(who, "admin"), "admin-body", reason)
+    if body is None:
+        if await tracker.reads.timeline_fields(report_id):
+            raise HTTPException(status_code=410, detail=f"report {report_id} is no longer kept")
+        raise HTTPException(status_code=404, detail=f"no report {report_id} is stored")
+    return HttpResponse(body, media_type="application/json")
+
+
+class AccessEntry(CamelModel):
+    """One read of a report's body."""
+
+    id: str = Field(description="The entry's id: what `before` takes for the next page.")
+    report_id: int
+    who: str = Field(description="The caller's configured name (an agency id, an admin account).")
+    role: Role
+    route: AccessRoute = Field(description=", ".join(f"{name}: {path}"
+                                                     for name, path in ACCESS_ROUTES.items()))
+    reason: ReadReason | None = Field(description="An admin's reason code; none for an agency.")
+    at: datetime
+
+
+@router.get("/access-log", response_model=list[AccessEntry], response_model_by_alias=True,
+            summary="Every read of a report's body, newest first (admin).",
+            description="Appended to before each body is served, never changed; kept to its "
+            "newest TIPLINE_ACCESS_LOG_MAX_ENTRIES. `before` (the id of the last one of a page) "
+            "gives the next page.", responses=responses(401, 422, 503))
+async def get_access_log(tracker: TrackerDeps, _who: Admin,
+                         limit: int = Query(50, ge=1, le=1000),
+                         before: str | None = Query(None, pattern=r"^\d{1,20}-\d{1,20}$")
+                         ) -> list[AccessEntry]:
+    return [AccessEntry(id=entry_id, report_id=r.report_id, who=r.who, role=r.role, route=r.route,
+                        reason=r.reason, at=r.at)
+            for entry_id, r in await tracker.access.recent(limit, before)]
 
 
 @router.get("/gap", response_model=domain.Gap, response_model_by_alias=True,

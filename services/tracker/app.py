@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from services.tracker import agency_api, api, dashboard, workshop_api
+from services.tracker.access_log import AccessLog
 from services.tracker.breaches import BreachStore
 from services.tracker.config import TrackerSettings
 from services.tracker.contract import ASYNCAPI, contract
 from services.tracker.dead_letters import DeadLetters
 from services.tracker.deps import (
-    BodyReader,
+    AccessStore,
     DeadLetterStore,
     GroupStates,
     Reads,
@@ -28,7 +29,7 @@ from services.tracker.recording import Recording
 from services.tracker.responses import Responses
 from services.tracker.sla import SlaWatcher
 from services.tracker.workshop import Workshop
-from shared.auth import parse_keys
+from shared.auth import one_role_per_key, parse_keys
 from shared.bodies import ReportBodies
 from shared.clock import SYSTEM, Clock
 from shared.directory import load_directory
@@ -38,6 +39,19 @@ from shared.schemas.events import MessageDeadLettered
 from shared.schemas.report import FiledReport
 from shared.service import StreamService
 from shared.worker import Periodic
+
+DESCRIPTION = """The ledger of every report, the handoff gap, agencies' queues, dead letters.
+
+**Who reads what.** An *analyst* reads the ledger, the gap and metadata: timelines, queues, dead
+letters without their payloads. An *agency* reads its own queue and the body of a report it holds
+a case of (`GET /v1/agencies/{agency_id}/cases/{report_id}/report`). An *admin* reads what an
+analyst reads, dead-letter payloads and the access log, and a report's body through one route
+only: `GET /v1/reports/{report_id}/body`, with a `reason` code. Nobody else reads a body, and an
+ESP reads nothing here. Every read of a body is recorded in the access log (who, which report,
+when, through which route, the reason) before the body is served; when it cannot be recorded
+the body is not served (503). The log is `GET /v1/access-log` (admin) and each report's reads are
+on its timeline. The table of every route and role: docs/guarantees.md, "Who reads what".
+"""
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ class Wired:
 
 def bootstrap(settings: TrackerSettings | None = None, *, clock: Clock = SYSTEM,
               reads: Reads | None = None, dead_letters: DeadLetterStore | None = None,
-              responses: ResponsePublisher | None = None, bodies: BodyReader | None = None,
+              responses: ResponsePublisher | None = None, access: AccessStore | None = None,
               group_states: GroupStates | None = None,
               workshop: WorkshopStore | None = None) -> Wired:
     settings = settings or TrackerSettings()
@@ -84,14 +98,18 @@ def bootstrap(settings: TrackerSettings | None = None, *, clock: Clock = SYSTEM,
     unknown = set(agency_keys.values()) - {a.id for a in directory.agencies}
     if unknown:
         raise ValueError(f"TIPLINE_AGENCY_KEYS names agencies not in the directory: {sorted(unknown)}")
+    analyst_keys = parse_keys(settings.analyst_keys, "analyst key")
+    admin_keys = parse_keys(settings.admin_keys, "admin key")
+    one_role_per_key({"agency": agency_keys, "analyst": analyst_keys, "admin": admin_keys})
     tracker = Tracker(
         settings=settings, policy=policy, directory=directory, reads=reads or ledger_reads,
         dead_letters=dead_letters or DeadLetters(redis, t, replayable),
         responses=responses or Responses(redis, t, service.publisher),
-        bodies=bodies or report_bodies, group_states=group_states or states,
+        access=access or AccessLog(redis, t, service.publisher, settings.access_log_max_entries,
+                                   settings.access_log_per_report),
+        group_states=group_states or states,
         workshop=workshop or Workshop(redis, t, replayable), clock=clock,
-        analyst_keys=parse_keys(settings.analyst_keys, "analyst key"),
-        admin_keys=parse_keys(settings.admin_keys, "admin key"), agency_keys=agency_keys,
+        analyst_keys=analyst_keys, admin_keys=admin_keys, agency_keys=agency_keys,
         replayable=replayable)
     export_gap(service.metrics, tracker.reads, policy, tracker.agency_kinds, clock)
 
@@ -106,7 +124,7 @@ def bootstrap(settings: TrackerSettings | None = None, *, clock: Clock = SYSTEM,
 def app_for(wired: Wired) -> FastAPI:
     app = wired.service.app(routers=[api.router, agency_api.router, workshop_api.router,
                                      dashboard.router],
-                            deps=wired.tracker)
+                            deps=wired.tracker, description=DESCRIPTION)
     document_schemas(app, FiledReport)  # the body an agency reads of its case
     return app
 

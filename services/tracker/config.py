@@ -25,14 +25,23 @@ class TrackerSettings(TiplineSettings):
     analyst_keys: str = Field(
         default=devkeys.ANALYST_KEYS,
         description="Comma-separated name:key pairs: who may read timelines, the gap, the "
-        "dashboard and dead letters (without payloads).")
+        "dashboard and dead letters (without payloads); never a report's body.")
     admin_keys: str = Field(
         default=devkeys.ADMIN_KEYS,
-        description="Comma-separated name:key pairs: who may read dead-letter payloads and replay.")
+        description="Comma-separated name:key pairs: who may read dead-letter payloads, replay, "
+        "set faults, read the access log, and read a report's body with a stated reason.")
     agency_keys: str = Field(
         default=devkeys.AGENCY_KEYS,
-        description="Comma-separated agency_id:key pairs: each agency's key to its own queue and "
-        "responses.")
+        description="Comma-separated agency_id:key pairs: each agency's key to its own queue, "
+        "responses, and the bodies of the reports it holds cases of.")
+
+    access_log_max_entries: int = Field(
+        default=100_000, ge=1000, description="Reads of report bodies the access log keeps (the "
+        "newest; older ones are trimmed). Each report's timeline keeps its own newest "
+        "TIPLINE_ACCESS_LOG_PER_REPORT besides.")
+    access_log_per_report: int = Field(
+        default=100, ge=1, le=10_000, description="Reads of one report's body its timeline shows "
+        "(the newest).")
 
     def policy(self) -> Policy:
         return Policy(

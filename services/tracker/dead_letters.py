@@ -20,6 +20,24 @@ return false
 """
 
 
+MAX_ID_PART = 2**64 - 1
+
+
+def older_than(before: str | None) -> str | None:
+    """The end of an XREVRANGE for the entries older than `before` (an entry id, the last of the
+    page before), or None when no entry can be older (0-0). An id beyond Redis's range has every
+    entry older than it."""
+    if before is None:
+        return "+"
+    ms_text, _, seq_text = before.partition("-")
+    ms, seq = int(ms_text), int(seq_text or 0)
+    if (ms, seq) == (0, 0):
+        return None
+    if ms > MAX_ID_PART:
+        return "+"
+    return f"({ms}-{min(seq, MAX_ID_PART)}"
+
+
 class DeadLetters:
     """The dead-letter stream, read by entry id; a dead letter replayed to its source once."""
 
@@ -34,8 +52,10 @@ class DeadLetters:
                      ) -> list[tuple[str, dict[str, Any], bool]]:
         """(id, dead letter, replayed) for the newest `count` (older than `before`, an id, when
         given: the next page), newest first."""
-        entries = await self.redis.xrevrange(self.topology.dead_letters,
-                                             max=f"({before}" if before else "+", count=count)
+        end = older_than(before)
+        if end is None:
+            return []
+        entries = await self.redis.xrevrange(self.topology.dead_letters, max=end, count=count)
         letters = [(entry_id.decode(), json.loads(wire.payload(fields)))
                    for entry_id, fields in entries if wire.payload(fields)]
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -9,8 +9,10 @@ from fastapi import Depends
 from pydantic import BaseModel
 
 from services.tracker.config import TrackerSettings
+from services.tracker.contract import ReportBodyRead
 from services.tracker.domain import Policy
 from services.tracker.reads import Figures
+from shared.auth import Caller, Role, identify, session_caller
 from shared.clock import Clock
 from shared.directory import Directory
 from shared.faults import Fault, Faults
@@ -48,8 +50,15 @@ class ResponsePublisher(Protocol):
     async def publish(self, events: Sequence[BaseModel]) -> None: ...
 
 
-class BodyReader(Protocol):
-    async def raw(self, report_ids: Sequence[int]) -> list[bytes | None]: ...
+class AccessStore(Protocol):
+    """The one way a report's body leaves the tracker: read and recorded in one step."""
+
+    async def read_body(self, read: ReportBodyRead) -> bytes | None: ...
+
+    async def recent(self, count: int, before: str | None = None
+                     ) -> list[tuple[str, ReportBodyRead]]: ...
+
+    async def of_report(self, report_id: int) -> list[ReportBodyRead]: ...
 
 
 class WorkshopStore(Protocol):
@@ -86,7 +95,7 @@ class Tracker:
     reads: Reads
     dead_letters: DeadLetterStore
     responses: ResponsePublisher
-    bodies: BodyReader
+    access: AccessStore
     group_states: GroupStates
     workshop: WorkshopStore
     clock: Clock
@@ -104,6 +113,19 @@ class Tracker:
     def readers(self) -> dict[str, str]:
         """Who may read the tracker's API: analysts and admins."""
         return {**self.analyst_keys, **self.admin_keys}
+
+    @property
+    def keys(self) -> dict[Role, dict[str, str]]:
+        """Every key the tracker knows, by role (one role per key: checked at start-up)."""
+        return {"agency": self.agency_keys, "analyst": self.analyst_keys, "admin": self.admin_keys}
+
+    def caller(self, token: str | None, session: str | None) -> Caller | None:
+        """Who presents this key, or, without a key, this dashboard session (an analyst's or an
+        admin's); None for nobody the tracker knows."""
+        if token:
+            return identify(self.keys, token)
+        return session_caller({"analyst": self.analyst_keys, "admin": self.admin_keys}, session,
+                              self.clock.now())
 
 
 TrackerDeps = Annotated[Tracker, Depends(dependency(Tracker))]

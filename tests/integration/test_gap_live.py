@@ -259,7 +259,7 @@ async def test_an_agency_reads_the_report_of_its_case_from_the_one_stored_copy(
         await redis_client.delete(topology.report_body(2))
         expired = await client.get("/v1/agencies/icac-wa/cases/2/report", headers=WA)
     assert mine.status_code == 200 and FiledReport.model_validate(mine.json()) == report
-    assert as_analyst.status_code == 200
+    assert as_analyst.status_code == 403  # an analyst reads the ledger, never a body
     assert not_mine.status_code == 404 and others.status_code == 403
     assert expired.status_code == 410
 

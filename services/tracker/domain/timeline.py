@@ -1,6 +1,8 @@
-"""A report's timeline: its stages in time order, its handoffs, and the summary a reader wants first."""
+"""A report's timeline: its stages in time order, its handoffs, the reads of its body, and the
+summary a reader wants first."""
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,9 +51,22 @@ def _stage_key(view: StageView) -> tuple[datetime, int]:
     return view.at, STAGE_ORDER.index(view.stage) if view.stage in STAGE_ORDER else 99
 
 
-def timeline(report_id: int, fields: dict[str, str]) -> Timeline:
-    """A report's stages in time order, its handoffs, and the summary a reader wants first."""
-    views = []
+READ_DETAIL = ("who", "role", "route", "reason")
+
+
+def read_stage(read: Mapping[str, Any]) -> StageView:
+    """A read of the report's body (an access log entry) as a stage: `read`, by whom (the agency,
+    for an agency's read), through which route, and an admin's reason."""
+    detail = {k: read[k] for k in READ_DETAIL if read.get(k) is not None}
+    return StageView(stage="read", agency=read["who"] if read["role"] == "agency" else None,
+                     at=read["at"], detail=detail)
+
+
+def timeline(report_id: int, fields: dict[str, str],
+             reads: Sequence[Mapping[str, Any]] = ()) -> Timeline:
+    """A report's stages in time order (the reads of its body among them), its handoffs, and the
+    summary a reader wants first."""
+    views = [read_stage(read) for read in reads]
     by_name: dict[str, dict[str, Any]] = {}
     for name, value in fields.items():
         detail = json.loads(value)
