@@ -3,7 +3,8 @@
 Each test starts its own intake process (a fresh peak memory), measures that process (its peak
 resident memory from /proc, the time to its answer, /healthz's answers meanwhile) and writes the
 figures to test-artifacts/front-door/. What is asserted is behaviour: the answer, the memory bound,
-/healthz answered (never 503) while the door is under load; the times are recorded, not judged."""
+/healthz answered 200 within HEALTH_WITHIN_S (never 503) while the door is under load; the other
+times are recorded, not judged."""
 
 import json
 import socket
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "front-door"
 MB = 1 << 20
+HEALTH_WITHIN_S = 2.0  # the bound on each /healthz answer while the door is under load
 XML = {**BASIC, "Content-Type": "text/xml; charset=utf-8"}
 
 
@@ -81,7 +83,7 @@ class HealthProbe:
         while not self._stop.is_set():
             started = time.perf_counter()
             try:
-                status = httpx.get(f"{self.url}/healthz", timeout=5).status_code
+                status = httpx.get(f"{self.url}/healthz", timeout=HEALTH_WITHIN_S).status_code
             except httpx.HTTPError:
                 status = 0
             self.answers.append((status, time.perf_counter() - started))
