@@ -5,13 +5,17 @@ import asyncio
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match, Route
 
 # Redis away, restarting or still loading its append-only file: the caller should come back.
 REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError)
@@ -100,6 +104,16 @@ async def read_body(request: Request, limit: int, timeout_s: float,
     return bytes(body)
 
 
+def allowed(request: Request) -> list[str]:
+    """Every method some route serves at the request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and isinstance(route, Route | APIRoute) and route.methods:
+            methods |= route.methods
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Parameter errors answer like body errors (capped, values never echoed); Redis away is a
     503 with Retry-After, never a 500."""
@@ -112,6 +126,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
                             content={"detail": "Redis is unavailable; nothing was done"})
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405:  # Allow names every method of the path, not its first route's
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed(request))}
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
     for error in REDIS_UNAVAILABLE:
         app.add_exception_handler(error, redis_away)

@@ -5,7 +5,7 @@ the simulated clock the dashboard shows."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.tracker.api import Admin, Analyst
 from services.tracker.deps import Tracker, TrackerDeps
@@ -42,12 +42,16 @@ class FaultKind(CamelModel):
 
 
 class FaultSetting(BaseModel):
+    model_config = ConfigDict(strict=True)  # a number is a number: true is not 1
+
     value: float = Field(default=1, description="What the kind's value means: see /v1/faults/kinds.")
     seconds: float | None = Field(default=None, gt=0, le=86_400,
                                   description="How long it lasts; none: until cleared.")
 
 
 class Poison(BaseModel):
+    model_config = ConfigDict(strict=True)  # a number is a number: true is not 1
+
     stream: str = Field(description="A stream of the stack, e.g. tipline:reports:triaged:p2.")
     count: int = Field(default=1, ge=1, le=100)
 
@@ -120,6 +124,8 @@ async def poison(tracker: TrackerDeps, _who: Admin, body: Poison) -> dict[str, A
 
 
 class Banner(BaseModel):
+    model_config = ConfigDict(strict=True)  # a number is a number: true is not 1
+
     name: str = Field(max_length=80)
     title: str = Field(max_length=200)
     step: str = Field(max_length=200)

@@ -31,6 +31,8 @@ async def test_faults_are_set_listed_cleared_and_refused_when_nothing_would_do_t
         ]:
             r = await client.put(path, json=body)
             assert r.status_code == 422 and why in r.json()["detail"], r.text
+        boolean = await client.put("/v1/faults/slow/triage", json={"value": True})
+        assert boolean.status_code == 422, boolean.text  # a number is a number: true is not 1
 
         # kill, pause and redis-down need a `tipline up` to carry them out
         refused = await client.put("/v1/faults/kill/router", json={"value": 5})
