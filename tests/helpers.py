@@ -68,6 +68,14 @@ async def entry_ids(redis: Redis, stream: str) -> list[bytes]:
     return await redis.eval(_IDS, 1, stream)
 
 
+_LAST_ID = "local e = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1) return e[1] and e[1][1]"
+
+
+async def last_id(redis: Redis, stream: str) -> bytes | None:
+    """The id of a stream's newest entry, without its body; None when it is empty."""
+    return await redis.eval(_LAST_ID, 1, stream) or None
+
+
 async def has_entries(redis: Redis, stream: str, n: int) -> bool:
     """At least n entries in the stream (for `eventually`)."""
     return await redis.xlen(stream) >= n
