@@ -11,8 +11,9 @@ from shared.schemas.events import CaseAssigned
 from shared.topology import Topology
 
 # The agency's backlog as the wall time it is busy until: a new case starts when the agency is
-# free and keeps it busy for its share of a day. The turn a case takes is recorded by its event
-# id: a redelivered case gets the same turn back and moves the backlog no further.
+# free and keeps it busy for its share of a day (the rule of domain.next_turn, done atomically).
+# The turn a case takes is recorded by its event id: a redelivered case gets the same turn back
+# and moves the backlog no further.
 # KEYS: busy-until, turn record. ARGV: now, seconds per case, record ttl. Returns "start now".
 _TAKE_TURN = """
 local taken = redis.call('GET', KEYS[2])

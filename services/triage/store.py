@@ -6,7 +6,8 @@ from shared.redis_scripts import queue_script
 from shared.topology import Topology
 
 # The earliest report holding any of these hashes is the bundle's first; this report's hashes
-# join that bundle. Run again for the same report, it gives the same answer.
+# join that bundle (the rule of domain.first_report, done atomically). Run again for the same
+# report, it gives the same answer.
 _JOIN_BUNDLE = """
 local first = nil
 for _, key in ipairs(KEYS) do

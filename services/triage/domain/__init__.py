@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, replace
 
+from services.triage.domain.bundles import BundleWindow, first_report
 from services.triage.domain.evidence import (
     Actionability,
     Evidence,
@@ -15,8 +16,9 @@ from shared.schemas.events import Disposition, RuleHit, TriageLane
 from shared.schemas.report import FiledReport
 
 __all__ = [
-    "RULES", "Actionability", "Evidence", "KnownHashError", "KnownHashes", "Rule", "TriageDecision",
-    "as_bundle_first", "as_bundle_member", "load_known_hashes", "triage",
+    "RULES", "Actionability", "BundleWindow", "Evidence", "KnownHashError", "KnownHashes", "Rule",
+    "TriageDecision", "as_bundle_first", "as_bundle_member", "first_report", "load_known_hashes",
+    "triage",
 ]
 
 

@@ -1,0 +1,48 @@
+"""The two rules the services keep inside Redis (atomic for replicas side by side) and the
+simulator keeps in memory give the same answers: which report opened a viral bundle, and when
+an agency takes a case up."""
+
+import random
+
+import pytest
+
+from services.agencies.domain import next_turn
+from services.agencies.store import AgencyBacklogs
+from services.triage.domain import BundleWindow
+from services.triage.store import Bundles
+from shared.clock import ManualClock
+from shared.schemas.events import CaseAssigned
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_bundle_is_opened_by_the_same_report_in_redis_and_in_memory(redis_client,
+                                                                            topology):
+    rng = random.Random(3)
+    wanted = [(report_id, tuple(sorted(rng.sample("abcdefgh", rng.randint(1, 3)))))
+              for report_id in range(1, 200)]
+    in_redis = await Bundles(redis_client, topology, window_s=3600).first_reports(wanted)
+    window = BundleWindow(window=3600)
+    in_memory = [window.join(report_id, keys, now=0.0) for report_id, keys in wanted]
+    assert in_redis == in_memory
+    assert len(set(in_memory)) > 1
+
+
+async def test_an_agency_takes_cases_up_at_the_same_times_in_redis_and_in_memory(redis_client,
+                                                                               topology):
+    clock = ManualClock(at=1_000.0)
+    backlogs = AgencyBacklogs(redis_client, topology, record_ttl_s=600, clock=clock)
+    rng = random.Random(5)
+    busy, expected, got, arrived = 0.0, [], [], []
+    for i in range(1, 60):
+        clock.advance(rng.choice([0.0, 0.5, 3.0, 20.0]))
+        case = CaseAssigned(event_id=f"case-{i}", report_id=i, producer="router", esp="x",
+                            agency_id="icac-x", why="jurisdiction", priority=2, lane="p2",
+                            jurisdiction="US-CA", incident_type="x")
+        turn = (await backlogs.take_turns([(case, 4.0)]))[case.event_id]
+        start, busy = next_turn(busy, clock.now(), 4.0)
+        expected.append(start)
+        got.append(turn.starts_at)
+        arrived.append(clock.now())
+    assert got == pytest.approx(expected, abs=1e-6)
+    assert any(s > t for s, t in zip(got, arrived, strict=True))  # some waited their turn
