@@ -11,6 +11,8 @@ TARGETS = {
     "redis_mb_per_100k_reports": 300,
     "p1_latency_p99_ms": 50,
     "load_rate_off_percent": 10,
+    "simulate_year_s": 900,
+    "simulate_sample_s": 15,
 }
 
 
@@ -55,6 +57,17 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
             "worst_second_off_percent"], TARGETS["load_rate_off_percent"], False,
             f"{phases['load']['rate']:g} reports/s for {phases['load']['seconds']:g} s through "
             "intake")
+    if "simulate" in phases:
+        x = phases["simulate"]
+        if x["share"] == 1:
+            check("tipline simulate: the year at its real volume, s", x["wall_s"],
+                  TARGETS["simulate_year_s"], False, f"{x['reports']:,} reports, both cores")
+        check("tipline simulate: a 1% sample, s", x["sample_wall_s"],
+              TARGETS["simulate_sample_s"], False, "the report pools decided first")
+        checks.append({"target": "tipline simulate: the sample's percentiles agree",
+                       "value": x["agrees"], "goal": True, "met": x["agrees"],
+                       "off_by_percent": None, "note": f"within {x['tolerance']['relative']:.0%} "
+                       f"or {x['tolerance']['hours']:g} h of the year's"})
     losses = [p.get("loss", {}).get("ok") for p in phases.values() if isinstance(p, dict) and "loss" in p]
     losses += [m["loss"]["ok"] for m in phases.get("http", {}).values()]
     checks.append({"target": "no report lost", "value": all(losses), "goal": True, "met": all(losses),

@@ -243,3 +243,30 @@ def phase_load(work: Path, rate: float, seconds: float, settings: dict[str, str]
             "retried": progress.retried, "failed": progress.failed,
             **held(sent), "answered": held(answered), "sent_per_second": sent,
             "per_second": answered, "loss": losses}
+
+
+def phase_simulate(share: float, sample: float) -> dict[str, Any]:
+    """`tipline simulate` on the shipped baseline: the year at `share` of its volume (1: all 36
+    million reports) on every core, then a `sample`, and how far each of the sample's
+    percentiles is from the year's."""
+    from tipline.simulate import BASELINE, output
+    from tipline.simulate.model import read
+    from tipline.simulate.runner import Runner
+
+    sim, _ = read(BASELINE)
+    say(f"simulate: the baseline year at {share:g} of its volume, then a {sample:g} sample")
+    started = time.monotonic()
+    with Runner([sim]) as runner:
+        prepared = time.monotonic() - started
+        year = runner.run(sim, share)
+        sampled_at = time.monotonic()
+        sampled = runner.run(sim, sample)
+    return {"share": share, "sample": sample, "reports": year.reports,
+            "wall_s": round(prepared + year.wall_s, 1), "pools_s": round(prepared, 1),
+            "reports_per_s": round(year.per_second),
+            "sample_wall_s": round(prepared + time.monotonic() - sampled_at, 1),
+            "sample_reports": sampled.reports,
+            "agreement": output.agreement(year.summary, sampled.summary),
+            "agrees": output.agrees(year.summary, sampled.summary),
+            "tolerance": {"relative": output.SAMPLE_TOLERANCE,
+                          "hours": output.SAMPLE_TOLERANCE_HOURS}}

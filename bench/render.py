@@ -77,6 +77,14 @@ def markdown(results: dict[str, Any]) -> str:
             f"{x['answered']['worst_second_off_percent']}% off, worst 5 s "
             f"{x['answered']['worst_5s_window_off_percent']}%); {x['accepted']:,} accepted, "
             f"{x['refused']} refused, {x['failed']} failed |")
+    if "simulate" in p:
+        x = p["simulate"]
+        worst = max((d for d in x["agreement"].values() if d is not None), default=None)
+        lines.append(
+            f"| tipline simulate, the baseline at {x['share']:g} of the year's volume | "
+            f"{x['reports']:,} reports in {x['wall_s']} s (**{x['reports_per_s']:,} reports/s**); "
+            f"a 1% sample in {x['sample_wall_s']} s, its percentiles at most "
+            f"{'-' if worst is None else f'{worst:.1%}'} off the year's |")
     lines += ["", "| target | goal | measured | met |", "|---|---|---|---|"]
     for c in results["targets"]:
         off = "" if c["off_by_percent"] is None or c["met"] else f" ({c['off_by_percent']:+.0f}%)"

@@ -11,6 +11,8 @@ Phases, each on a fresh stack and a fresh Redis:
             group each): the ratio to one replica, and that nothing was doubled
   load      `tipline load` at a set rate for a minute: the reports accepted each second against
             the rate asked
+  simulate  (not run by default) `tipline simulate`: the baseline year at its real volume on
+            every core, a 1% sample, and how far the sample's percentiles are from the year's
 Cost (CPU and peak RSS per process, Redis commands per report, Redis memory per report and per
 kind of key) is read in the pipeline phase. After every phase each report is counted where it
 ended (every agency inbox, the unassigned stream, the bundles), not only in the tracker's ledger:
@@ -29,11 +31,19 @@ from typing import Any
 
 from bench.judge import judge
 from bench.measure import machine
-from bench.phases import phase_flood, phase_http, phase_load, phase_pipeline, phase_raw
+from bench.phases import (
+    phase_flood,
+    phase_http,
+    phase_load,
+    phase_pipeline,
+    phase_raw,
+    phase_simulate,
+)
 from bench.render import chart, markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = ("pipeline", "raw", "http", "flood", "replicas", "load")
+PHASES = ("pipeline", "raw", "http", "flood", "replicas", "load", "simulate")
+DEFAULT_PHASES = PHASES[:-1]  # the simulator's year takes minutes: --phases simulate --keep
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=500, help="reports per batch request")
     parser.add_argument("--load-rate", type=float, default=200, help="the load phase's rate")
     parser.add_argument("--load-seconds", type=float, default=60, help="the load phase's length")
-    parser.add_argument("--phases", default=",".join(PHASES), help="which phases to run")
+    parser.add_argument("--simulate-share", type=float, default=1.0,
+                        help="the simulate phase's share of the year's volume")
+    parser.add_argument("--phases", default=",".join(DEFAULT_PHASES),
+                        help=f"which phases to run, of {', '.join(PHASES)} (default: all but "
+                        "simulate)")
     parser.add_argument("--keep", action="store_true", help="keep the other phases of the "
                         "results.json in --out (measured_at says when each was measured)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="where results go")
@@ -87,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         if "load" in phases:
             results["phases"]["load"] = phase_load(work, args.load_rate, args.load_seconds,
                                                    settings)
+        if "simulate" in phases:
+            results["phases"]["simulate"] = phase_simulate(args.simulate_share, 0.01)
     results["measured_at"] = {name: results["started_at"] for name in results["phases"]}
     if args.keep and (out / "results.json").exists():
         kept = json.loads((out / "results.json").read_text())

@@ -21,7 +21,7 @@ from shared.schemas.events import OUTCOMES
 from shared.settings import DATA_DIR, TiplineSettings
 from shared.synthetic import scenario
 from shared.topology import Topology
-from tipline import dead_letters, workshop_cli
+from tipline import dead_letters, simulate_cli, workshop_cli
 from tipline.console import ApiError, call, err, out
 from tipline.stack import Stack, StackError, masked, parse_replicas
 from tipline.supervisor import Supervisor
@@ -397,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="an admin key (default: the development key)")
     dlq.set_defaults(func=cmd_dlq)
     workshop_cli.add_commands(sub, _intake_url(), _tracker_url())
+    simulate_cli.add_command(sub)
     return parser
 
 
