@@ -187,6 +187,24 @@ class Topology:
         return self.key("bundle", hash_key)
 
     @property
+    def link_parents(self) -> str:
+        """Linking's union-find: report id -> its parent (a group is named by its smallest id)."""
+        return self.key("link", "parent")
+
+    @property
+    def link_edges(self) -> str:
+        """Each link found: `a|b` (a < b) -> its bases, comma-separated."""
+        return self.key("link", "edges")
+
+    def link_holders(self, keyed: str) -> str:
+        """The reports holding one identifier, named by its keyed hash (never the identifier)."""
+        return self.key("link", "holders", keyed)
+
+    def link_sightings(self, keyed: str) -> str:
+        """One IP address's sightings (keyed hash): `report:epoch` scored by the epoch."""
+        return self.key("link", "ip", keyed)
+
+    @property
     def faults(self) -> str:
         """The faults in force (shared.faults): field KIND:TARGET, value the fault."""
         return self.key("faults")
