@@ -2,20 +2,29 @@
 them, with what to look for while they last), poison entries, the running scenario's banner, and
 the simulated clock the dashboard shows."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, Field
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from services.tracker.api import Admin, Analyst
 from services.tracker.deps import Tracker, TrackerDeps
 from shared.faults import KINDS, FaultError, describe, fault
-from shared.http import responses
+from shared.http import Problem, ValidationProblem, responses
 from shared.schemas.camel import CamelModel
 
 router = APIRouter(prefix="/v1", tags=["workshop"])
 
-KindName = Annotated[str, Path(pattern=r"^[a-z-]{1,20}$", description="The fault's kind.")]
+class _FaultKind(StringConvertor):
+    """A path segment that is a fault's kind: /v1/faults/kinds and /v1/faults/poison are other
+    resources, not kinds (a DELETE there is 405, not a clearing of kind `kinds`)."""
+
+    regex = "|".join(KINDS)
+
+
+register_url_convertor("fault_kind", _FaultKind())
+KindName = Annotated[Literal[tuple(KINDS)], Path(description="The fault's kind.")]
 Target = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9:_.-]{0,79}$",
                              description="A service, an agency id, an ESP, or `stack`.")]
 
@@ -41,19 +50,30 @@ class FaultKind(CamelModel):
                                    "`tipline up` supervises the stack.")
 
 
-class FaultSetting(BaseModel):
-    model_config = ConfigDict(strict=True)  # a number is a number: true is not 1
+def _no_bool(value: Any) -> Any:
+    """A number is a number: JSON's true is not 1 (pydantic would take it as one)."""
+    if isinstance(value, bool):
+        raise ValueError("a number, not true or false")
+    return value
 
-    value: float = Field(default=1, description="What the kind's value means: see /v1/faults/kinds.")
-    seconds: float | None = Field(default=None, gt=0, le=86_400,
+
+Number = Annotated[float, BeforeValidator(_no_bool)]
+Whole = Annotated[int, BeforeValidator(_no_bool)]
+# Refusals that depend on the kind or on the stack (a value out of the kind's range, a target or a
+# stream the stack does not have) are a Problem; a body of the wrong shape, field errors.
+REFUSED = {422: {"model": Problem | ValidationProblem, "description": "Refused: field errors, or "
+                 "what the kind or the stack does not allow; nothing done."}}
+
+
+class FaultSetting(BaseModel):
+    value: Number = Field(default=1, description="What the kind's value means: see /v1/faults/kinds.")
+    seconds: Number | None = Field(default=None, gt=0, le=86_400,
                                   description="How long it lasts; none: until cleared.")
 
 
 class Poison(BaseModel):
-    model_config = ConfigDict(strict=True)  # a number is a number: true is not 1
-
     stream: str = Field(description="A stream of the stack, e.g. tipline:reports:triaged:p2.")
-    count: int = Field(default=1, ge=1, le=100)
+    count: Whole = Field(default=1, ge=1, le=100)
 
 
 def _targets(tracker: Tracker) -> dict[str, list[str]]:
@@ -78,9 +98,9 @@ async def fault_kinds(_who: Analyst) -> list[FaultKind]:
             for k in KINDS.values()]
 
 
-@router.put("/faults/{kind}/{target}", response_model=ActiveFault, response_model_by_alias=True,
+@router.put("/faults/{kind:fault_kind}/{target}", response_model=ActiveFault, response_model_by_alias=True,
             summary="Set a fault (admin): in force at once, until cleared or for `seconds`.",
-            responses=responses(401, 403, 404, 409, 422, 503))
+            responses={**responses(400, 401, 403, 404, 409, 503), **REFUSED})
 async def set_fault(tracker: TrackerDeps, _who: Admin, kind: KindName, target: Target,
                     setting: Annotated[FaultSetting, Body()]) -> ActiveFault:
     now = tracker.clock.now()
@@ -101,21 +121,21 @@ async def clear_all(tracker: TrackerDeps, _who: Admin) -> dict[str, int]:
     return {"cleared": await tracker.workshop.clear_faults()}
 
 
-@router.delete("/faults/{kind}", summary="Clear every fault of a kind (admin).",
-               responses=responses(401, 503))
+@router.delete("/faults/{kind:fault_kind}", summary="Clear every fault of a kind (admin).",
+               responses=responses(401, 404, 503))
 async def clear_kind(tracker: TrackerDeps, _who: Admin, kind: KindName) -> dict[str, int]:
     return {"cleared": await tracker.workshop.clear_faults(kind)}
 
 
-@router.delete("/faults/{kind}/{target}", summary="Clear one fault (admin).",
-               responses=responses(401, 503))
+@router.delete("/faults/{kind:fault_kind}/{target}", summary="Clear one fault (admin).",
+               responses=responses(401, 404, 503))
 async def clear_one(tracker: TrackerDeps, _who: Admin, kind: KindName,
                     target: Target) -> dict[str, int]:
     return {"cleared": await tracker.workshop.clear_faults(kind, target)}
 
 
 @router.post("/faults/poison", summary="Write poison entries on a stream of the stack (admin): "
-             "every group reading it dead-letters them.", responses=responses(401, 422, 503))
+             "every group reading it dead-letters them.", responses={**responses(400, 401, 503), **REFUSED})
 async def poison(tracker: TrackerDeps, _who: Admin, body: Poison) -> dict[str, Any]:
     if not tracker.replayable(body.stream):
         raise HTTPException(status_code=422, detail=f"{body.stream} is not a stream of this stack")
@@ -124,13 +144,11 @@ async def poison(tracker: TrackerDeps, _who: Admin, body: Poison) -> dict[str, A
 
 
 class Banner(BaseModel):
-    model_config = ConfigDict(strict=True)  # a number is a number: true is not 1
-
     name: str = Field(max_length=80)
     title: str = Field(max_length=200)
     step: str = Field(max_length=200)
-    index: int = Field(ge=0)
-    of: int = Field(ge=0)
+    index: Whole = Field(ge=0)
+    of: Whole = Field(ge=0)
 
 
 @router.get("/scenario", summary="The workshop scenario running now, and its step (null: none).",
@@ -140,7 +158,7 @@ async def get_scenario(tracker: TrackerDeps, _who: Analyst) -> dict[str, Any] | 
 
 
 @router.put("/scenario", summary="Show a scenario and its step on every dashboard (admin).",
-            responses=responses(401, 422, 503))
+            responses=responses(400, 401, 422, 503))
 async def put_scenario(tracker: TrackerDeps, _who: Admin, banner: Banner) -> dict[str, Any]:
     shown = {**banner.model_dump(), "since": tracker.clock.now()}
     await tracker.workshop.set_scenario(shown)

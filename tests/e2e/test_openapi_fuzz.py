@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import negative_data_rejection
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from services.intake.app import create_app as create_intake
 from services.intake.config import IntakeSettings
@@ -74,4 +74,11 @@ def test_intake_answers_every_request_as_documented(case, stack):
 @tracker.parametrize()
 @EXAMPLES
 def test_the_tracker_answers_every_request_as_documented(case, stack):
-    case.call_and_validate(base_url=stack.url("tracker"))
+    # A fault's value must be in its kind's own range, its target and a poison's stream must be
+    # the stack's: no one schema can say so, so a schema-valid request may be refused there (422
+    # with a Problem, as documented; tests/integration/test_workshop_api.py checks each refusal).
+    # Every other check holds on them, and every check everywhere else.
+    state_dependent = case.path in ("/v1/faults/{kind}/{target}", "/v1/faults/poison") \
+        and case.method in ("PUT", "POST")
+    case.call_and_validate(base_url=stack.url("tracker"),
+                           excluded_checks=[positive_data_acceptance] if state_dependent else [])
