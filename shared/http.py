@@ -17,6 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Route
 
+from shared.offload import Busy
+
 # Redis away, restarting or still loading its append-only file: the caller should come back.
 REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError)
 RETRY_AFTER_S = 2
@@ -115,8 +117,8 @@ def allowed(request: Request) -> list[str]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Parameter errors answer like body errors (capped, values never echoed); Redis away is a
-    503 with Retry-After, never a 500."""
+    """Parameter errors answer like body errors (capped, values never echoed); Redis away and
+    every checker busy (shared.offload) are a 503 with Retry-After, never a 500."""
 
     async def invalid(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -132,7 +134,12 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed(request))}
         return await http_exception_handler(request, exc)
 
+    async def busy(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
+                            content={"detail": f"busy: {exc}"})
+
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Busy, busy)
     app.add_exception_handler(RequestValidationError, invalid)
     for error in REDIS_UNAVAILABLE:
         app.add_exception_handler(error, redis_away)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from services.router.linking import BASES, Basis, Clue, Link, clues, keyed, sightings
+from services.router.linking import BASES, Basis, Clue, Groups, Link, clues, keyed, sightings
 from shared.schemas.report import Report
 from shared.topology import Topology
 
@@ -112,19 +112,10 @@ class LinkStore:
 
     async def groups(self) -> set[frozenset[int]]:
         """Every group of two or more reports (for tests and the gap: reads the whole forest)."""
-        parents = {int(k): int(v) for k, v in (await self.redis.hgetall(
-            self.topology.link_parents)).items()}
-
-        def root(report_id: int) -> int:
-            while parents.get(report_id, report_id) != report_id:
-                report_id = parents[report_id]
-            return report_id
-
-        by_root: dict[int, set[int]] = {}
-        for report_id in parents:
-            by_root.setdefault(root(report_id), set()).add(report_id)
-        return {frozenset(g) for g in by_root.values() if len(g) > 1}
-
+        forest = Groups()
+        for child, parent in (await self.redis.hgetall(self.topology.link_parents)).items():
+            forest.union(int(child), int(parent))
+        return forest.groups()
 
 def _basis(raw: bytes | str) -> Basis:
     text = raw.decode() if isinstance(raw, bytes) else raw
