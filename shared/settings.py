@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 
+from shared import devkeys
 from shared.topology import Topology
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -71,6 +72,20 @@ class TiplineSettings(BaseSettings):
     sim_seconds_per_hour: float = Field(
         default=2.5, gt=0, description="Wall seconds per simulated hour (2.5: a day in a minute)."
     )
+    link_key: SecretStr = Field(
+        default=SecretStr(devkeys.LINK_KEY), description="The key of the keyed hashes (HMAC-SHA256) "
+        "linking keeps of identifiers (emails, phones, accounts, devices, IP addresses) instead of "
+        "the identifiers: the same key in triage, which hashes, and wherever groups are read.")
+    link_ip_window_s: float = Field(
+        default=3600, ge=0, description="Two reports whose person reported was seen at the same "
+        "non-proxy IP address within this many seconds of each other are linked.")
+    preservation_days: float = Field(
+        default=365, gt=0, description="Simulated days a platform preserves a report's content "
+        "after submitting it (one year since the REPORT Act of 2024; 90 before): a case "
+        "acknowledged later may have nothing left to subpoena.")
+    preservation_at_risk_days: float = Field(
+        default=30, ge=0, description="An unacknowledged case whose preservation ends within this "
+        "many simulated days is at risk: its agency is warned once.")
     trace_exporter: Literal["none", "console", "otlp"] = Field(
         default="none", description="Where spans go: nowhere, standard error, or an OTLP endpoint.")
     otlp_endpoint: str | None = Field(
@@ -101,6 +116,10 @@ class TiplineSettings(BaseSettings):
 
     def topology(self) -> Topology:
         return Topology(self.prefix)
+
+    def preservation_s(self) -> float:
+        """How long a report's content is preserved, in wall seconds of the simulated clock."""
+        return self.preservation_days * 24 * self.sim_seconds_per_hour
 
     def redis(self) -> Redis:
         """A client for the configured Redis (the URL's password wins over redis_password)."""

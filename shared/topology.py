@@ -205,6 +205,41 @@ class Topology:
         return self.key("link", "ip", keyed)
 
     @property
+    def link_members_prefix(self) -> str:
+        """`<prefix><root>`: the reports of one group, named by its root (the script names them)."""
+        return self.key("link", "members") + ":"
+
+    @property
+    def link_stats(self) -> str:
+        """groups (of two reports or more) and linked_reports (the reports in them)."""
+        return self.key("link", "stats")
+
+    @property
+    def link_held(self) -> str:
+        """Report id -> the agency holding its case (the router's decision, in its commit)."""
+        return self.key("link", "held")
+
+    def agency_queue(self, agency_id: str) -> str:
+        """An agency's unacknowledged cases in an investigator's order: priority, preservation
+        day, larger groups first (`services.tracker.recording.queue_score`)."""
+        return self.key("agency", agency_id, "queue")
+
+    @property
+    def preservation_watch(self) -> str:
+        """Unacknowledged cases by the end of their report's preservation."""
+        return self.key("preservation", "watch")
+
+    @property
+    def preservation_warn(self) -> str:
+        """Unacknowledged cases by when their agency is warned of the preservation's end."""
+        return self.key("preservation", "warn")
+
+    @property
+    def preservation_outcome_watch(self) -> str:
+        """Cases without an outcome by the end of their report's preservation."""
+        return self.key("preservation", "outcome")
+
+    @property
     def faults(self) -> str:
         """The faults in force (shared.faults): field KIND:TARGET, value the fault."""
         return self.key("faults")

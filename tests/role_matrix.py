@@ -80,6 +80,9 @@ MATRIX: tuple[Row, ...] = (
         variant="a case it does not hold", params={"report_id": 2}),
     Row("POST", "/v1/agencies/{agency_id}/cases/{report_id}/responses", "writes a response", (
         401, 401, 401, 202, 403, 401, 401, 401, 401)),
+    Row("POST", "/v1/agencies/{agency_id}/cases/{report_id}/legal-process",
+        "records legal process: the case's unviewed files are shown to it", (
+            401, 401, 401, 202, 403, 401, 401, 401, 401)),
     # admins only, with a key (never a session)
     Row("GET", "/v1/reports/{report_id}/body", "**a report's body**, recorded in the access log",
         ADMIN, query="reason=legal-process"),

@@ -75,8 +75,9 @@ def plan_responses(case: CaseAssigned, profile: AgencyProfile,
                   lane=case.lane, esp=case.esp, why=case.why)
     plan = [PlannedResponse(answer.ack_after, CaseAcknowledged(
         event_id=derived_event_id(case.event_id, "acknowledged"), after_hours=answer.ack_after,
-        **common))]
-    if answer.outcome_after is not None:
+        notice=case.deconfliction, **common))]
+    # A deconfliction notice is acknowledged like a case; it has no outcome of its own.
+    if answer.outcome_after is not None and case.why != "deconfliction":
         plan.append(PlannedResponse(answer.outcome_after, CaseOutcomeReported(
             event_id=derived_event_id(case.event_id, "outcome"), outcome=answer.outcome,
             after_hours=answer.outcome_after, **common)))

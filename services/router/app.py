@@ -9,6 +9,7 @@ from services.router.config import RouterSettings
 from services.router.contract import ASYNCAPI, contract
 from services.router.domain import load_ip_table, load_zip_table
 from services.router.handlers import Routing
+from services.router.link_store import LinkStore
 from shared.directory import load_directory
 from shared.schemas.events import SlaBreached
 from shared.service import StreamService
@@ -24,11 +25,14 @@ def bootstrap(settings: RouterSettings | None = None) -> Wired:
     settings = settings or RouterSettings()
     service = StreamService(contract(settings.topology()), settings, asyncapi=ASYNCAPI)
     routing = Routing(load_ip_table(settings.ip_table_file), load_zip_table(settings.zip_table_file),
-                      load_directory(settings.directory_file), service.topology)
-    for channel in service.contract.consumes:  # in their declared order: breaches first
-        handler = routing.on_sla_breached if SlaBreached in channel.types else (
-            routing.on_report_triaged)
-        service.consume(channel, handler)
+                      load_directory(settings.directory_file), service.topology,
+                      LinkStore(service.redis, service.topology, settings.link_ip_window_s),
+                      settings.preservation_s())
+    for channel in service.contract.consumes:  # in their declared order: watch alerts first
+        if SlaBreached in channel.types:
+            service.consume(channel, routing.on_watch_alert)
+        else:
+            service.consume(channel, routing.on_report_triaged, prepare=routing.prepare)
     return Wired(service, routing)
 
 

@@ -16,12 +16,13 @@ import bisect
 import ipaddress
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.directory import Agency, Directory
 from shared.geo import US_JURISDICTIONS, is_country_code, state_code
-from shared.schemas.events import CaseReason
+from shared.schemas.events import CaseReason, Deconfliction
 from shared.schemas.facts import RoutingFacts
 from shared.schemas.report import Address, EstimatedLocation, FiledReport
 
@@ -301,3 +302,35 @@ def resolve(report: ReportClues, ip_table: IpTable, zips: ZipTable, directory: D
         agency, jurisdiction=top, region=region, basis=basis, confidence=round(weight / total, 3),
         conflicts=tuple(j for j, _ in rest), also_notify=tuple(also), states=states,
     )
+
+
+@dataclass(frozen=True)
+class GroupRoute:
+    """What a report's link group changes of where it goes: `target` receives its case (its own
+    jurisdiction's agency, or else the agency holding its group, then with `basis`), and every
+    other agency holding a case of the group is in a deconfliction with it, both told."""
+
+    target: str | None
+    basis: str | None = None
+    linked_to: int | None = None
+    notices: tuple[Deconfliction, ...] = ()
+
+
+def route_with_group(report_id: int, own_agency: str | None, holders: Mapping[str, int]
+                     ) -> GroupRoute:
+    """`holders`: each agency holding a case of the report's group -> its earliest report there.
+    A report without a jurisdiction of its own goes to the agency holding the group's earliest
+    report; linked cases at different agencies are each told of the other."""
+    ordered = sorted(holders.items(), key=lambda held: (held[1], held[0]))
+    target, basis, linked_to = own_agency, None, None
+    if target is None and ordered:
+        target, linked_to = ordered[0]
+        basis = f"linked to report {linked_to} held by {target}"
+    notices: list[Deconfliction] = []
+    for agency, held in ordered if target else ():
+        if agency != target:
+            notices += [Deconfliction(report_id=held, agency_id=agency, other_report_id=report_id,
+                                      other_agency_id=target),
+                        Deconfliction(report_id=report_id, agency_id=target,
+                                      other_report_id=held, other_agency_id=agency)]
+    return GroupRoute(target, basis, linked_to, tuple(notices))

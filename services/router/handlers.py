@@ -1,7 +1,10 @@
 """Router subscribers: a triaged report becomes cases in agency inboxes (or an unassigned record
 offered to the federal partner); an SLA breach becomes a re-notification, then an escalation."""
 
-from services.router.domain import IpTable, ZipTable, resolve
+from datetime import timedelta
+
+from services.router.domain import IpTable, ZipTable, resolve, route_with_group
+from services.router.link_store import Linked, LinkStore
 from shared.directory import Directory
 from shared.effects import Effects
 from shared.logging import get_logger
@@ -9,14 +12,17 @@ from shared.schemas.events import (
     CaseAssigned,
     CaseEscalated,
     CaseFile,
+    CaseLink,
     CaseReason,
     CaseRenotified,
     Notified,
+    PreservationExpiring,
     PriorReport,
     ReportRouted,
     ReportTriaged,
     ReportUnassigned,
     SlaBreached,
+    WatchAlert,
     derived_event_id,
 )
 from shared.schemas.facts import RoutingFacts
@@ -42,20 +48,46 @@ def prior_report(report: RoutingFacts) -> PriorReport | None:
                        flea_country=le.flea_country) if le else None
 
 
+def case_links(report_id: int, linked: Linked) -> list[CaseLink]:
+    """The reports linked to this one directly, each with its holder and the bases."""
+    bases: dict[int, set[str]] = {}
+    for link in linked.links:
+        bases.setdefault(link.a if link.b == report_id else link.b, set()).add(link.basis)
+    return [CaseLink(report_id=r, agency_id=linked.holder_of(r), bases=sorted(b))
+            for r, b in sorted(bases.items())]
+
+
 class Routing:
     def __init__(self, ip_table: IpTable, zips: ZipTable, directory: Directory,
-                 topology: Topology) -> None:
+                 topology: Topology, links: LinkStore, preservation_s: float) -> None:
         self.ip_table = ip_table
         self.zips = zips
         self.directory = directory
         self.topology = topology
+        self.links = links
+        self.preservation_s = preservation_s
+
+    async def prepare(self, events: list[ReportTriaged]) -> dict[str, Linked]:
+        """Each report routed (not a bundle member) joins its link group first, in one round
+        trip for the batch: what the group holds decides with its jurisdiction."""
+        routed = [e for e in events if not (e.bundle and e.bundle.role == "member")]
+        found = await self.links.add_all([(e.report_id, e.links) for e in routed])
+        return {e.event_id: linked for e, linked in zip(routed, found, strict=True)}
 
     def on_report_triaged(self, event: ReportTriaged, out: Effects) -> None:
         if event.bundle and event.bundle.role == "member":
             log.info("bundle member, not routed again", bundle=event.bundle.bundle_id)
             return
+        linked: Linked = out.prepared or Linked([], event.report_id)
         found = resolve(event.routing, self.ip_table, self.zips, self.directory)
+        group = route_with_group(event.report_id, found.agency.id if found.agency else None,
+                                 linked.holders or {})
         incident = event.routing.incident_summary.incident_type.value
+        submitted = event.submitted_at or event.occurred_at
+        preserve_until = submitted + timedelta(seconds=self.preservation_s)
+        links = case_links(event.report_id, linked)
+        in_group = dict(group=linked.group if linked.size > 1 else None, links=links,
+                        preserve_until=preserve_until)
         common = dict(report_id=event.report_id, producer="router", priority=event.priority,
                       lane=event.lane, esp=event.esp)
         files = case_files(event.routing)
@@ -67,29 +99,67 @@ class Routing:
                 event_id=derived_event_id(event.event_id, f"case:{agency_id}"), agency_id=agency_id,
                 why=why, jurisdiction=jurisdiction, incident_type=incident,
                 actionability=event.actionability.score, labels=event.labels, files=files,
-                law_enforcement=prior, **common))
+                law_enforcement=prior, **in_group, **common))
 
-        if found.agency is None:
+        if group.target is None:
             if found.offered_to:
                 hand_over(found.offered_to, "unassigned_offer", "unknown")
             out.publish(self.topology.unassigned, ReportUnassigned(
                 event_id=derived_event_id(event.event_id, "unassigned"), reasons=list(found.reasons),
-                offered_to=found.offered_to, files_needing_legal_process=unviewed, **common))
-            log.info("report unassigned", reasons=list(found.reasons), offered_to=found.offered_to)
+                offered_to=found.offered_to, files_needing_legal_process=unviewed,
+                group_size=linked.size, **in_group, **common))
+            log.info("report unassigned", reasons=list(found.reasons), offered_to=found.offered_to,
+                     group_size=linked.size)
             return
-        assert found.jurisdiction and found.basis
-        hand_over(found.agency.id, "jurisdiction", found.jurisdiction)
-        for agency_id, why in found.also_notify:
-            hand_over(agency_id, why, found.jurisdiction)
+        if found.agency is None:  # no jurisdiction of its own: the group's holder takes it
+            why: CaseReason = "linked"
+            jurisdiction, basis, confidence, also = "unknown", group.basis or "", 0.0, ()
+        else:
+            assert found.jurisdiction and found.basis
+            why, jurisdiction, basis = "jurisdiction", found.jurisdiction, found.basis
+            confidence, also = found.confidence, found.also_notify
+        hand_over(group.target, why, jurisdiction)
+        for agency_id, also_why in also:
+            hand_over(agency_id, also_why, jurisdiction)
+        for notice in group.notices:
+            # each linked case at another agency, and this one, told of the other: a notice
+            # delivered (and acknowledged) like a case
+            out.publish(self.topology.agency_inbox(notice.agency_id), CaseAssigned(
+                event_id=derived_event_id(event.event_id, f"notice:{notice.agency_id}:"
+                                                          f"{notice.report_id}"),
+                report_id=notice.report_id, producer="router", priority=event.priority,
+                lane=event.lane, esp=event.esp, agency_id=notice.agency_id, why="deconfliction",
+                jurisdiction="linked", incident_type=incident, group=linked.group,
+                deconfliction=notice))
+        out.command("HSET", self.topology.link_held, event.report_id, group.target)
         out.publish(self.topology.routed, ReportRouted(
-            event_id=derived_event_id(event.event_id, "routed"), agency_id=found.agency.id,
-            also_notified=[Notified(agency_id=a, why=w) for a, w in found.also_notify],
-            jurisdiction=found.jurisdiction, region=found.region, basis=found.basis,
-            confidence=found.confidence, conflicts=list(found.conflicts), incident_type=incident,
-            files_needing_legal_process=unviewed, law_enforcement=prior, **common))
-        log.info("report routed", agency=found.agency.id, jurisdiction=found.jurisdiction,
-                 basis=found.basis, confidence=found.confidence,
-                 also=[a for a, _ in found.also_notify])
+            event_id=derived_event_id(event.event_id, "routed"), agency_id=group.target, why=why,
+            also_notified=[Notified(agency_id=a, why=w) for a, w in also],
+            jurisdiction=jurisdiction, region=found.region if found.agency else None, basis=basis,
+            confidence=confidence, conflicts=list(found.conflicts), incident_type=incident,
+            files_needing_legal_process=unviewed, law_enforcement=prior, group_size=linked.size,
+            deconfliction=list(group.notices), **in_group, **common))
+        log.info("report routed", agency=group.target, jurisdiction=jurisdiction, basis=basis,
+                 confidence=confidence, also=[a for a, _ in also], group_size=linked.size,
+                 notices=len(group.notices))
+
+    def on_watch_alert(self, alert: WatchAlert, out: Effects) -> None:
+        if isinstance(alert, PreservationExpiring):
+            self.on_preservation_expiring(alert, out)
+        else:
+            self.on_sla_breached(alert, out)
+
+    def on_preservation_expiring(self, alert: PreservationExpiring, out: Effects) -> None:
+        """An unacknowledged case whose report's preservation ends soon: its agency is told again,
+        with the date (the tracker records the warning)."""
+        out.publish(self.topology.agency_inbox(alert.agency_id), CaseAssigned(
+            event_id=derived_event_id(alert.event_id, "case"), report_id=alert.report_id,
+            producer="router", esp=alert.esp, agency_id=alert.agency_id,
+            why="preservation_warning", priority=alert.priority, lane=alert.lane,
+            jurisdiction=alert.jurisdiction, incident_type=alert.incident_type,
+            preserve_until=alert.preserve_until))
+        log.warning("preservation ends soon: agency warned", agency=alert.agency_id,
+                    days_left=alert.days_left)
 
     def on_sla_breached(self, breach: SlaBreached, out: Effects) -> None:
         """A priority-1 case its local agency has not acknowledged: the first breach notifies the

@@ -1,25 +1,33 @@
-"""Linking's Redis side: the identifiers' keyed hashes, the links found and the groups, each
-report added by one script (atomic, and idempotent: adding a report again finds the links it found
-the first time and changes nothing). It must find the groups `services.router.linking.Linker`
-finds, in any arrival order; a test checks it does."""
+"""Linking's Redis side: the identifiers' keyed hashes, the links found, the groups and who holds
+a case of each report. Each report is added by one script (atomic, and idempotent: adding a
+report again finds the links it found the first time and changes nothing). It must find the
+groups `shared.linking.Linker` finds, in any arrival order; a test checks it does.
 
+The router adds a report before deciding where it goes (its prepare step) and records the agency
+holding its case in its commit (`held`): a later report of the same group learns the holders."""
+
+import json
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from services.router.linking import BASES, Basis, Clue, Groups, Link, clues, keyed, sightings
-from shared.schemas.report import Report
+from shared.linking import BASES, Basis, Groups, Link
+from shared.redis_scripts import queue_script
+from shared.schemas.events import LinkClues
 from shared.topology import Topology
 
-# KEYS: parents, edges, then one holders key per clue, then one sightings key per sighting.
-# ARGV: report id, IP window (s), number of clues, then per clue its basis and (for a prior
-# report) the cited id or "", then per sighting its epoch.
-# Returns the links found, flat: a, b, basis, ...; then the group's name (its smallest id) last.
+# KEYS: parents, edges, stats, held, then one holders key per clue, then one sightings key per
+# sighting. ARGV: report id, IP window (s), number of clues, the members-set prefix, then per clue
+# its basis and (for a prior report) the cited id or "", then per sighting its epoch.
+# Returns JSON: the links found [a, b, basis], the group's name (its smallest id) and size, the
+# agency holding each directly linked report, and each agency holding a case of the group with
+# its earliest report there (this report left out).
 _ADD = """
-local parents, edges = KEYS[1], KEYS[2]
+local parents, edges, stats, held = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local me = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
+local members = ARGV[4]
 local found = {}
 
 local function find(id)
@@ -37,6 +45,10 @@ local function find(id)
   return root
 end
 
+local function size(root)
+  return math.max(redis.call('SCARD', members .. root), 1)
+end
+
 local function link(other, basis)
   if other == me then return end
   local a, b = math.min(me, other), math.max(me, other)
@@ -49,74 +61,125 @@ local function link(other, basis)
   local ra, rb = find(a), find(b)
   local low, high = math.min(ra, rb), math.max(ra, rb)
   redis.call('HSETNX', parents, low, low)
-  if low ~= high then redis.call('HSET', parents, high, low) end
+  if low ~= high then
+    -- the groups counted: a pair of singletons makes one, two groups become one
+    local sl, sh = size(low), size(high)
+    local groups = (sl > 1 and -1 or 0) + (sh > 1 and -1 or 0) + 1
+    local linked = sl + sh - (sl > 1 and sl or 0) - (sh > 1 and sh or 0)
+    redis.call('HINCRBY', stats, 'groups', groups)
+    redis.call('HINCRBY', stats, 'linked_reports', linked)
+    redis.call('SADD', members .. low, low, high)
+    redis.call('SUNIONSTORE', members .. low, members .. low, members .. high)
+    redis.call('DEL', members .. high)
+    redis.call('HSET', parents, high, low)
+  end
 end
 
 redis.call('HSETNX', parents, me, me)
 for i = 1, n do
-  local basis, cited = ARGV[2 + 2 * i], ARGV[3 + 2 * i]
-  local holders = KEYS[2 + i]
+  local basis, cited = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local holders = KEYS[4 + i]
   if cited ~= '' then link(tonumber(cited), basis) end
   for _, other in ipairs(redis.call('SMEMBERS', holders)) do link(tonumber(other), basis) end
   redis.call('SADD', holders, me)
 end
-for j = 1, #KEYS - 2 - n do
-  local seen = KEYS[2 + n + j]
-  local at = tonumber(ARGV[3 + 2 * n + j])
+for j = 1, #KEYS - 4 - n do
+  local seen = KEYS[4 + n + j]
+  local at = tonumber(ARGV[4 + 2 * n + j])
   for _, member in ipairs(redis.call('ZRANGEBYSCORE', seen, at - window, at + window)) do
     link(tonumber(string.match(member, '^(%d+):')), 'ip')
   end
-  redis.call('ZADD', seen, at, me .. ':' .. ARGV[3 + 2 * n + j])
+  redis.call('ZADD', seen, at, me .. ':' .. ARGV[4 + 2 * n + j])
 end
-local flat = {}
+local root = find(me)
+local linked_held, others = {}, {}
 for _, l in ipairs(found) do
-  table.insert(flat, l[1]); table.insert(flat, l[2]); table.insert(flat, l[3])
+  local other = l[1] == me and l[2] or l[1]
+  if linked_held[tostring(other)] == nil then
+    linked_held[tostring(other)] = redis.call('HGET', held, other) or ''
+  end
 end
-table.insert(flat, find(me))
-return flat
+local holders = {}
+for _, member in ipairs(redis.call('SMEMBERS', members .. root)) do
+  local id = tonumber(member)
+  if id ~= me then
+    local agency = redis.call('HGET', held, id)
+    if agency and (holders[agency] == nil or id < holders[agency]) then holders[agency] = id end
+  end
+end
+return cjson.encode({found, root, size(root), linked_held, holders})
 """
 
 
 @dataclass(frozen=True)
 class Linked:
-    """What adding a report found: its links (each once, sorted) and its group's name."""
+    """What adding a report found: its links (each once, sorted), its group's name and size, who
+    holds each directly linked report, and each agency holding a case of the group with its
+    earliest report there (this report left out)."""
 
     links: list[Link]
     group: int
+    size: int = 1
+    linked_held: dict[int, str | None] | None = None
+    holders: dict[str, int] | None = None
+
+    def holder_of(self, report_id: int) -> str | None:
+        return (self.linked_held or {}).get(report_id)
 
 
 class LinkStore:
-    def __init__(self, redis: Redis, topology: Topology, key: bytes, ip_window_s: float) -> None:
+    def __init__(self, redis: Redis, topology: Topology, ip_window_s: float) -> None:
         self.redis = redis
         self.topology = topology
-        self.key = key
         self.ip_window_s = ip_window_s
         self._add = redis.register_script(_ADD)
 
-    async def add(self, report_id: int, report: Report) -> Linked:
+    def _call(self, report_id: int, clues: LinkClues) -> tuple[list[str], list[object]]:
         t = self.topology
-        found = clues(report)
-        seen = sightings(report)
-        keys = [t.link_parents, t.link_edges,
-                *(t.link_holders(keyed(self.key, c)) for c in found),
-                *(t.link_sightings(keyed(self.key, Clue("ip", s.ip))) for s in seen)]
-        args: list[object] = [report_id, self.ip_window_s, len(found)]
-        for clue in found:
-            args += [clue.basis, clue.value if clue.basis == "prior-report" else ""]
-        args += [repr(s.at) for s in seen]
-        flat = await self._add(keys=keys, args=args)
-        *triples, group = flat
-        links = {Link(int(triples[i]), int(triples[i + 1]), _basis(triples[i + 2]))
-                 for i in range(0, len(triples), 3)}
-        return Linked(sorted(links), int(group))
+        keys = [t.link_parents, t.link_edges, t.link_stats, t.link_held,
+                *(t.link_holders(c.hash) for c in clues.clues),
+                *(t.link_sightings(s.hash) for s in clues.sightings)]
+        args: list[object] = [report_id, self.ip_window_s, len(clues.clues), t.link_members_prefix]
+        for clue in clues.clues:
+            args += [clue.basis, "" if clue.cited is None else clue.cited]
+        args += [repr(s.at) for s in clues.sightings]
+        return keys, args
+
+    async def add(self, report_id: int, clues: LinkClues) -> Linked:
+        keys, args = self._call(report_id, clues)
+        return _linked(await self._add(keys=keys, args=args))
+
+    async def add_all(self, reports: list[tuple[int, LinkClues]]) -> list[Linked]:
+        """Each report added in turn (a later one sees the earlier ones), in one round trip."""
+        if not reports:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for report_id, clues in reports:
+                keys, args = self._call(report_id, clues)
+                queue_script(pipe, self._add, keys, args)
+            return [_linked(raw) for raw in await pipe.execute()]
 
     async def groups(self) -> set[frozenset[int]]:
-        """Every group of two or more reports (for tests and the gap: reads the whole forest)."""
+        """Every group of two or more reports (for tests: reads the whole forest)."""
         forest = Groups()
         for child, parent in (await self.redis.hgetall(self.topology.link_parents)).items():
             forest.union(int(child), int(parent))
         return forest.groups()
 
-def _basis(raw: bytes | str) -> Basis:
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    return next(b for b in BASES if b == text)
+    async def stats(self) -> dict[str, int]:
+        """Groups of two or more reports, and the reports in them."""
+        raw = await self.redis.hgetall(self.topology.link_stats)
+        return {name: int(raw.get(name.encode(), 0)) for name in ("groups", "linked_reports")}
+
+
+def _linked(raw: bytes | str) -> Linked:
+    found, group, size, linked_held, holders = json.loads(raw)
+    # cjson writes an empty table as {}: no links, no holders
+    links = {Link(int(a), int(b), _basis(basis)) for a, b, basis in found}
+    return Linked(sorted(links), int(group), int(size),
+                  {int(r): a or None for r, a in (linked_held or {}).items()},
+                  {a: int(r) for a, r in (holders or {}).items()})
+
+
+def _basis(raw: str) -> Basis:
+    return next(b for b in BASES if b == raw)

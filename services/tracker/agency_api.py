@@ -21,6 +21,7 @@ from shared.schemas.camel import CamelModel
 from shared.schemas.events import (
     CaseAcknowledged,
     CaseOutcomeReported,
+    LegalProcessRecorded,
     Outcome,
     derived_event_id,
 )
@@ -75,7 +76,13 @@ def _known(tracker: Tracker, agency_id: str) -> None:
 
 
 @router.get("/{agency_id}/cases", response_model=CasePage, response_model_by_alias=True,
-            summary="An agency's queue, oldest first.",
+            summary="An agency's queue: open cases as an investigator orders them (priority, "
+            "then the day the report's preservation ends, then larger link groups); "
+            "acknowledged and all, oldest first.",
+            description="Each case shows its links (the reports, the agencies holding them, the "
+            "bases), the deconfliction notices about it, the preservation left, and how many "
+            "files the platform did not view (withheld from the report until the agency records "
+            "legal process).",
             responses=responses(401, 403, 404, 422, 503))
 async def list_cases(tracker: TrackerDeps, agency_id: AgencyId,
                      _caller: Annotated[Caller, Depends(_caller("queue"))],
@@ -83,8 +90,12 @@ async def list_cases(tracker: TrackerDeps, agency_id: AgencyId,
                      offset: int = Query(0, ge=0, le=1_000_000),
                      limit: int = Query(50, ge=1, le=200)) -> CasePage:
     _known(tracker, agency_id)
-    total, page = await tracker.reads.agency_cases(agency_id, status, offset, limit)
-    pairs = [(report_id, agency_id, handed) for report_id, handed, _ in page]
+    if status == "open":
+        total, queued = await tracker.reads.agency_queue(agency_id, offset, limit)
+        pairs = [(report_id, agency_id, handed) for report_id, handed in queued]
+    else:
+        total, page = await tracker.reads.agency_cases(agency_id, status, offset, limit)
+        pairs = [(report_id, agency_id, handed) for report_id, handed, _ in page]
     return CasePage(total=total, offset=offset, cases=await cases_of(tracker, pairs))
 
 
@@ -97,7 +108,11 @@ async def list_cases(tracker: TrackerDeps, agency_id: AgencyId,
             "must have been handed to this agency (404 otherwise). The read is recorded in the "
             "access log (route `agency-case`) before the report is served; when it cannot be, "
             "nothing is served (503). A report is kept while any case of it is open; once every "
-            "case is acknowledged, a report older than TIPLINE_REPORT_BODY_TTL_S is gone (410).",
+            "case is acknowledged, a report older than TIPLINE_REPORT_BODY_TTL_S is gone (410). "
+            "Files the platform did not view (fileViewedByEsp false) are withheld until the "
+            "agency records legal process for the case (POST .../legal-process): US courts have "
+            "held that opening them needs it (United States v. Wilson, 9th Cir. 2021). The "
+            "header Tipline-Withheld-Files counts the files left out.",
             responses=body_responses(401, 403, 404, 422, 503))
 async def case_report(tracker: TrackerDeps, agency_id: AgencyId,
                       report_id: Annotated[int, Path(ge=1)],
@@ -109,7 +124,23 @@ async def case_report(tracker: TrackerDeps, agency_id: AgencyId,
     body = await served_body(tracker, report_id, caller, "agency-case")
     if body is None:
         raise HTTPException(status_code=410, detail=f"report {report_id} is no longer kept")
-    return HttpResponse(body, media_type="application/json")
+    if f"legal_process:{agency_id}" in fields:
+        return HttpResponse(body, media_type="application/json",
+                            headers={"Tipline-Withheld-Files": "0"})
+    served, withheld = without_unviewed_files(body)
+    return HttpResponse(served, media_type="application/json",
+                        headers={"Tipline-Withheld-Files": str(withheld)})
+
+
+def without_unviewed_files(body: bytes) -> tuple[bytes, int]:
+    """The report without the files the platform did not view, and how many were left out."""
+    report = json.loads(body)
+    files = report.get("files") or []
+    kept = [f for f in files if f.get("fileViewedByEsp") is not False]
+    if len(kept) == len(files):
+        return body, 0
+    report["files"] = kept
+    return json.dumps(report, separators=(",", ":")).encode(), len(files) - len(kept)
 
 
 class Response(BaseModel):
@@ -169,3 +200,37 @@ async def respond(tracker: TrackerDeps, agency_id: AgencyId, report_id: Annotate
     return Recorded(report_id=report_id, agency=agency_id,
                     published=["acknowledged" if isinstance(e, CaseAcknowledged) else "outcome"
                                for e in events])
+
+
+class LegalProcess(BaseModel):
+    """`{"process": "search-warrant"}`: what the agency obtained for the case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    process: Literal["search-warrant", "subpoena", "court-order"]
+
+
+@router.post("/{agency_id}/cases/{report_id}/legal-process", status_code=202,
+             response_model=Recorded, response_model_by_alias=True,
+             summary="Record legal process for a case: the files the platform did not view are "
+             "shown in its report from then on.",
+             description="The case must have been handed to this agency (404 otherwise); the "
+             "agency's key only. Recorded through the ledger like a response (202): the report "
+             "shows the withheld files once the tracker has recorded it. Recording it again "
+             "changes nothing.", responses=responses(400, 401, 403, 404, 422, 503))
+async def record_legal_process(tracker: TrackerDeps, agency_id: AgencyId,
+                               report_id: Annotated[int, Path(ge=1)], body: LegalProcess,
+                               caller: Annotated[Caller, Depends(_caller("respond"))]) -> Recorded:
+    fields = (await tracker.reads.timelines([report_id]))[0]
+    handed = fields.get(f"handoff:{agency_id}")
+    if handed is None:
+        raise HTTPException(status_code=404, detail=f"report {report_id} was not handed to "
+                            f"{agency_id}")
+    if f"legal_process:{agency_id}" in fields:
+        return Recorded(report_id=report_id, agency=agency_id, published=[])
+    detail = json.loads(handed)
+    await tracker.responses.publish([LegalProcessRecorded(
+        event_id=derived_event_id(f"{report_id}:{agency_id}", "agency-api:legal-process"),
+        report_id=report_id, producer="tracker", esp=detail.get("esp", ""), agency_id=agency_id,
+        lane=detail.get("lane", "p3"), process=body.process)])
+    return Recorded(report_id=report_id, agency=agency_id, published=["legal-process"])

@@ -60,7 +60,14 @@ async def get_report(report_id: int, tracker: TrackerDeps, _who: Analyst) -> dom
     if not fields:
         raise HTTPException(status_code=404, detail=f"no report {report_id} in the ledger")
     reads = await tracker.access.of_report(report_id)
-    return domain.timeline(report_id, fields, [r.model_dump(mode="json") for r in reads])
+    found = domain.timeline(report_id, fields, [r.model_dump(mode="json") for r in reads])
+    group, members = await tracker.reads.group_of(report_id)
+    if group is None:
+        return found
+    # the group as it is now: reports linked after this one was routed are in it too
+    return found.model_copy(update={"group": group, "group_size": len(members),
+                                    "group_members": [domain.GroupMember(report_id=r, agency=a)
+                                                      for r, a in members]})
 
 
 async def served_body(tracker: Tracker, report_id: int, caller: Caller, route: AccessRoute,
@@ -153,7 +160,8 @@ async def get_gap(tracker: TrackerDeps, _who: Analyst) -> domain.Gap:
     oldest = round(tracker.policy.hours_between(f.oldest_open, t), 2) if f.oldest_open else None
     return domain.gap(f.totals, f.agencies, f.lanes, f.esps, f.reasons, open_count=f.open_count,
                       oldest_open_hours=oldest, dark=f.dark, lost_sight=f.lost_sight,
-                      policy=tracker.policy, agency_kinds=kinds)
+                      policy=tracker.policy, agency_kinds=kinds, link_stats=f.link_stats,
+                      at_risk=f.at_risk)
 
 
 @router.get("/gap/histograms", response_model=list[domain.Histogram], response_model_by_alias=True,
@@ -172,6 +180,19 @@ async def get_series(tracker: TrackerDeps, _who: Analyst,
     current = int(tracker.clock.now() // tracker.policy.seconds_per_hour)
     wanted = list(range(current - hours + 1, current + 1))
     return domain.series(await tracker.reads.series(domain.SERIES, wanted), wanted)
+
+
+class CaseLinkView(CamelModel):
+    report_id: int
+    agency: str | None = Field(description="The agency holding it; none when nobody does.")
+    bases: list[str] = Field(description="prior-report, esp-account, email, phone, device, ip.")
+
+
+class NoticeOnCase(CamelModel):
+    other_report: int
+    other_agency: str
+    at: datetime
+    acknowledged: bool
 
 
 class Case(CamelModel):
@@ -193,6 +214,20 @@ class Case(CamelModel):
     outcome: str | None
     dark: bool
     sla_breaches: int
+    group: int | None = Field(default=None, description="Its report's link group.")
+    group_size: int = 1
+    links: list[CaseLinkView] = Field(default_factory=list, description="Reports linked to it "
+                                      "when it was routed, the agencies holding them, the bases.")
+    deconfliction: list[NoticeOnCase] = Field(default_factory=list, description="Linked cases "
+                                              "at other agencies this agency was told of.")
+    preserve_until: datetime | None = Field(default=None, description="When the platform's "
+                                            "preservation of the report's content ends.")
+    preservation_days_left: float | None = Field(default=None, description="Simulated days.")
+    preservation_expired: bool = False
+    files_needing_legal_process: int = Field(default=0, description="Files the platform did not "
+                                             "view: withheld from the report until the agency "
+                                             "records legal process.")
+    legal_process: bool = Field(default=False, description="The agency recorded legal process.")
 
 
 class CasePage(BaseModel):
@@ -210,6 +245,15 @@ async def cases_of(tracker: Tracker, pairs: list[tuple[int, str, float]]) -> lis
         ack = json.loads(fields.get(f"acknowledged:{agency}", "null") or "null")
         outcome = json.loads(fields.get(f"outcome:{agency}", "null") or "null")
         breaches = sum(1 for level in (1, 2) if f"sla_breach_{level}:{agency}" in fields)
+        placed = json.loads(fields.get("routed") or fields.get("unassigned") or "{}")
+        until = detail.get("preserveUntil")
+        left = (tracker.policy.days_between(t, datetime.fromisoformat(until).timestamp())
+                if until else None)
+        notices = [NoticeOnCase(other_report=n["otherReport"], other_agency=n["otherAgency"],
+                                at=n["at"], acknowledged=f"notice_ack:{agency}:{n['otherReport']}"
+                                in fields)
+                   for name, raw in sorted(fields.items()) if name.startswith(f"notice:{agency}:")
+                   for n in [json.loads(raw)]]
         cases.append(Case(
             report_id=report_id, agency=agency, handed_at=detail.get("at") or
             datetime.fromtimestamp(handed, UTC), why=detail.get("why"), lane=detail.get("lane"),
@@ -219,7 +263,15 @@ async def cases_of(tracker: Tracker, pairs: list[tuple[int, str, float]]) -> lis
             acknowledged_at=ack["at"] if ack else None,
             acknowledged_after_hours=ack["afterHours"] if ack else None,
             outcome=outcome["outcome"] if outcome else None, dark=bool(breaches) and not ack,
-            sla_breaches=breaches))
+            sla_breaches=breaches, group=placed.get("group"),
+            group_size=placed.get("groupSize", 1),
+            links=[CaseLinkView(report_id=x["report_id"], agency=x.get("agency_id"),
+                                bases=x.get("bases", [])) for x in placed.get("links", [])],
+            deconfliction=notices, preserve_until=until,
+            preservation_days_left=round(max(left, 0.0), 2) if left is not None else None,
+            preservation_expired=f"preservation_expired:{agency}" in fields,
+            files_needing_legal_process=detail.get("filesNeedingLegalProcess", 0),
+            legal_process=f"legal_process:{agency}" in fields))
     return cases
 
 

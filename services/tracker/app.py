@@ -24,6 +24,7 @@ from services.tracker.handlers import Recorder
 from services.tracker.keeper import BodyKeeper
 from services.tracker.ledger import Ledger
 from services.tracker.metrics import export_gap
+from services.tracker.preservation import PreservationWatcher
 from services.tracker.reads import LedgerReads
 from services.tracker.recording import Recording
 from services.tracker.responses import Responses
@@ -74,7 +75,8 @@ def bootstrap(settings: TrackerSettings | None = None, *, clock: Clock = SYSTEM,
     directory = load_directory(settings.directory_file)
     # A time series is kept for 90 simulated days, and at least a day of wall time.
     ledger = Ledger(Recording(t, policy.seconds_per_hour,
-                              series_ttl_s=int(max(86_400, 90 * 24 * policy.seconds_per_hour))))
+                              series_ttl_s=int(max(86_400, 90 * 24 * policy.seconds_per_hour)),
+                              at_risk_s=policy.at_risk_s))
     recorder = Recorder(t, policy)
     for channel in service.contract.consumes:
         if MessageDeadLettered in channel.types:
@@ -85,6 +87,8 @@ def bootstrap(settings: TrackerSettings | None = None, *, clock: Clock = SYSTEM,
     ledger_reads = LedgerReads(redis, t, policy)
     service.run_in_background(SlaWatcher(BreachStore(redis, t, service.publisher), policy, clock,
                                          settings.sla_check_interval_ms).worker())
+    service.run_in_background(PreservationWatcher(redis, t, service.publisher, policy, clock,
+                                                  settings.sla_check_interval_ms).worker())
     report_bodies = ReportBodies(redis, t, settings.report_body_ttl_s)
     service.run_in_background(BodyKeeper(ledger_reads, report_bodies, clock).worker())
 

@@ -47,4 +47,6 @@ class TrackerSettings(TiplineSettings):
         return Policy(
             sla_hours={"p1": self.sla_p1_hours, "p2": self.sla_p2_hours, "p3": self.sla_p3_hours,
                        "informational": self.sla_informational_hours},
-            seconds_per_hour=self.sim_seconds_per_hour, lost_sight_days=self.lost_sight_days)
+            seconds_per_hour=self.sim_seconds_per_hour, lost_sight_days=self.lost_sight_days,
+            preservation_days=self.preservation_days,
+            preservation_at_risk_days=self.preservation_at_risk_days)

@@ -14,7 +14,7 @@ from shared.schemas.events import (
     ReportSubmitted,
     ReportUnassigned,
     RouterAction,
-    SlaBreached,
+    WatchAlert,
     new_event_id,
 )
 from shared.schemas.views import ReportTriagedSummary
@@ -69,12 +69,15 @@ def contract(topology: Topology) -> Contract:
     ledger = "recorded in the report's timeline and the gap counters"
     return Contract(
         service=TRACKER, port=8004,
-        summary="a timeline per report with every handoff; the gap: cases forwarded, acknowledged, "
-        "outcome known, unassigned, share never acknowledged, per agency and lane; watches "
-        "priority-1 cases for the SLA",
+        summary="a timeline per report with every handoff and its link group; the gap: cases "
+        "forwarded, acknowledged, outcome known, unassigned, share never acknowledged, per agency "
+        "and lane; linked groups, deconfliction notices, preservation expired and at risk; "
+        "watches cases for the SLA and the preservation clock; an agency's queue in an "
+        "investigator's order",
         http=["HTTP `GET /v1/reports/{id}`, `GET /v1/gap`, `GET /v1/gap/dark`, "
               "`GET /v1/agencies/{id}/cases`, `GET /v1/agencies/{id}/cases/{report}/report`, "
               "`POST /v1/agencies/{id}/cases/{report}/responses`, "
+              "`POST /v1/agencies/{id}/cases/{report}/legal-process`, "
               "`GET /v1/reports/{id}/body` (admin, with a reason), `GET /v1/access-log`, "
               "`GET /dashboard`"],
         consumes=[
@@ -85,14 +88,17 @@ def contract(topology: Topology) -> Contract:
             Channel(t.routed, RouterAction, f"Routing decisions, re-notifications and escalations, "
                     f"{ledger}."),
             Channel(t.unassigned, ReportUnassigned, f"Unassigned reports, {ledger}."),
-            Channel(t.agency_responses, AgencyResponse, f"Acknowledgements and outcomes, {ledger}."),
-            Channel(t.sla_breaches, SlaBreached, f"SLA breaches, {ledger}."),
+            Channel(t.agency_responses, AgencyResponse, f"Acknowledgements (of cases and of "
+                    f"deconfliction notices), outcomes and legal process, {ledger}."),
+            Channel(t.sla_breaches, WatchAlert, f"SLA breaches and preservation warnings, {ledger}."),
             Channel(t.dead_letters, MessageDeadLettered, "Dead letters of every service, counted."),
         ],
-        produces=[Channel(t.sla_breaches, SlaBreached,
+        produces=[Channel(t.sla_breaches, WatchAlert,
                           "A case not acknowledged within the SLA of its priority: it has gone "
                           "dark. A priority-1 case of its local agency is breached again (level 2: "
-                          "escalate). Announced once, however many trackers run."),
+                          "escalate). An unacknowledged case whose report's preservation ends "
+                          "within TIPLINE_PRESERVATION_AT_RISK_DAYS: its agency is warned. Each "
+                          "announced once, however many trackers run."),
                   Channel(t.agency_responses, AgencyResponse,
                           "Responses agencies post over HTTP (the agency API), published as the "
                           "simulated agencies' are."),

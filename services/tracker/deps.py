@@ -36,6 +36,12 @@ class Reads(Protocol):
     async def agency_cases(self, agency_id: str, status: str, offset: int, limit: int
                            ) -> tuple[int, list[tuple[int, float, bool]]]: ...
 
+    async def agency_queue(self, agency_id: str, offset: int, limit: int
+                           ) -> tuple[int, list[tuple[int, float]]]: ...
+
+    async def group_of(self, report_id: int, limit: int = 200
+                       ) -> tuple[int | None, list[tuple[int, str | None]]]: ...
+
 
 class DeadLetterStore(Protocol):
     async def recent(self, count: int, before: str | None = None

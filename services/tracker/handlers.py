@@ -14,7 +14,7 @@ class Recorder:
     def on_report_event(self, event: domain.ReportEvent, out: Effects) -> None:
         """Every stage of a report goes to the ledger (the subscription's collector)."""
         for step in domain.steps_for(event, self.policy):
-            out.collect((event.report_id, step))
+            out.collect((step.report_id or event.report_id, step))
 
     def on_message_dead_lettered(self, _event: MessageDeadLettered, out: Effects) -> None:
         out.command("HINCRBY", self.topology.gap_totals, "dead_letters", 1)

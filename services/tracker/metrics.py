@@ -41,7 +41,8 @@ def export_gap(metrics: Metrics, reads: Reads, policy: domain.Policy,
         f = await reads.figures(list(agency_kinds), t)
         gap = domain.gap(f.totals, f.agencies, f.lanes, f.esps, f.reasons, open_count=f.open_count,
                          oldest_open_hours=None, dark=f.dark, lost_sight=f.lost_sight,
-                         policy=policy, agency_kinds=agency_kinds)
+                         policy=policy, agency_kinds=agency_kinds, link_stats=f.link_stats,
+                         at_risk=f.at_risk)
         figures = gap.model_dump(by_alias=False)
         for name, gauge in totals.items():
             gauge.set(figures[name])

@@ -27,6 +27,8 @@ class Figures:
     oldest_open: float | None
     dark: int
     lost_sight: int
+    link_stats: dict[str, str]
+    at_risk: int
 
 
 class LedgerReads:
@@ -56,6 +58,8 @@ class LedgerReads:
             pipe.zrange(t.gap_open, 0, 0, withscores=True)
             pipe.zcard(t.gap_dark)
             pipe.zcount(t.gap_awaiting_outcome, "-inf", self.policy.lost_sight_before(now))
+            pipe.hgetall(t.link_stats)
+            pipe.zcount(t.preservation_watch, now, now + self.policy.at_risk_s)
             replies = list(await pipe.execute())
         totals = _text(replies.pop(0))
         agencies = {a: _text(replies.pop(0)) for a in agency_ids}
@@ -63,9 +67,10 @@ class LedgerReads:
         lanes["all"] = totals
         by_esp = {e: _text(replies.pop(0)) for e in esps}
         reasons = _text(replies.pop(0))
-        open_count, oldest, dark, lost = replies
+        open_count, oldest, dark, lost, link_stats, at_risk = replies
         return Figures(totals, agencies, lanes, by_esp, reasons, int(open_count),
-                       oldest[0][1] if oldest else None, int(dark), int(lost))
+                       oldest[0][1] if oldest else None, int(dark), int(lost), _text(link_stats),
+                       int(at_risk))
 
     async def series(self, metrics: Sequence[str], hours: list[int]) -> dict[str, dict[int, int]]:
         """Counts per simulated hour for these hours."""
@@ -90,6 +95,38 @@ class LedgerReads:
             pipe.zrange(self.topology.gap_dark, offset, offset + limit - 1, withscores=True)
             count, page = await pipe.execute()
         return int(count), [(*parse_case(m), score) for m, score in page]
+
+    async def agency_queue(self, agency_id: str, offset: int, limit: int
+                           ) -> tuple[int, list[tuple[int, float]]]:
+        """An agency's unacknowledged cases in an investigator's order (priority, preservation
+        day, larger groups first): how many, and a page of (report id, handoff time)."""
+        t = self.topology
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(t.agency_queue(agency_id))
+            pipe.zrange(t.agency_queue(agency_id), offset, offset + limit - 1)
+            total, members = await pipe.execute()
+        if not members:
+            return int(total), []
+        handed = await self.redis.zmscore(t.agency_open(agency_id), members)
+        return int(total), [(int(m), h or 0.0) for m, h in zip(members, handed, strict=True)]
+
+    async def group_of(self, report_id: int, limit: int = 200
+                       ) -> tuple[int | None, list[tuple[int, str | None]]]:
+        """A report's link group now (its name, or None when it is in none) and its reports with
+        the agency holding each (at most `limit`)."""
+        t = self.topology
+        root, seen = report_id, 0
+        while seen < 64:  # the union-find's depth is small: paths are compressed on every add
+            up = await self.redis.hget(t.link_parents, root)
+            if up is None or int(up) == root:
+                break
+            root, seen = int(up), seen + 1
+        members = sorted(int(m) for m in await self.redis.smembers(
+            t.link_members_prefix + str(root)))[:limit]
+        if len(members) < 2:
+            return None, []
+        held = await self.redis.hmget(t.link_held, members)
+        return root, [(m, h.decode() if h else None) for m, h in zip(members, held, strict=True)]
 
     async def agency_cases(self, agency_id: str, status: str, offset: int, limit: int
                            ) -> tuple[int, list[tuple[int, float, bool]]]:

@@ -26,14 +26,22 @@ def parse_case(member: bytes | str) -> tuple[int, str]:
     return int(report_id), agency
 
 
+def queue_score(priority: int, preserve_day: int, group_size: int) -> float:
+    """A case's place in its agency's queue, as an investigator would order it: priority first,
+    then the simulated day its report's preservation ends, then larger link groups (the size
+    when the case arrived)."""
+    return priority * 1e9 + preserve_day * 1e3 + (999 - min(group_size, 999))
+
+
 @dataclass(frozen=True)
 class Recording:
     """How the ledger records a step under a topology: `seconds_per_hour` places it in the hourly
-    series, kept `series_ttl_s`."""
+    series, kept `series_ttl_s`; a case is warned `at_risk_s` before its preservation ends."""
 
     topology: Topology
     seconds_per_hour: float
     series_ttl_s: int
+    at_risk_s: float = 0.0
 
     def item(self, report_id: int, step: Step) -> list[Any]:
         """[timeline key, stage, detail, groups]: one item of the ledger's commit chunk."""
@@ -81,6 +89,16 @@ class Recording:
                           ["ZADD", t.agency_open(agency), step.at, report_id]]
                 if step.deadline is not None:
                     opened.append(["ZADD", t.sla_watch, step.deadline, case])
+                until = step.preserve_until
+                day = int((until if until is not None else step.at) // (24 * self.seconds_per_hour))
+                opened.append(["ZADD", t.agency_queue(agency),
+                               queue_score(int(step.detail.get("priority", 3)), day,
+                                           step.group_size), report_id])
+                if until is not None:
+                    opened += [["ZADD", t.preservation_watch, until, case],
+                               ["ZADD", t.preservation_warn, until - self.at_risk_s, case]]
+                    groups.append([["absent", timeline, f"outcome:{agency}"],
+                                   ["ZADD", t.preservation_outcome_watch, until, case]])
                 groups.append([["absent", timeline, f"acknowledged:{agency}"], *opened])
             case "acknowledged":
                 handed = step.at - (step.hours or 0) * self.seconds_per_hour
@@ -88,13 +106,20 @@ class Recording:
                                      for key in dims],
                                ["ZREM", t.gap_open, case], ["ZREM", t.agency_open(agency), report_id],
                                ["ZADD", t.agency_acknowledged(agency), handed, report_id],
-                               ["ZREM", t.sla_watch, case], ["HDEL", t.sla_levels, case]])
+                               ["ZREM", t.sla_watch, case], ["HDEL", t.sla_levels, case],
+                               ["ZREM", t.agency_queue(agency), report_id],
+                               ["ZREM", t.preservation_watch, case],
+                               ["ZREM", t.preservation_warn, case]])
                 groups.append([["removed", t.gap_dark, case], *everywhere("dark", -1)])
                 groups.append([["absent", timeline, f"outcome:{agency}"],
                                ["ZADD", t.gap_awaiting_outcome, step.at, case]])
             case "outcome":
                 groups.append([[], *[["HINCRBY", key, f"out:{bucket_of(step.hours or 0)}", 1]
-                                     for key in dims], ["ZREM", t.gap_awaiting_outcome, case]])
+                                     for key in dims], ["ZREM", t.gap_awaiting_outcome, case],
+                               ["ZREM", t.preservation_outcome_watch, case]])
+            case "notice_ack":
+                groups.append([[], *[["HINCRBY", key, f"nack:{bucket_of(step.hours or 0)}", 1]
+                                     for key in dims]])
             case "breach" if step.level == 1:
                 open_hours = float(step.detail.get("openHours", 0))
                 handed = step.at - open_hours * self.seconds_per_hour

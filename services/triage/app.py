@@ -27,7 +27,8 @@ def bootstrap(settings: TriageSettings | None = None, *, bodies: BodyStore | Non
     redis, t = service.redis, service.topology
     triage = Triage(load_known_hashes(settings.known_hashes_file),
                     bundles or Bundles(redis, t, settings.bundle_window_s),
-                    bodies or ReportBodies(redis, t, settings.report_body_ttl_s), t)
+                    bodies or ReportBodies(redis, t, settings.report_body_ttl_s), t,
+                    settings.link_key.get_secret_value().encode())
     for channel in service.contract.consumes:
         service.consume(channel, triage.on_report_submitted, prepare=triage.prepare)
     return Wired(service, triage)

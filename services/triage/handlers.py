@@ -14,10 +14,12 @@ from services.triage.domain import (
 )
 from shared import bodies
 from shared.effects import Effects
+from shared.linking import link_clues
 from shared.logging import get_logger
 from shared.schemas.events import (
     ActionabilityScore,
     Bundle,
+    LinkClues,
     ReportSubmitted,
     ReportTriaged,
     derived_event_id,
@@ -32,6 +34,7 @@ log = get_logger(__name__)
 class Triaged:
     decision: TriageDecision
     routing: RoutingFacts
+    links: LinkClues
 
 
 class BodyStore(Protocol):
@@ -44,7 +47,8 @@ class BundleIndex(Protocol):
 
 class Triage:
     def __init__(self, known: KnownHashes, bundles: BundleIndex, bodies: BodyStore,
-                 topology: Topology) -> None:
+                 topology: Topology, link_key: bytes) -> None:
+        self.link_key = link_key
         self.known = known
         self.bundles = bundles
         self.bodies = bodies
@@ -63,8 +67,9 @@ class Triage:
             for e, first in zip(viral, firsts, strict=True):
                 join = as_bundle_first if first == e.report_id else as_bundle_member
                 decisions[e.event_id] = join(decisions[e.event_id], first)
-        return {e.event_id: Triaged(decisions[e.event_id], RoutingFacts.of_body(body))
-                for e, body in zip(events, found, strict=True)}
+        return {e.event_id: Triaged(decisions[e.event_id], RoutingFacts.of_body(body),
+                                    link_clues(r, self.link_key))
+                for e, body, r in zip(events, found, reports, strict=True)}
 
     def on_report_submitted(self, event: ReportSubmitted, out: Effects) -> None:
         triaged: Triaged = out.prepared
@@ -79,7 +84,7 @@ class Triage:
             novel_files=decision.novel_files,
             bundle=Bundle(bundle_id=decision.bundle_id, role=decision.bundle_role)
             if decision.bundle_id else None,
-            routing=triaged.routing,
+            routing=triaged.routing, links=triaged.links, submitted_at=event.occurred_at,
         ))
         log.info("report triaged", priority=decision.priority, disposition=decision.disposition,
                  rules=list(decision.rules), actionability=decision.actionability.score,

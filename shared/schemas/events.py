@@ -72,6 +72,35 @@ class Bundle(BaseModel):
     role: Literal["first", "member"] = Field(description="Members are counted, not routed again.")
 
 
+class KeyedClue(BaseModel):
+    """An identifier of the person reported, as linking keeps it: its basis and its keyed hash
+    (HMAC under TIPLINE_LINK_KEY), never the identifier; for a prior report, the cited id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    basis: str = Field(description="prior-report, esp-account, email, phone, device.")
+    hash: str = Field(pattern=r"^[0-9a-f]{32}$", description="The keyed hash of basis:value.")
+    cited: int | None = Field(default=None, ge=1, description="prior-report: the report cited.")
+
+
+class KeyedSighting(BaseModel):
+    """A non-proxy IP address the person reported was seen at (keyed hash), and when."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hash: str = Field(pattern=r"^[0-9a-f]{32}$")
+    at: float = Field(description="Epoch seconds of the capture event.")
+
+
+class LinkClues(BaseModel):
+    """What linking needs of a report, with no identifier in clear."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clues: list[KeyedClue] = Field(default_factory=list, max_length=200)
+    sightings: list[KeyedSighting] = Field(default_factory=list, max_length=200)
+
+
 class ReportTriaged(Event):
     type: Literal["ReportTriaged"] = "ReportTriaged"
     priority: Literal[1, 2, 3]
@@ -85,6 +114,10 @@ class ReportTriaged(Event):
     bundle: Bundle | None = None
     routing: RoutingFacts = Field(description="What routing needs of the report: its location "
                                   "clues, files and an earlier report to law enforcement.")
+    links: LinkClues = Field(default_factory=LinkClues, description="The person reported's "
+                             "identifiers as keyed hashes, for linking.")
+    submitted_at: AwareDatetime | None = Field(default=None, description="When intake accepted "
+                                               "the report: its preservation runs from then.")
 
     @field_serializer("routing")
     def _compact(self, routing: RoutingFacts) -> dict[str, Any]:
@@ -106,8 +139,31 @@ Outcome = Literal[
 
 CaseReason = Literal[
     "jurisdiction", "federal_nexus", "multi_state", "unassigned_offer", "renotification",
-    "escalation",
+    "escalation", "linked", "deconfliction", "preservation_warning",
 ]
+
+
+class CaseLink(BaseModel):
+    """A report linked to this one: who holds it, and on what bases."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    report_id: int = Field(ge=1)
+    agency_id: str | None = Field(default=None, description="The agency holding a case of it; "
+                                  "none when nobody does (yet).")
+    bases: list[str] = Field(default_factory=list, description="prior-report, esp-account, "
+                             "email, phone, device, ip. Empty: linked through the group only.")
+
+
+class Deconfliction(BaseModel):
+    """Linked cases sit with different agencies: each is told of the other."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    report_id: int = Field(ge=1, description="The case the notice is about (held by agency_id).")
+    agency_id: str
+    other_report_id: int = Field(ge=1)
+    other_agency_id: str
 
 
 class CaseFile(BaseModel):
@@ -153,6 +209,13 @@ class CaseAssigned(Event):
                                   "opening it needs legal process.")
     law_enforcement: PriorReport | None = Field(default=None, description="An agency the ESP had "
                                                 "already reported the incident to.")
+    group: int | None = Field(default=None, ge=1, description="The link group (its smallest "
+                              "report id), when the report is linked.")
+    links: list[CaseLink] = Field(default_factory=list, description="Reports linked to it.")
+    deconfliction: Deconfliction | None = Field(default=None, description="why deconfliction: "
+                                                "the linked case at another agency.")
+    preserve_until: AwareDatetime | None = Field(default=None, description="When the platform's "
+                                                 "preservation of the report's content ends.")
 
 
 class Notified(BaseModel):
@@ -178,6 +241,15 @@ class ReportRouted(Event):
     files_needing_legal_process: int = Field(default=0, ge=0, description="Files the ESP did "
                                              "not view, handed over with each case.")
     law_enforcement: PriorReport | None = None
+    why: CaseReason = Field(default="jurisdiction", description="jurisdiction: its clues decided; "
+                            "linked: no jurisdiction of its own, sent to the agency holding its "
+                            "link group.")
+    group: int | None = Field(default=None, ge=1)
+    group_size: int = Field(default=1, ge=1, description="Reports in its link group.")
+    links: list[CaseLink] = Field(default_factory=list)
+    deconfliction: list[Deconfliction] = Field(default_factory=list, description="Notices sent: "
+                                               "linked cases at different agencies, each told.")
+    preserve_until: AwareDatetime | None = None
 
 
 class ReportUnassigned(Event):
@@ -187,6 +259,10 @@ class ReportUnassigned(Event):
     priority: Literal[1, 2, 3]
     lane: TriageLane
     files_needing_legal_process: int = Field(default=0, ge=0)
+    group: int | None = Field(default=None, ge=1)
+    group_size: int = Field(default=1, ge=1)
+    links: list[CaseLink] = Field(default_factory=list)
+    preserve_until: AwareDatetime | None = None
 
 
 class SlaBreached(Event):
@@ -202,6 +278,20 @@ class SlaBreached(Event):
     incident_type: str
     level: Literal[1, 2]
     open_hours: float = Field(ge=0, description="Simulated hours since the case was handed over.")
+
+
+class PreservationExpiring(Event):
+    """An unacknowledged case whose report's preservation ends soon: its agency is warned once."""
+
+    type: Literal["PreservationExpiring"] = "PreservationExpiring"
+    agency_id: str
+    lane: TriageLane
+    priority: Literal[1, 2, 3]
+    why: CaseReason = Field(description="Why the agency received the case.")
+    jurisdiction: str
+    incident_type: str
+    preserve_until: AwareDatetime
+    days_left: float = Field(ge=0, description="Simulated days of preservation left.")
 
 
 class CaseRenotified(Event):
@@ -223,6 +313,8 @@ class CaseAcknowledged(Event):
     lane: TriageLane
     why: CaseReason = Field(description="Why the agency received the case it acknowledges.")
     after_hours: float = Field(ge=0, description="Simulated hours from assignment.")
+    notice: Deconfliction | None = Field(default=None, description="why deconfliction: the "
+                                         "notice acknowledged.")
 
 
 class CaseOutcomeReported(Event):
@@ -232,6 +324,17 @@ class CaseOutcomeReported(Event):
     why: CaseReason = Field(description="Why the agency received the case.")
     outcome: Outcome
     after_hours: float = Field(ge=0, description="Simulated hours from assignment.")
+
+
+class LegalProcessRecorded(Event):
+    """The agency holding a case has legal process for it (a warrant, a subpoena): the files the
+    platform did not view may now be shown to it."""
+
+    type: Literal["LegalProcessRecorded"] = "LegalProcessRecorded"
+    agency_id: str
+    lane: TriageLane
+    process: Literal["search-warrant", "subpoena", "court-order"] = Field(
+        description="What the agency obtained.")
 
 
 class MessageDeadLettered(BaseModel):
@@ -251,4 +354,6 @@ class MessageDeadLettered(BaseModel):
 
 
 RouterAction = Annotated[ReportRouted | CaseRenotified | CaseEscalated, Field(discriminator="type")]
-AgencyResponse = Annotated[CaseAcknowledged | CaseOutcomeReported, Field(discriminator="type")]
+WatchAlert = Annotated[SlaBreached | PreservationExpiring, Field(discriminator="type")]
+AgencyResponse = Annotated[CaseAcknowledged | CaseOutcomeReported | LegalProcessRecorded,
+                          Field(discriminator="type")]

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from services.router.link_store import LinkStore
-from services.router.linking import group_reports
+from shared.linking import group_reports, link_clues
 from shared.topology import Topology
 from tests.unit.test_linking import KEY, WINDOW, report
 
@@ -41,39 +41,59 @@ async def test_the_store_finds_the_reference_groups_in_any_arrival_order(redis_c
         for order in range(3):
             shuffled = list(reports)
             rng.shuffle(shuffled)
-            store = LinkStore(redis_client, Topology(f"{topology.prefix}:{trial}:{order}"), KEY,
-                              WINDOW)
+            store = LinkStore(redis_client, Topology(f"{topology.prefix}:{trial}:{order}"), WINDOW)
             for report_id, r in shuffled:
-                await store.add(report_id, r)
+                await store.add(report_id, link_clues(r, KEY))
             assert await store.groups() == expected, (trial, order)
             compared += bool(expected)
     assert compared > 20  # most trials had groups to compare
 
 
 async def test_a_report_added_again_adds_no_link(redis_client, topology):
-    store = LinkStore(redis_client, topology, KEY, WINDOW)
+    store = LinkStore(redis_client, topology, WINDOW)
     a = report(account=("Synthetic Chat", "u1"), email={"value": "x@example.com", "verified": True})
     b = report(account=("synthetic chat", "U1"), email={"value": "X@example.com", "verified": True})
-    assert (await store.add(1, a)).links == []
-    first = await store.add(2, b)
+    assert (await store.add(1, link_clues(a, KEY))).links == []
+    first = await store.add(2, link_clues(b, KEY))
     assert [(x.a, x.b, x.basis) for x in first.links] == [(1, 2, "email"), (1, 2, "esp-account")]
     assert first.group == 1
     edges = await redis_client.hgetall(topology.link_edges)
-    again = await store.add(2, b)
+    again = await store.add(2, link_clues(b, KEY))
     assert again == first and await redis_client.hgetall(topology.link_edges) == edges
     assert edges == {b"1|2": b"email,esp-account"}
 
 
 async def test_no_identifier_is_stored_in_clear(redis_client, topology):
-    store = LinkStore(redis_client, topology, KEY, WINDOW)
+    store = LinkStore(redis_client, topology, WINDOW)
     secrets = ["offender@example.com", "synthetic chat", "u1", "203.0.113.9"]
     r = report(account=("Synthetic Chat", "u1"),
                email={"value": "offender@example.com", "verified": True},
                ips=(("203.0.113.9", "2026-02-01T10:00:00Z", False),))
-    await store.add(1, r)
-    await store.add(2, r)
+    await store.add(1, link_clues(r, KEY))
+    await store.add(2, link_clues(r, KEY))
     stored = b""
     async for key in redis_client.scan_iter(match=f"{topology.prefix}:*"):
         stored += key + b" " + repr(await redis_client.dump(key)).encode() + b"\n"
     assert b"link" in stored
     assert not [s for s in secrets if s.encode() in stored.lower()], stored[:500]
+
+
+async def test_groups_are_counted_and_list_their_holders(redis_client, topology):
+    store = LinkStore(redis_client, topology, WINDOW)
+    email = {"value": "x@example.com", "verified": True}
+    await store.add(1, link_clues(report(email=email), KEY))
+    await redis_client.hset(topology.link_held, 1, "icac-ca")
+    await store.add(5, link_clues(report(account=("svc", "a")), KEY))
+    await redis_client.hset(topology.link_held, 5, "icac-tx")
+    assert await store.stats() == {"groups": 0, "linked_reports": 0}
+    third = await store.add(3, link_clues(report(email=email, account=("svc", "a")), KEY))
+    # 3 joins 1's group and 5's: one group of three, named by its smallest id
+    assert third.group == 1 and third.size == 3
+    assert third.holders == {"icac-ca": 1, "icac-tx": 5}
+    assert third.holder_of(1) == "icac-ca" and third.holder_of(5) == "icac-tx"
+    assert await store.stats() == {"groups": 1, "linked_reports": 3}
+    await store.add(9, link_clues(report(account=("other", "z")), KEY))
+    await store.add(8, link_clues(report(account=("other", "z")), KEY))
+    assert await store.stats() == {"groups": 2, "linked_reports": 5}
+    again = await store.add(3, link_clues(report(email=email, account=("svc", "a")), KEY))
+    assert again == third and await store.stats() == {"groups": 2, "linked_reports": 5}

@@ -58,6 +58,8 @@ def request_of(row: Row, caller: str, values: dict, poison_stream: str) -> dict:
                "headers": headers_of(caller)}
     body = {
         "/v1/agencies/{agency_id}/cases/{report_id}/responses": {"json": {"status": "acknowledged"}},
+        "/v1/agencies/{agency_id}/cases/{report_id}/legal-process": {
+            "json": {"process": "search-warrant"}},
         "/v1/faults/{kind}/{target}": {"json": {"value": 1, "seconds": 60}},
         "/v1/faults/poison": {"json": {"stream": poison_stream, "count": 1}},
         "/v1/scenario": {"json": {"name": "walk", "title": "the role walk", "step": "one",

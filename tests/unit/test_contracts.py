@@ -62,7 +62,7 @@ def test_a_channel_names_its_streams_and_knows_its_events():
     assert router.produced(topology.agency_inbox("a:b")) is None
     responses = Channel(topology.agency_responses, AgencyResponse, "responses")
     assert responses.types == (CaseAcknowledged, *responses.types[1:])
-    assert len(responses.types) == 2
+    assert len(responses.types) == 3  # acknowledged, outcome, legal process
 
 
 def on_submitted(event: ReportSubmitted, out: Effects) -> None: ...

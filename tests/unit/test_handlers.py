@@ -278,7 +278,7 @@ class FakeReads:
         totals = {"submitted": "1", "triaged": "1", "routed": "1", "forwarded": "1"}
         return Figures(totals=totals, agencies={"icac-wa": {"forwarded": "1"}}, lanes={},
                        esps={}, reasons={}, open_count=1, oldest_open=now - 3600, dark=0,
-                       lost_sight=0)
+                       lost_sight=0, link_stats={}, at_risk=0)
 
     async def timelines(self, report_ids: list[int]) -> list[dict[str, str]]:
         return [{"handoff:icac-wa": '{"at": "2027-01-15T08:00:00+00:00", "esp": "esp-a", '

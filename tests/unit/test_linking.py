@@ -6,7 +6,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.router.linking import (
+from shared.linking import (
     Clue,
     Linker,
     clues,

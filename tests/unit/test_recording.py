@@ -4,7 +4,7 @@ services/tracker/recording.py, read without any Redis."""
 from datetime import UTC, datetime
 
 from services.tracker.domain import Policy, steps_for
-from services.tracker.recording import Recording, case_member, parse_case
+from services.tracker.recording import Recording, case_member, parse_case, queue_score
 from shared.schemas.events import (
     ActionabilityScore,
     CaseAcknowledged,
@@ -25,7 +25,7 @@ T = Topology("unit")
 HOUR = 10.0  # wall seconds per simulated hour
 POLICY = Policy(sla_hours={"p1": 4, "p2": 72, "p3": 720, "informational": None},
                 seconds_per_hour=HOUR, lost_sight_days=30)
-RECORDING = Recording(T, HOUR, series_ttl_s=600)
+RECORDING = Recording(T, HOUR, series_ttl_s=600, at_risk_s=30 * 24 * HOUR)
 AT = datetime(2027, 1, 15, 8, tzinfo=UTC)
 AT_S = AT.timestamp()
 COMMON = dict(report_id=7, esp="esp-a", occurred_at=AT)
@@ -67,9 +67,39 @@ def test_a_handoff_opens_the_case_and_watches_it_unless_already_acknowledged():
     assert ["HINCRBY", T.gap_by_agency("icac-wa"), "forwarded", 1] in unguarded(groups)
     assert ["HINCRBY", T.gap_by_lane("p2"), "files_needing_legal_process", 2] in unguarded(groups)
     assert ["HINCRBY", T.gap_totals, "routed", 1] in unguarded(groups)
+    day = int(AT_S // (24 * HOUR))  # no preservation date: the queue orders by the handoff's day
     assert guarded(groups, ["absent", T.timeline_key(7), "acknowledged:icac-wa"]) == [
         ["ZADD", T.gap_open, AT_S, "7:icac-wa"], ["ZADD", T.agency_open("icac-wa"), AT_S, 7],
-        ["ZADD", T.sla_watch, AT_S + 72 * HOUR, "7:icac-wa"]]
+        ["ZADD", T.sla_watch, AT_S + 72 * HOUR, "7:icac-wa"],
+        ["ZADD", T.agency_queue("icac-wa"), queue_score(2, day, 1), 7]]
+
+
+def test_a_handoff_watches_the_preservation_until_acknowledged_and_until_an_outcome():
+    until = datetime.fromtimestamp(AT_S + 365 * 24 * HOUR, UTC)
+    routed = ReportRouted(producer="router", agency_id="icac-wa", jurisdiction="US-WA",
+                          basis="estimatedLocation", confidence=1.0, priority=1, lane="p1",
+                          preserve_until=until, group_size=3, **COMMON)
+    groups = groups_of(routed)
+    opened = guarded(groups, ["absent", T.timeline_key(7), "acknowledged:icac-wa"])
+    u = until.timestamp()
+    assert ["ZADD", T.preservation_watch, u, "7:icac-wa"] in opened
+    assert ["ZADD", T.preservation_warn, u - RECORDING.at_risk_s, "7:icac-wa"] in opened
+    assert ["ZADD", T.agency_queue("icac-wa"), queue_score(1, int(u // (24 * HOUR)), 3), 7] in opened
+    assert guarded(groups, ["absent", T.timeline_key(7), "outcome:icac-wa"]) == [
+        ["ZADD", T.preservation_outcome_watch, u, "7:icac-wa"]]
+    ack = CaseAcknowledged(producer="agencies", agency_id="icac-wa", lane="p1",
+                           why="jurisdiction", after_hours=3.0, **COMMON)
+    closed = unguarded(groups_of(ack))
+    for command in (["ZREM", T.preservation_watch, "7:icac-wa"],
+                    ["ZREM", T.preservation_warn, "7:icac-wa"],
+                    ["ZREM", T.agency_queue("icac-wa"), 7]):
+        assert command in closed
+
+
+def test_the_queue_orders_by_priority_then_preservation_day_then_larger_groups():
+    assert queue_score(1, 900, 1) < queue_score(2, 10, 50)
+    assert queue_score(2, 10, 1) < queue_score(2, 11, 50)
+    assert queue_score(2, 10, 5) < queue_score(2, 10, 2)
 
 
 def test_a_handoff_in_a_lane_without_an_sla_is_not_watched():
@@ -77,7 +107,8 @@ def test_a_handoff_in_a_lane_without_an_sla_is_not_watched():
                           basis="estimatedLocation", confidence=1.0, priority=3,
                           lane="informational", **COMMON)
     opened = guarded(groups_of(routed), ["absent", T.timeline_key(7), "acknowledged:icac-wa"])
-    assert [c[1] for c in opened] == [T.gap_open, T.agency_open("icac-wa")]
+    assert [c[1] for c in opened] == [T.gap_open, T.agency_open("icac-wa"),
+                                      T.agency_queue("icac-wa")]
 
 
 def test_an_acknowledgement_closes_the_case_and_undarkens_it_only_if_it_was_dark():

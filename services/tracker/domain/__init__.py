@@ -22,11 +22,17 @@ from services.tracker.domain.stats import (
     percentile,
 )
 from services.tracker.domain.steps import STAGE_ORDER, ReportEvent, Step, sla_breach, steps_for
-from services.tracker.domain.timeline import HandoffView, StageView, Timeline, timeline
+from services.tracker.domain.timeline import (
+    GroupMember,
+    HandoffView,
+    StageView,
+    Timeline,
+    timeline,
+)
 
 __all__ = [
     "HOUR_BOUNDS", "LANES", "PRIORITY_OF_LANE", "SCORE_BOUNDS", "SERIES", "STAGE_ORDER", "Gap",
-    "GapRow", "HandoffView", "Histogram", "Policy", "ReportEvent", "SeriesPoint", "StageView",
+    "GapRow", "GroupMember", "HandoffView", "Histogram", "Policy", "ReportEvent", "SeriesPoint", "StageView",
     "Step", "Timeline", "bucket_of", "data_quality", "distribution", "esp_row", "gap", "gap_row",
     "histograms", "percentile", "series", "sla_breach", "steps_for", "timeline",
 ]

@@ -61,6 +61,11 @@ class GapRow(CamelView):
     no_ack_share: float | None
     time_to_ack: Hours
     time_to_outcome: Hours
+    preservation_expired: int = Field(default=0, description="Cases whose report's preservation "
+                                      "ended before anyone acknowledged them.")
+    notices_sent: int = Field(default=0, description="Deconfliction notices: linked cases at "
+                              "another agency.")
+    notices_acknowledged: int = 0
 
 
 def gap_row(name: str, counters: Counters) -> GapRow:
@@ -74,7 +79,41 @@ def gap_row(name: str, counters: Counters) -> GapRow:
         no_ack_share=share(max(forwarded - acked, 0), forwarded),
         time_to_ack=_hours(ack_distribution(counters)),
         time_to_outcome=_hours(outcome_distribution(counters)),
+        preservation_expired=_int(counters, "preservation_expired"),
+        notices_sent=_int(counters, "notices_sent"),
+        notices_acknowledged=_int(counters, "notices_acknowledged"),
     )
+
+
+class Linking(CamelView):
+    """Related reports: the groups linking found, and the groups split across agencies."""
+
+    groups: int = Field(description="Link groups of two reports or more.")
+    linked_reports: int = Field(description="Reports in them.")
+    routed_by_group: int = Field(description="Reports without a jurisdiction of their own, sent "
+                                 "to the agency holding their group.")
+    deconflictions: int = Field(description="Reports whose linked cases sit with another agency: "
+                                "their group split across agencies, each agency told.")
+    notices_sent: int
+    notices_acknowledged: int
+    time_to_notice_ack: Hours = Field(description="Simulated hours from a notice to its "
+                                      "acknowledgement: how long a split group stays unknown to "
+                                      "the agency told.")
+
+
+class Preservation(CamelView):
+    """The preservation clock: what a late acknowledgement may find gone."""
+
+    days: float = Field(description="Simulated days a report's content is preserved from its "
+                        "submission (TIPLINE_PRESERVATION_DAYS).")
+    at_risk_days: float
+    expired_before_ack: int = Field(description="Cases whose preservation ended before anyone "
+                                    "acknowledged them.")
+    expired_before_outcome: int = Field(description="Cases whose preservation ended before an "
+                                        "outcome was known (acknowledged or not).")
+    at_risk: int = Field(description="Unacknowledged cases whose preservation ends within "
+                         "at_risk_days, now.")
+    warnings: int = Field(description="Agencies warned of a case's preservation ending.")
 
 
 class AgencyRow(GapRow):
@@ -146,6 +185,8 @@ class Gap(CamelView):
     by_agency: list[AgencyRow]
     by_lane: list[LaneRow]
     by_esp: list[EspRow]
+    linking: Linking
+    preservation: Preservation
 
 
 def esp_row(name: str, counters: Counters) -> EspRow:
@@ -162,7 +203,8 @@ def esp_row(name: str, counters: Counters) -> EspRow:
 def gap(totals: Counters, agencies: Mapping[str, Counters], lanes: Mapping[str, Counters],
         esps: Mapping[str, Counters], reasons: Counters, *, open_count: int,
         oldest_open_hours: float | None, dark: int, lost_sight: int, policy: Policy,
-        agency_kinds: Mapping[str, tuple[str, str]]) -> Gap:
+        agency_kinds: Mapping[str, tuple[str, str]], link_stats: Counters | None = None,
+        at_risk: int = 0) -> Gap:
     """The gap from the ledger's counters. `agency_kinds`: agency id -> (kind, played by)."""
     overall = gap_row("all", totals)
     return Gap(
@@ -186,6 +228,19 @@ def gap(totals: Counters, agencies: Mapping[str, Counters], lanes: Mapping[str, 
         by_lane=[LaneRow(**gap_row(lane, lanes.get(lane, {})).model_dump(),
                          sla_hours=policy.sla_hours.get(lane)) for lane in LANES],
         by_esp=[esp_row(name, c) for name, c in sorted(esps.items()) if c],
+        linking=Linking(
+            groups=_int(link_stats or {}, "groups"),
+            linked_reports=_int(link_stats or {}, "linked_reports"),
+            routed_by_group=_int(totals, "routed_by_group"),
+            deconflictions=_int(totals, "deconflictions"),
+            notices_sent=_int(totals, "notices_sent"),
+            notices_acknowledged=_int(totals, "notices_acknowledged"),
+            time_to_notice_ack=_hours(distribution(counts_of(totals, "nack:", len(HOUR_BOUNDS))))),
+        preservation=Preservation(
+            days=policy.preservation_days, at_risk_days=policy.preservation_at_risk_days,
+            expired_before_ack=_int(totals, "preservation_expired"),
+            expired_before_outcome=_int(totals, "preservation_expired_before_outcome"),
+            at_risk=at_risk, warnings=_int(totals, "preservation_warnings")),
     )
 
 

@@ -15,6 +15,16 @@ class Policy:
     sla_hours: dict[str, float | None]  # lane -> hours an unacknowledged case may wait; None: no SLA
     seconds_per_hour: float
     lost_sight_days: float
+    preservation_days: float = 365.0
+    preservation_at_risk_days: float = 30.0
+
+    @property
+    def at_risk_s(self) -> float:
+        """Wall seconds before its preservation ends that an unacknowledged case is at risk."""
+        return self.preservation_at_risk_days * 24 * self.seconds_per_hour
+
+    def days_between(self, start: float, end: float) -> float:
+        return (end - start) / (24 * self.seconds_per_hour)
 
     def deadline(self, lane: str, handed_at: float) -> float | None:
         """The wall time a case handed over at `handed_at` goes dark; None when its lane has none."""

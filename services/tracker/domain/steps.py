@@ -9,6 +9,7 @@ Counts move in every dimension the step belongs to: all, its agency, its lane, i
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from services.tracker.domain.policy import PRIORITY_OF_LANE, Policy
@@ -19,6 +20,9 @@ from shared.schemas.events import (
     CaseOutcomeReported,
     CaseReason,
     CaseRenotified,
+    Deconfliction,
+    LegalProcessRecorded,
+    PreservationExpiring,
     ReportRouted,
     ReportSubmitted,
     ReportTriaged,
@@ -30,16 +34,19 @@ from shared.schemas.views import ReportTriagedSummary
 # Stages of one event share a time; this order breaks the tie (an escalation before the handoff
 # it causes).
 STAGE_ORDER = ("submitted", "triaged", "routed", "unassigned", "sla_breach_1", "renotified",
-               "sla_breach_2", "escalated", "handoff", "acknowledged", "outcome")
+               "sla_breach_2", "escalated", "handoff", "notice", "acknowledged", "notice_ack",
+               "preservation_warning", "legal_process", "outcome", "preservation_expired")
 
 # The tracker reads submitted and triaged reports without their bodies: it records what happened.
 ReportEvent = (
     ReportSubmitted | ReportTriagedSummary | ReportRouted | ReportUnassigned  # type: ignore[valid-type]
     | CaseAcknowledged | CaseOutcomeReported | SlaBreached | CaseRenotified | CaseEscalated
+    | PreservationExpiring | LegalProcessRecorded
 )
 
 Kind = Literal["submitted", "triaged", "routed", "unassigned", "handoff", "acknowledged",
-               "outcome", "breach", "renotified", "escalated"]
+               "outcome", "breach", "renotified", "escalated", "notice", "notice_ack",
+               "preservation_warning", "legal_process"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,9 @@ class Step:
     reasons: tuple[str, ...] = ()  # unassigned
     quality: Quality | None = None  # triaged
     series: tuple[str, ...] = field(default=())  # the time series it moves
+    report_id: int | None = None  # a stage of another report's timeline (a deconfliction notice)
+    preserve_until: float | None = None  # handoff: when the report's content stops being kept
+    group_size: int = 1  # handoff: reports in the report's link group
 
     @property
     def case(self) -> str | None:
@@ -82,19 +92,40 @@ class Step:
 
 def handoff(agency_id: str, why: CaseReason, at: float, at_text: str, lane: str, priority: int,
             jurisdiction: str, incident_type: str, esp: str, policy: Policy,
-            extra: tuple[str, ...] = (), unviewed_files: int = 0) -> Step:
+            extra: tuple[str, ...] = (), unviewed_files: int = 0,
+            preserve_until: datetime | None = None, group_size: int = 1) -> Step:
     """A case handed to an agency: counted as forwarded, open until the agency acknowledges it,
-    and watched until it does or goes dark past the SLA of its lane. Files the ESP did not view
-    are counted with it: opening them needs legal process."""
+    and watched until it does or goes dark past the SLA of its lane, and until its report's
+    preservation ends. Files the ESP did not view are counted with it: opening them needs legal
+    process."""
     return Step(
         "handoff", f"handoff:{agency_id}",
         {"at": at_text, "why": why, "lane": lane, "priority": priority,
          "jurisdiction": jurisdiction, "incidentType": incident_type, "esp": esp,
-         "filesNeedingLegalProcess": unviewed_files},
+         "filesNeedingLegalProcess": unviewed_files,
+         "preserveUntil": preserve_until.isoformat() if preserve_until else None,
+         "groupSize": group_size},
         at, ("forwarded", *extra), agency_id=agency_id, lane=lane, esp=esp, why=why,
         deadline=policy.deadline(lane, at), series=("forwarded",),
         amounts=(("files_needing_legal_process", unviewed_files),) if unviewed_files else (),
+        preserve_until=preserve_until.timestamp() if preserve_until else None,
+        group_size=group_size,
     )
+
+
+def notice(n: Deconfliction, group: int | None, at: float, at_text: str, lane: str,
+           esp: str) -> Step:
+    """A deconfliction notice, on the timeline of the case it is about (its agency told of the
+    linked case at another)."""
+    return Step("notice", f"notice:{n.agency_id}:{n.other_report_id}",
+                {"at": at_text, "otherReport": n.other_report_id, "otherAgency": n.other_agency_id,
+                 "group": group}, at, ("notices_sent",), agency_id=n.agency_id, lane=lane, esp=esp,
+                report_id=n.report_id)
+
+
+def _links(event: ReportRouted | ReportUnassigned) -> dict[str, Any]:
+    return {"group": event.group, "groupSize": event.group_size,
+            "links": [link.model_dump(mode="json") for link in event.links]}
 
 
 def steps_for(event: ReportEvent, policy: Policy) -> list[Step]:
@@ -125,30 +156,51 @@ def steps_for(event: ReportEvent, policy: Policy) -> list[Step]:
             common = dict(at=at, at_text=text, lane=event.lane, priority=event.priority,
                           jurisdiction=event.jurisdiction, incident_type=event.incident_type,
                           esp=event.esp, policy=policy,
-                          unviewed_files=event.files_needing_legal_process)
+                          unviewed_files=event.files_needing_legal_process,
+                          preserve_until=event.preserve_until, group_size=event.group_size)
+            counts = ["routed"]
+            if event.why == "linked":
+                counts.append("routed_by_group")
+            if event.deconfliction:
+                counts.append("deconflictions")
             return [
                 Step("routed", "routed", {
-                    "at": text, "agency": event.agency_id, "jurisdiction": event.jurisdiction,
+                    "at": text, "agency": event.agency_id, "why": event.why,
+                    "jurisdiction": event.jurisdiction,
                     "region": event.region, "basis": event.basis, "confidence": event.confidence,
                     "conflicts": event.conflicts, "lane": event.lane,
                     "alsoNotified": [n.model_dump() for n in event.also_notified],
                     "lawEnforcement": event.law_enforcement.model_dump()
                     if event.law_enforcement else None,
-                }, at, ("routed",), lane=event.lane, esp=event.esp),
-                handoff(event.agency_id, "jurisdiction", **common),
+                    "deconfliction": [n.model_dump() for n in event.deconfliction],
+                    **_links(event),
+                }, at, tuple(counts), lane=event.lane, esp=event.esp),
+                handoff(event.agency_id, event.why, **common),
                 *[handoff(n.agency_id, n.why, **common) for n in event.also_notified],
+                *[notice(n, event.group, at, text, event.lane, event.esp)
+                  for n in event.deconfliction],
             ]
         case ReportUnassigned():
             steps = [Step("unassigned", "unassigned", {
                 "at": text, "reasons": event.reasons, "lane": event.lane,
-                "offeredTo": event.offered_to}, at, ("unassigned",), lane=event.lane,
-                esp=event.esp, reasons=tuple(event.reasons))]
+                "offeredTo": event.offered_to, **_links(event)}, at, ("unassigned",),
+                lane=event.lane, esp=event.esp, reasons=tuple(event.reasons))]
             if event.offered_to:
                 steps.append(handoff(event.offered_to, "unassigned_offer", at, text, event.lane,
                                      event.priority, "unknown", "", event.esp, policy,
                                      extra=("offered",),
-                                     unviewed_files=event.files_needing_legal_process))
+                                     unviewed_files=event.files_needing_legal_process,
+                                     preserve_until=event.preserve_until,
+                                     group_size=event.group_size))
             return steps
+        case CaseAcknowledged() if event.why == "deconfliction" and event.notice:
+            # a notice acknowledged: its agency knows of the linked case at the other
+            return [Step("notice_ack", f"notice_ack:{event.agency_id}:"
+                                       f"{event.notice.other_report_id}",
+                         {"at": text, "afterHours": event.after_hours,
+                          "otherReport": event.notice.other_report_id}, at,
+                         ("notices_acknowledged",), agency_id=event.agency_id, lane=event.lane,
+                         esp=event.esp, why=event.why, hours=event.after_hours)]
         case CaseAcknowledged():
             taken = ("offers_taken",) if event.why == "unassigned_offer" else ()
             return [Step("acknowledged", f"acknowledged:{event.agency_id}",
@@ -161,6 +213,15 @@ def steps_for(event: ReportEvent, policy: Policy) -> list[Step]:
                 "at": text, "outcome": event.outcome, "afterHours": event.after_hours,
             }, at, ("outcome",), agency_id=event.agency_id, lane=event.lane, esp=event.esp,
                 why=event.why, hours=event.after_hours)]
+        case PreservationExpiring():
+            return [Step("preservation_warning", f"preservation_warning:{event.agency_id}",
+                         {"at": text, "preserveUntil": event.preserve_until.isoformat(),
+                          "daysLeft": event.days_left}, at, ("preservation_warnings",),
+                         agency_id=event.agency_id, lane=event.lane, esp=event.esp)]
+        case LegalProcessRecorded():
+            return [Step("legal_process", f"legal_process:{event.agency_id}",
+                         {"at": text, "process": event.process}, at, ("legal_process",),
+                         agency_id=event.agency_id, lane=event.lane, esp=event.esp)]
         case SlaBreached():
             return [Step("breach", f"sla_breach_{event.level}:{event.agency_id}",
                          {"at": text, "openHours": event.open_hours}, at, ("sla_breaches",),

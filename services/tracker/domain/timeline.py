@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from services.tracker.domain.steps import STAGE_ORDER
 from shared.schemas.camel import CamelView
 
@@ -30,6 +32,21 @@ class HandoffView(CamelView):
     escalated_to: str | None
 
 
+class NoticeView(CamelView):
+    """A deconfliction notice about this report: its agency told of a linked case at another."""
+
+    agency: str
+    other_report: int
+    other_agency: str
+    at: datetime
+    acknowledged_at: datetime | None
+
+
+class GroupMember(CamelView):
+    report_id: int
+    agency: str | None = Field(description="The agency holding its case; none when nobody does.")
+
+
 class Timeline(CamelView):
     report_id: int
     esp: str | None
@@ -45,6 +62,14 @@ class Timeline(CamelView):
     acknowledged_after_hours: float | None
     outcome: str | None
     unassigned_reasons: list[str] | None
+    group: int | None = Field(default=None, description="Its link group (the smallest report id).")
+    group_size: int = 1
+    links: list[dict[str, Any]] = Field(default_factory=list, description="Reports linked to it "
+                                        "when it was routed: id, agency holding it, bases.")
+    group_members: list[GroupMember] = Field(default_factory=list, description="Its link group "
+                                             "now, with the agency holding each report.")
+    notices: list[NoticeView] = Field(default_factory=list)
+    preserve_until: datetime | None = None
 
 
 def _stage_key(view: StageView) -> tuple[datetime, int]:
@@ -71,7 +96,8 @@ def timeline(report_id: int, fields: dict[str, str],
     for name, value in fields.items():
         detail = json.loads(value)
         by_name[name] = detail
-        stage, _, agency = name.partition(":")
+        stage, _, case = name.partition(":")
+        agency = case.partition(":")[0]
         rest = {k: v for k, v in detail.items() if k != "at"}
         views.append(StageView(stage=stage, agency=agency or None, at=detail["at"], detail=rest))
     views.sort(key=_stage_key)
@@ -93,6 +119,14 @@ def timeline(report_id: int, fields: dict[str, str],
         ))
     triaged = by_name.get("triaged", {})
     routed = by_name.get("routed", {})
+    placed = routed or by_name.get("unassigned", {})
+    notices = [NoticeView(agency=v.agency or "", other_report=v.detail["otherReport"],
+                          other_agency=v.detail["otherAgency"], at=v.at,
+                          acknowledged_at=by_name.get(f"notice_ack:{v.agency}:"
+                                                      f"{v.detail['otherReport']}", {}).get("at"))
+               for v in views if v.stage == "notice"]
+    preserved = next((h.get("preserveUntil") for n, h in by_name.items()
+                      if n.startswith("handoff:") and h.get("preserveUntil")), None)
     primary = next((h for h in handoffs if h.agency == routed.get("agency")), None)
     return Timeline(
         report_id=report_id, stages=views, handoffs=handoffs,
@@ -105,4 +139,6 @@ def timeline(report_id: int, fields: dict[str, str],
         acknowledged_after_hours=primary.acknowledged_after_hours if primary else None,
         outcome=primary.outcome if primary else None,
         unassigned_reasons=by_name["unassigned"]["reasons"] if "unassigned" in by_name else None,
+        group=placed.get("group"), group_size=placed.get("groupSize", 1),
+        links=placed.get("links", []), notices=notices, preserve_until=preserved,
     )

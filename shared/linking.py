@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from shared.schemas.events import KeyedClue, KeyedSighting, LinkClues
 from shared.schemas.report import Phone, Report
 
 Basis = Literal["prior-report", "esp-account", "email", "phone", "device", "ip"]
@@ -108,6 +109,17 @@ def sightings(report: Report) -> list[Sighting]:
 def keyed(key: bytes, clue: Clue) -> str:
     """The clue as the store keeps it: HMAC-SHA256 under the linking key, never the clue itself."""
     return hmac.new(key, f"{clue.basis}:{clue.value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def link_clues(report: Report, key: bytes) -> LinkClues:
+    """What linking keeps of a report, computed where the report is read (triage): its clues and
+    sightings as keyed hashes, the cited report ids as they are. Nothing in clear leaves here."""
+    return LinkClues(
+        clues=[KeyedClue(basis=c.basis, hash=keyed(key, c),
+                         cited=int(c.value) if c.basis == "prior-report" else None)
+               for c in clues(report)],
+        sightings=[KeyedSighting(hash=keyed(key, Clue("ip", s.ip)), at=s.at)
+                   for s in sightings(report)])
 
 
 @dataclass(frozen=True, order=True)
