@@ -72,6 +72,10 @@ class TiplineSettings(BaseSettings):
     sim_seconds_per_hour: float = Field(
         default=2.5, gt=0, description="Wall seconds per simulated hour (2.5: a day in a minute)."
     )
+    linking: bool = Field(
+        default=True, description="Link related reports (shared identifiers of the person "
+        "reported) and route them with their group. false: every report is routed on its own, "
+        "as before linking: a workshop's what-if, and the benchmark's baseline.")
     link_key: SecretStr = Field(
         default=SecretStr(devkeys.LINK_KEY), description="The key of the keyed hashes (HMAC-SHA256) "
         "linking keeps of identifiers (emails, phones, accounts, devices, IP addresses) instead of "

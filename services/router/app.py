@@ -26,7 +26,8 @@ def bootstrap(settings: RouterSettings | None = None) -> Wired:
     service = StreamService(contract(settings.topology()), settings, asyncapi=ASYNCAPI)
     routing = Routing(load_ip_table(settings.ip_table_file), load_zip_table(settings.zip_table_file),
                       load_directory(settings.directory_file), service.topology,
-                      LinkStore(service.redis, service.topology, settings.link_ip_window_s),
+                      LinkStore(service.redis, service.topology, settings.link_ip_window_s)
+                      if settings.linking else None,
                       settings.preservation_s())
     for channel in service.contract.consumes:  # in their declared order: watch alerts first
         if SlaBreached in channel.types:

@@ -59,7 +59,7 @@ def case_links(report_id: int, linked: Linked) -> list[CaseLink]:
 
 class Routing:
     def __init__(self, ip_table: IpTable, zips: ZipTable, directory: Directory,
-                 topology: Topology, links: LinkStore, preservation_s: float) -> None:
+                 topology: Topology, links: LinkStore | None, preservation_s: float) -> None:
         self.ip_table = ip_table
         self.zips = zips
         self.directory = directory
@@ -69,8 +69,11 @@ class Routing:
 
     async def prepare(self, events: list[ReportTriaged]) -> dict[str, Linked]:
         """Each report routed (not a bundle member) joins its link group first, in one round
-        trip for the batch: what the group holds decides with its jurisdiction."""
+        trip for the batch: what the group holds decides with its jurisdiction. Without linking
+        (TIPLINE_LINKING=false) each report is routed on its own."""
         routed = [e for e in events if not (e.bundle and e.bundle.role == "member")]
+        if self.links is None:
+            return {}
         found = await self.links.add_all([(e.report_id, e.links) for e in routed])
         return {e.event_id: linked for e, linked in zip(routed, found, strict=True)}
 
@@ -131,7 +134,8 @@ class Routing:
                 lane=event.lane, esp=event.esp, agency_id=notice.agency_id, why="deconfliction",
                 jurisdiction="linked", incident_type=incident, group=linked.group,
                 deconfliction=notice))
-        out.command("HSET", self.topology.link_held, event.report_id, group.target)
+        if self.links is not None:  # a later report of the group learns who holds this one
+            out.command("HSET", self.topology.link_held, event.report_id, group.target)
         out.publish(self.topology.routed, ReportRouted(
             event_id=derived_event_id(event.event_id, "routed"), agency_id=group.target, why=why,
             also_notified=[Notified(agency_id=a, why=w) for a, w in also],

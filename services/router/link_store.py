@@ -17,8 +17,9 @@ from shared.schemas.events import LinkClues
 from shared.topology import Topology
 
 # KEYS: parents, edges, stats, held, then one holders key per clue, then one sightings key per
-# sighting. ARGV: report id, IP window (s), number of clues, the members-set prefix, then per clue
-# its basis and (for a prior report) the cited id or "", then per sighting its epoch.
+# sighting. ARGV: report id, IP window (s), number of clues, the members-set prefix, the fan-out
+# (earlier holders of one identifier linked to), the group members read for their holders, then
+# per clue its basis and (for a prior report) the cited id or "", then per sighting its epoch.
 # Returns JSON: the links found [a, b, basis], the group's name (its smallest id) and size, the
 # agency holding each directly linked report, and each agency holding a case of the group with
 # its earliest report there (this report left out).
@@ -28,6 +29,8 @@ local me = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local members = ARGV[4]
+local fanout = tonumber(ARGV[5])
+local holders_shown = tonumber(ARGV[6])
 local found = {}
 
 local function find(id)
@@ -76,20 +79,26 @@ local function link(other, basis)
 end
 
 redis.call('HSETNX', parents, me, me)
+-- The holders of one identifier are all in one group already (each was united with those
+-- before it): linking to the earliest few records the links a case shows and unites the
+-- groups, and a much-shared identifier costs no more than a rare one.
 for i = 1, n do
-  local basis, cited = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local basis, cited = ARGV[5 + 2 * i], ARGV[6 + 2 * i]
   local holders = KEYS[4 + i]
   if cited ~= '' then link(tonumber(cited), basis) end
-  for _, other in ipairs(redis.call('SMEMBERS', holders)) do link(tonumber(other), basis) end
-  redis.call('SADD', holders, me)
+  for _, other in ipairs(redis.call('ZRANGE', holders, 0, fanout - 1)) do
+    link(tonumber(other), basis)
+  end
+  redis.call('ZADD', holders, me, me)
 end
 for j = 1, #KEYS - 4 - n do
   local seen = KEYS[4 + n + j]
-  local at = tonumber(ARGV[4 + 2 * n + j])
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', seen, at - window, at + window)) do
+  local at = tonumber(ARGV[6 + 2 * n + j])
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', seen, at - window, at + window,
+                                     'LIMIT', 0, fanout)) do
     link(tonumber(string.match(member, '^(%d+):')), 'ip')
   end
-  redis.call('ZADD', seen, at, me .. ':' .. ARGV[4 + 2 * n + j])
+  redis.call('ZADD', seen, at, me .. ':' .. ARGV[6 + 2 * n + j])
 end
 local root = find(me)
 local linked_held, others = {}, {}
@@ -99,9 +108,14 @@ for _, l in ipairs(found) do
     linked_held[tostring(other)] = redis.call('HGET', held, other) or ''
   end
 end
+-- who holds the group's cases: its earliest reports (a group of thousands is read in part)
 local holders = {}
-for _, member in ipairs(redis.call('SMEMBERS', members .. root)) do
-  local id = tonumber(member)
+local ids = redis.call('SMEMBERS', members .. root)
+if #ids > holders_shown then
+  table.sort(ids, function(x, y) return tonumber(x) < tonumber(y) end)
+end
+for k = 1, math.min(#ids, holders_shown) do
+  local id = tonumber(ids[k])
   if id ~= me then
     local agency = redis.call('HGET', held, id)
     if agency and (holders[agency] == nil or id < holders[agency]) then holders[agency] = id end
@@ -109,6 +123,13 @@ for _, member in ipairs(redis.call('SMEMBERS', members .. root)) do
 end
 return cjson.encode({found, root, size(root), linked_held, holders})
 """
+
+
+# An identifier shared by many reports links a new one to its FANOUT earliest holders (they are
+# all in one group already); the holders of a group are read from its HOLDERS_READ earliest
+# reports. Both bound one report's cost, whatever a recurring identifier's spread.
+FANOUT = 10
+HOLDERS_READ = 500
 
 
 @dataclass(frozen=True)
@@ -139,7 +160,8 @@ class LinkStore:
         keys = [t.link_parents, t.link_edges, t.link_stats, t.link_held,
                 *(t.link_holders(c.hash) for c in clues.clues),
                 *(t.link_sightings(s.hash) for s in clues.sightings)]
-        args: list[object] = [report_id, self.ip_window_s, len(clues.clues), t.link_members_prefix]
+        args: list[object] = [report_id, self.ip_window_s, len(clues.clues), t.link_members_prefix,
+                              FANOUT, HOLDERS_READ]
         for clue in clues.clues:
             args += [clue.basis, "" if clue.cited is None else clue.cited]
         args += [repr(s.at) for s in clues.sightings]

@@ -28,7 +28,7 @@ def bootstrap(settings: TriageSettings | None = None, *, bodies: BodyStore | Non
     triage = Triage(load_known_hashes(settings.known_hashes_file),
                     bundles or Bundles(redis, t, settings.bundle_window_s),
                     bodies or ReportBodies(redis, t, settings.report_body_ttl_s), t,
-                    settings.link_key.get_secret_value().encode())
+                    settings.link_key.get_secret_value().encode() if settings.linking else None)
     for channel in service.contract.consumes:
         service.consume(channel, triage.on_report_submitted, prepare=triage.prepare)
     return Wired(service, triage)

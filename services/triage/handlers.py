@@ -47,7 +47,7 @@ class BundleIndex(Protocol):
 
 class Triage:
     def __init__(self, known: KnownHashes, bundles: BundleIndex, bodies: BodyStore,
-                 topology: Topology, link_key: bytes) -> None:
+                 topology: Topology, link_key: bytes | None) -> None:
         self.link_key = link_key
         self.known = known
         self.bundles = bundles
@@ -68,7 +68,7 @@ class Triage:
                 join = as_bundle_first if first == e.report_id else as_bundle_member
                 decisions[e.event_id] = join(decisions[e.event_id], first)
         return {e.event_id: Triaged(decisions[e.event_id], RoutingFacts.of_body(body),
-                                    link_clues(r, self.link_key))
+                                    link_clues(r, self.link_key) if self.link_key else LinkClues())
                 for e, body, r in zip(events, found, reports, strict=True)}
 
     def on_report_submitted(self, event: ReportSubmitted, out: Effects) -> None:

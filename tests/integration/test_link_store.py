@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from services.router.link_store import LinkStore
+from services.router.link_store import FANOUT, LinkStore
 from shared.linking import group_reports, link_clues
 from shared.topology import Topology
 from tests.unit.test_linking import KEY, WINDOW, report
@@ -97,3 +97,13 @@ async def test_groups_are_counted_and_list_their_holders(redis_client, topology)
     assert await store.stats() == {"groups": 2, "linked_reports": 5}
     again = await store.add(3, link_clues(report(email=email, account=("svc", "a")), KEY))
     assert again == third and await store.stats() == {"groups": 2, "linked_reports": 5}
+
+
+async def test_a_much_shared_identifier_costs_a_bounded_number_of_links(redis_client, topology):
+    store = LinkStore(redis_client, topology, WINDOW)
+    email = {"value": "shared@example.com", "verified": True}
+    found = [await store.add(i, link_clues(report(email=email), KEY)) for i in range(40, 0, -1)]
+    assert max(len(f.links) for f in found) == FANOUT  # the earliest holders only
+    assert await store.groups() == {frozenset(range(1, 41))}
+    assert await store.stats() == {"groups": 1, "linked_reports": 40}
+    assert found[-1].group == 1 and found[-1].size == 40
