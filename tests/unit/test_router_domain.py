@@ -13,10 +13,12 @@ from services.router.domain import (
     UNASSIGNED_REASONS,
     UNKNOWN_IP_RANGE,
     US_WITHOUT_STATE,
+    GroupRoute,
     RoutingDataError,
     load_ip_table,
     load_zip_table,
     resolve,
+    route_with_group,
 )
 from shared.directory import load_directory
 from shared.schemas.report import FiledReport
@@ -255,3 +257,25 @@ def test_a_bad_zip_table_is_refused(tmp_path):
     path.write_text(json.dumps({"ranges": [{"from": "000", "to": "009", "state": "ZZ"}]}))
     with pytest.raises(RoutingDataError, match="unknown state code ZZ"):
         load_zip_table(path)
+
+
+def test_a_report_without_a_jurisdiction_goes_to_the_holder_of_its_groups_earliest_report():
+    route = route_with_group(9, None, {"icac-ga": 4, "icac-oh": 2})
+    assert (route.target, route.linked_to) == ("icac-oh", 2)
+    assert route.basis == "linked to report 2 held by icac-oh"
+    # the other holder is told, and so is the holder taking this one
+    assert {(n.report_id, n.agency_id, n.other_report_id, n.other_agency_id)
+            for n in route.notices} == {(4, "icac-ga", 9, "icac-oh"), (9, "icac-oh", 4, "icac-ga")}
+
+
+def test_a_jurisdiction_of_its_own_wins_and_every_other_holder_is_deconflicted():
+    route = route_with_group(9, "icac-ga", {"icac-ga": 5, "icac-oh": 2, "icac-fl-south": 3})
+    assert route.target == "icac-ga" and route.basis is None
+    assert sorted((n.report_id, n.agency_id) for n in route.notices) == [
+        (2, "icac-oh"), (3, "icac-fl-south"), (9, "icac-ga"), (9, "icac-ga")]
+    assert route_with_group(9, "icac-ga", {"icac-ga": 5}).notices == ()  # one agency: no split
+
+
+def test_nobody_holding_the_group_changes_nothing():
+    assert route_with_group(9, None, {}) == GroupRoute(None)
+    assert route_with_group(9, "icac-oh", {}) == GroupRoute("icac-oh")

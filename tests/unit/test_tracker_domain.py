@@ -257,3 +257,36 @@ def test_timeline_orders_stages_by_time_and_summarises_the_primary_handoff():
     assert {h.agency: (h.acknowledged_at is not None, h.dark) for h in t.handoffs} == {
         "a": (True, False), "fed": (False, True)}
     assert t.actionability == 70 and t.unassigned_reasons is None and t.esp == "e"
+
+
+def test_a_split_group_puts_a_notice_on_each_case_and_its_acknowledgement_beside_it():
+    from shared.schemas.events import CaseLink, Deconfliction
+
+    notices = [Deconfliction(report_id=4, agency_id="icac-ga", other_report_id=9,
+                             other_agency_id="icac-oh"),
+               Deconfliction(report_id=9, agency_id="icac-oh", other_report_id=4,
+                             other_agency_id="icac-ga")]
+    routed = ReportRouted(report_id=9, producer="router", esp="esp-a", occurred_at=AT,
+                          agency_id="icac-oh", why="linked", jurisdiction="unknown",
+                          basis="linked to report 2 held by icac-oh", confidence=0.0, priority=2,
+                          lane="p2", group=2, group_size=3, deconfliction=notices,
+                          links=[CaseLink(report_id=2, agency_id="icac-oh",
+                                          bases=["prior-report"])])
+    steps = steps_for(routed, POLICY)
+    assert [(s.stage, s.report_id) for s in steps if s.kind == "notice"] == [
+        ("notice:icac-ga:9", 4), ("notice:icac-oh:4", 9)]
+    handoff = next(s for s in steps if s.kind == "handoff")
+    assert handoff.why == "linked" and handoff.group_size == 3
+    assert {"routed", "routed_by_group", "deconflictions"} <= set(steps[0].counts)
+    ack = CaseAcknowledged(report_id=4, producer="agencies", esp="esp-a", agency_id="icac-ga",
+                           lane="p2", why="deconfliction", after_hours=2.0, notice=notices[0],
+                           occurred_at=AT)
+    [acked] = steps_for(ack, POLICY)
+    assert (acked.kind, acked.stage, acked.counts) == (
+        "notice_ack", "notice_ack:icac-ga:9", ("notices_acknowledged",))
+    fields = {s.stage: json.dumps(s.detail) for s in [
+        *[s for s in steps if s.kind == "notice" and s.report_id == 4], acked]}
+    view = timeline(4, fields)
+    assert [(n.agency, n.other_report, n.other_agency, n.acknowledged_at is not None)
+            for n in view.notices] == [("icac-ga", 9, "icac-oh", True)]
+    assert {s.agency for s in view.stages} == {"icac-ga"}
