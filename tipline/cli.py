@@ -114,15 +114,38 @@ def cmd_agency(args: argparse.Namespace) -> int:
             raise ApiError(r.json()["detail"], 1)
         r.raise_for_status()
         page = r.json()
-        out(f"{args.agency}: {page['total']} {args.status} case(s), oldest first")
+        order = ("by priority, preservation deadline, group size" if args.status == "open"
+                 else "oldest first")
+        out(f"{args.agency}: {page['total']} {args.status} case(s), {order}")
         for c in page["cases"]:
             state = (f"acknowledged after {c['acknowledgedAfterHours']:.1f}h" if c["acknowledgedAt"]
                      else f"waiting {c['waitingHours']:.1f}h" + (" DARK" if c["dark"] else ""))
+            kept = ("preservation expired" if c["preservationExpired"] else
+                    f"{c['preservationDaysLeft']:.0f} days preserved"
+                    if c["preservationDaysLeft"] is not None else "")
             out(f"  report {c['reportId']:<8} {c['lane'] or '-':<13} {c['why'] or '-':<17} "
-                f"{state}" + (f", outcome: {c['outcome']}" if c["outcome"] else ""))
+                f"{state}" + (f", outcome: {c['outcome']}" if c["outcome"] else "")
+                + (f", {kept}" if kept else ""))
+            for link in c["links"]:
+                out(f"      linked to report {link['reportId']} ({link['agency'] or 'nobody'}): "
+                    + ", ".join(link["bases"]))
+            for n in c["deconfliction"]:
+                out(f"      deconfliction: report {n['otherReport']} is held by "
+                    f"{n['otherAgency']}" + ("" if n["acknowledged"] else " (not acknowledged)"))
+            if c["filesNeedingLegalProcess"] and not c["legalProcess"]:
+                out(f"      {c['filesNeedingLegalProcess']} file(s) withheld until legal process")
         return 0
     if not args.report:
-        raise ApiError("tipline agency ack needs a report id")
+        raise ApiError(f"tipline agency {args.action} needs a report id")
+    if args.action == "legal-process":
+        r = call("POST", f"{base}/{args.report}/legal-process", args.key,
+                 json={"process": args.process})
+        if r.status_code in (404, 422):
+            raise ApiError(str(r.json()["detail"]), 1)
+        r.raise_for_status()
+        out(f"report {args.report} at {args.agency}: " + (
+            "legal process recorded" if r.json()["published"] else "already recorded"))
+        return 0
     body: dict[str, Any] = {"status": "acknowledged"}
     if args.outcome:
         body = {"status": "outcome", "outcome": args.outcome}
@@ -367,12 +390,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an analyst key (default: the development key)")
 
     agency = sub.add_parser(
-        "agency", help="play an agency: its queue, or acknowledge a case / report an outcome",
+        "agency", help="play an agency: its queue, acknowledge a case / report an outcome, "
+        "record legal process",
         description="The agency API, as a person playing an agency in a workshop uses it. The "
-        "development key belongs to icac-wa, the agency the simulator leaves to people.")
-    agency.add_argument("action", choices=["queue", "ack"])
+        "development key belongs to icac-wa, the agency the simulator leaves to people. "
+        "legal-process: the files the platform did not view are shown in the case's report "
+        "from then on.")
+    agency.add_argument("action", choices=["queue", "ack", "legal-process"])
     agency.add_argument("agency", help="the agency's id, e.g. icac-wa")
-    agency.add_argument("report", nargs="?", type=int, help="ack: the report's id")
+    agency.add_argument("report", nargs="?", type=int, help="ack, legal-process: the report's id")
+    agency.add_argument("--process", choices=["search-warrant", "subpoena", "court-order"],
+                        default="search-warrant",
+                        help="legal-process: what was obtained (default: search-warrant)")
     agency.add_argument("--outcome", choices=list(OUTCOMES),
                         help="ack: report this outcome (which acknowledges the case too)")
     agency.add_argument("--status", choices=["open", "acknowledged", "all"], default="open",

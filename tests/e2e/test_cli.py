@@ -53,6 +53,7 @@ def test_a_person_plays_an_agency_and_watches_the_gap(tmp_path):
         outcome = tipline("agency", "ack", "icac-wa", str(first), "--outcome", "arrest made",
                           "--url", tracker)
         again = tipline("agency", "ack", "icac-wa", str(first), "--url", tracker)
+        process = tipline("agency", "legal-process", "icac-wa", str(first), "--url", tracker)
         wrong = tipline("agency", "queue", "icac-wa", "--url", tracker, "--key", "nope")
         chart = tipline("gap", "--png", str(tmp_path / "gap.png"), "--url", tracker)
         watching = subprocess.Popen([sys.executable, "-m", "tipline", "gap", "--watch", "--url",
@@ -67,7 +68,10 @@ def test_a_person_plays_an_agency_and_watches_the_gap(tmp_path):
         timeline = httpx.get(f"{tracker}/v1/reports/{first}", headers=ANALYST, timeout=10).json()
     finally:
         stack.stop()
-    assert queue.stdout.startswith("icac-wa: ") and "open case(s), oldest first" in queue.stdout
+    assert queue.stdout.startswith("icac-wa: ")
+    assert "open case(s), by priority, preservation deadline, group size" in queue.stdout
+    assert "days preserved" in queue.stdout
+    assert process.returncode == 0 and "legal process recorded" in process.stdout
     assert acked.returncode == 0 and "acknowledged recorded" in acked.stdout
     assert outcome.returncode == 0 and "outcome recorded" in outcome.stdout
     assert again.returncode == 0 and "already recorded" in again.stdout

@@ -204,7 +204,8 @@ async def test_the_preservation_clock_warns_then_counts_on_an_injectable_clock(
 
 async def test_unviewed_files_are_withheld_until_the_agency_records_legal_process(
         make_settings, topology, redis_client):
-    report = offender_report(("US", "OH"), files=(dict(file(seed=1), fileViewedByEsp=True), dict(file(seed=2), fileViewedByEsp=False)))
+    report = offender_report(("US", "OH"), files=(dict(file(seed=1), fileViewedByEsp=True),
+                                                  dict(file(seed=2), fileViewedByEsp=False)))
     async with redis_client.pipeline() as pipe:
         ReportBodies(redis_client, topology, 3600).store(pipe, 1, bodies.encode(report))
         await pipe.execute()
