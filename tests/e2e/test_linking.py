@@ -80,7 +80,7 @@ def test_one_offender_across_two_esps_and_states_is_linked_routed_and_deconflict
             first: ("icac-oh", "jurisdiction", "estimatedLocation"),
             second: ("icac-ga", "jurisdiction", "estimatedLocation"),
             third: ("icac-oh", "linked", f"linked to report {first} held by icac-oh")}
-        assert {(x["report_id"], tuple(x["bases"])) for x in routed["links"]} == {
+        assert {(x["reportId"], tuple(x["bases"])) for x in routed["links"]} == {
             (first, ("esp-account", "prior-report")), (second, ("esp-account",))}
 
         # the deconfliction notices, on both sides of each split, acknowledged by the agencies

@@ -83,8 +83,7 @@ async def test_a_group_routes_to_its_holder_and_splits_are_told_to_both_agencies
         await redis_client.xadd(topology.triaged["p2"], encode(duplicate))
         second = await eventually(lambda: routed(2), what="report 2 routed")
         assert second["agency"] == "icac-ga"  # its own jurisdiction says otherwise
-        assert second["links"] == [{"report_id": 1, "agency_id": "icac-oh",
-                                    "bases": ["esp-account"]}]
+        assert second["links"] == [{"reportId": 1, "agency": "icac-oh", "bases": ["esp-account"]}]
         notices = [(e["report_id"], e["agency_id"], e["deconfliction"]["other_report_id"],
                     e["deconfliction"]["other_agency_id"])
                    for a in ("icac-oh", "icac-ga") for e in await inbox(redis_client, topology, a)
@@ -99,7 +98,7 @@ async def test_a_group_routes_to_its_holder_and_splits_are_told_to_both_agencies
         assert third["agency"] == "icac-oh"
         assert stage["detail"]["why"] == "linked"
         assert stage["detail"]["basis"] == "linked to report 1 held by icac-oh"
-        assert {(x["report_id"], tuple(x["bases"])) for x in third["links"]} == {
+        assert {(x["reportId"], tuple(x["bases"])) for x in third["links"]} == {
             (1, ("esp-account", "prior-report")), (2, ("esp-account",))}
         assert third["group"] == 1 and third["groupSize"] == 3
         assert [(m["reportId"], m["agency"]) for m in third["groupMembers"]] == [

@@ -42,6 +42,12 @@ class NoticeView(CamelView):
     acknowledged_at: datetime | None
 
 
+class LinkView(CamelView):
+    report_id: int
+    agency: str | None = Field(description="The agency holding it when this one was routed.")
+    bases: list[str]
+
+
 class GroupMember(CamelView):
     report_id: int
     agency: str | None = Field(description="The agency holding its case; none when nobody does.")
@@ -64,8 +70,8 @@ class Timeline(CamelView):
     unassigned_reasons: list[str] | None
     group: int | None = Field(default=None, description="Its link group (the smallest report id).")
     group_size: int = 1
-    links: list[dict[str, Any]] = Field(default_factory=list, description="Reports linked to it "
-                                        "when it was routed: id, agency holding it, bases.")
+    links: list[LinkView] = Field(default_factory=list, description="Reports linked to it when "
+                                  "it was routed: id, agency holding it, bases.")
     group_members: list[GroupMember] = Field(default_factory=list, description="Its link group "
                                              "now, with the agency holding each report.")
     notices: list[NoticeView] = Field(default_factory=list)
@@ -140,5 +146,7 @@ def timeline(report_id: int, fields: dict[str, str],
         outcome=primary.outcome if primary else None,
         unassigned_reasons=by_name["unassigned"]["reasons"] if "unassigned" in by_name else None,
         group=placed.get("group"), group_size=placed.get("groupSize", 1),
-        links=placed.get("links", []), notices=notices, preserve_until=preserved,
+        links=[LinkView(report_id=x["report_id"], agency=x.get("agency_id"),
+                        bases=x.get("bases", [])) for x in placed.get("links", [])],
+        notices=notices, preserve_until=preserved,
     )

@@ -27,6 +27,8 @@ const fmt = {
   int: (n) => (n == null ? "–" : Number(n).toLocaleString("en-US")),
   pct: (x) => (x == null ? "–" : `${Math.round(x * 100)}%`),
   hours: (x) => (x == null ? "–" : `${Number(x).toFixed(1)} h`),
+  days: (x) => (x == null ? "–" : `${Number(x).toFixed(1)} d`),
+  time: (x) => (x == null ? "–" : String(x).replace("T", " ").slice(0, 19)),
 };
 
 async function get(path) {
@@ -40,7 +42,7 @@ async function get(path) {
 
 const sorts = {};
 let rerender = () => {};  // the view on screen, drawn again (after a click on a column)
-function table(id, columns, rows) {
+function table(id, columns, rows, rowAttrs = () => ({})) {
   const sort = sorts[id] || { key: columns[1].key, dir: -1 };
   const sorted = [...rows].sort((a, b) => {
     const x = a[sort.key], y = b[sort.key];
@@ -52,7 +54,7 @@ function table(id, columns, rows) {
     "aria-sort": sort.key === c.key ? (sort.dir > 0 ? "ascending" : "descending") : null,
     on: { click: () => { sorts[id] = { key: c.key, dir: sort.key === c.key ? -sort.dir : -1 }; rerender(); } },
   }, c.label)));
-  const body = sorted.map((row) => h("tr", {}, columns.map((c) => {
+  const body = sorted.map((row) => h("tr", rowAttrs(row), columns.map((c) => {
     const cell = c.cell ? c.cell(row) : fmt.int(row[c.key]);
     return h("td", { class: (c.text ? "text " : "") + (c.cls ? c.cls(row) : "") }, cell);
   })));
@@ -278,7 +280,41 @@ function agencies() {
       { key: "dark", label: "Dark", cls: (r) => (r.dark ? "dark" : ""), cell: (r) => (r.dark ? `${r.dark} !` : "0") },
       { key: "open", label: "Open" }, { key: "outcomeKnown", label: "Outcomes" },
       { key: "filesNeedingLegalProcess", label: "Files needing legal process" },
+      { key: "preservationExpired", label: "Preservation expired", cls: (r) => (r.preservationExpired ? "dark" : ""),
+        cell: (r) => (r.preservationExpired ? `${fmt.int(r.preservationExpired)} !` : "0") },
+      { key: "noticesSent", label: "Notices acked / sent", cls: (r) => (r.noticesAcknowledged < r.noticesSent ? "warn" : ""),
+        cell: (r) => `${fmt.int(r.noticesAcknowledged)} / ${fmt.int(r.noticesSent)}` },
     ], rows));
+}
+
+// ---- linked reports: the groups linking found, the splits across agencies, the preservation clock ----
+
+function linking() {
+  const l = state.gap.linking, p = state.gap.preservation;
+  if (!l || !p) return "";  // a tracker from before linking
+  const unacked = Math.max(0, l.noticesSent - l.noticesAcknowledged);
+  const n = l.timeToNoticeAck;
+  return h("section", { id: "linking" }, h("h2", {}, "Linked reports"),
+    h("p", { class: "muted" }, "Reports of one person or account, linked by a prior report's id, an ESP account, an email, "
+      + "a phone, a device or an IP address (compared as keyed hashes). A group split across agencies: each agency is told of the other's case."),
+    h("div", { class: "tiles" },
+      tile("groups", "Link groups (2 reports or more)", l.groups),
+      tile("linkedReports", "Reports in them", l.linkedReports),
+      tile("routedByGroup", "Routed by their group: no jurisdiction of their own", l.routedByGroup),
+      tile("deconflictions", "Groups split across agencies: reports deconflicted", l.deconflictions),
+      tile("noticesSent", "Deconfliction notices sent", l.noticesSent),
+      tile("noticesAcknowledged", "Notices acknowledged", l.noticesAcknowledged)),
+    h("p", { id: "notice-ack" }, `Time to acknowledge a notice (how long a split stays unknown to the agency told): `,
+      `p50 ${fmt.hours(n.p50)}, p90 ${fmt.hours(n.p90)}, p99 ${fmt.hours(n.p99)}, over ${fmt.int(n.count)} notice(s). `,
+      h("span", { class: unacked ? "warn" : "" }, `Not acknowledged yet: ${fmt.int(unacked)}.`)),
+    h("h3", {}, "Preservation"),
+    h("p", { id: "preservation-setting" }, `A platform preserves a report's content for ${fmt.int(p.days)} simulated days after submitting it; `,
+      `an unacknowledged case is at risk within ${fmt.int(p.atRiskDays)} days of the end, and its agency is warned once.`),
+    h("div", { class: "tiles" },
+      tile("expiredBeforeAck", "Expired before acknowledgement", p.expiredBeforeAck, { alarm: p.expiredBeforeAck > 0 }),
+      tile("expiredBeforeOutcome", "Expired before an outcome", p.expiredBeforeOutcome, { alarm: p.expiredBeforeOutcome > 0 }),
+      tile("atRisk", `At risk now: unacknowledged, ending within ${fmt.int(p.atRiskDays)} days`, p.atRisk, { alarm: p.atRisk > 0 }),
+      tile("warnings", "Agencies warned", p.warnings)));
 }
 
 function histograms() {
@@ -352,7 +388,7 @@ function dark() {
 function redraw() {
   if (!state.gap) return;
   const main = document.getElementById("main");
-  main.replaceChildren(workshop(), pipelineView(), overview(), agencies(), histograms(), seriesSection(), esps(), unassigned(), dark());
+  main.replaceChildren(workshop(), pipelineView(), overview(), agencies(), linking(), histograms(), seriesSection(), esps(), unassigned(), dark());
   document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
@@ -398,7 +434,9 @@ function drawReport(t) {
     h("p", {}, `Lane ${t.lane}, priority ${t.priority}, ${t.disposition || "not triaged yet"}; ESP ${t.esp || "–"}; `,
       `actionability ${t.actionability == null ? "–" : t.actionability}; agency ${t.agency || "none"}; `,
       t.acknowledged ? h("span", { class: "ok" }, `acknowledged after ${fmt.hours(t.acknowledgedAfterHours)}`) : h("span", { class: "dark" }, "not acknowledged"),
-      t.outcome ? `; outcome: ${t.outcome}` : ""),
+      t.outcome ? `; outcome: ${t.outcome}` : "",
+      t.preserveUntil ? `; content preserved until ${fmt.time(t.preserveUntil)}` : ""),
+    linkedOf(t),
     h("h3", {}, "Every stage"),
     table("stage-table", [
       { key: "at", label: "When", text: true, cell: (r) => r.at.replace("T", " ").slice(0, 23) },
@@ -418,30 +456,92 @@ function drawReport(t) {
     ], t.handoffs)));
 }
 
+const linkOf = (x) => ({ reportId: x.reportId, agency: x.agency ?? null, bases: x.bases || [] });
+const reportLink = (id) => h("a", { href: `/dashboard/reports/${id}` }, `report ${id}`);
+
+function linkedOf(t) {
+  const members = t.groupMembers || [], notices = t.notices || [];
+  const links = Object.fromEntries((t.links || []).map(linkOf).map((x) => [x.reportId, x.bases]));
+  if (!t.group && !notices.length) return h("p", { id: "group", class: "muted" }, "Linked to no other report.");
+  sorts["member-table"] = sorts["member-table"] || { key: "reportId", dir: 1 };
+  sorts["notice-table"] = sorts["notice-table"] || { key: "at", dir: 1 };
+  return h("div", { id: "group" },
+    h("h3", {}, `Linked reports: group ${t.group ?? "–"}, ${fmt.int(t.groupSize)} report(s)`),
+    table("member-table", [
+      { key: "reportId", label: "Report", text: true, cell: (r) => (r.reportId === t.reportId ? `report ${r.reportId} (this one)` : reportLink(r.reportId)) },
+      { key: "agency", label: "Held by", text: true, cell: (r) => (r.agency ? h("a", { href: `/dashboard/agencies/${r.agency}` }, r.agency) : "nobody") },
+      { key: "bases", label: "Bases of its link, found when this report was routed", text: true, cell: (r) => (r.bases ? r.bases.join(", ") : "–") },
+    ], members.map((m) => ({ ...m, bases: links[m.reportId] || null }))),
+    h("h3", {}, "Deconfliction notices"),
+    notices.length ? table("notice-table", [
+      { key: "agency", label: "Agency told", text: true, cell: (r) => r.agency },
+      { key: "otherReport", label: "Of report", text: true, cell: (r) => reportLink(r.otherReport) },
+      { key: "otherAgency", label: "Held by", text: true, cell: (r) => r.otherAgency },
+      { key: "at", label: "When", text: true, cell: (r) => fmt.time(r.at) },
+      { key: "acknowledgedAt", label: "Acknowledged", text: true, cls: (r) => (r.acknowledgedAt ? "" : "warn"),
+        cell: (r) => (r.acknowledgedAt ? fmt.time(r.acknowledgedAt) : "not acknowledged") },
+    ], notices) : h("p", { class: "muted" }, "None: the group is with one agency."));
+}
+
 // ---- an agency's queue ----
+
+const QUEUES = { open: "open cases, in the order an investigator works them (priority, the day preservation ends, larger groups first)",
+  acknowledged: "acknowledged cases, oldest first", all: "every case, oldest first" };
 
 async function agency(id) {
   const main = document.getElementById("main");
+  const wanted = new URLSearchParams(location.search).get("status");
+  const status = Object.hasOwn(QUEUES, wanted || "") ? wanted : "open";
   let page;
-  try { page = await get(`/v1/agencies/${id}/cases?status=all&limit=200`); } catch (e) { main.replaceChildren(h("p", { class: "error" }, `No agency ${id}.`)); return; }
-  sorts["queue-table"] = sorts["queue-table"] || { key: "handedAt", dir: 1 };
+  try { page = await get(`/v1/agencies/${id}/cases?status=${status}&limit=200`); } catch (e) { main.replaceChildren(h("p", { class: "error" }, `No agency ${id}.`)); return; }
+  // the API's order first (its position, "#"); a click on a column sorts by it
+  sorts["queue-table"] = sorts["queue-table"] || { key: "position", dir: 1 };
   document.getElementById("updated").textContent = `agency ${id}, read ${new Date().toLocaleTimeString()}`;
-  rerender = () => drawQueue(id, page);
+  const rows = page.cases.map((c, i) => ({ ...c, position: i + 1 + page.offset,
+    noticeCount: c.deconfliction.length, legalNeeded: c.legalProcess ? 0 : c.filesNeedingLegalProcess,
+    preservationLeft: c.preservationExpired ? -1 : c.preservationDaysLeft }));
+  rerender = () => drawQueue(id, status, page, rows);
   rerender();
 }
 
-function drawQueue(id, page) {
+function linksCell(r) {
+  if (!r.links.length) return r.groupSize > 1 ? `group ${r.group} of ${r.groupSize}` : "–";
+  return h("div", { class: "lines" },
+    r.groupSize > 1 ? h("div", { class: "muted" }, `group ${r.group} of ${r.groupSize}`) : "",
+    r.links.map(linkOf).map((x) => h("div", { "data-link": x.reportId }, reportLink(x.reportId),
+      ` held by ${x.agency || "nobody"} (${x.bases.join(", ")})`)));
+}
+
+function noticesCell(r) {
+  if (!r.deconfliction.length) return "–";
+  return h("div", { class: "lines" }, r.deconfliction.map((n) => h("div", { "data-notice": n.otherReport },
+    reportLink(n.otherReport), ` at ${n.otherAgency}: `,
+    n.acknowledged ? h("span", { class: "ok" }, "acknowledged") : h("span", { class: "warn" }, "not acknowledged"))));
+}
+
+function drawQueue(id, status, page, rows) {
   const main = document.getElementById("main");
-  main.replaceChildren(h("section", { id: "queue" }, h("h2", {}, `${id}: ${page.total} case(s), oldest first`),
-    table("queue-table", [
-      { key: "reportId", label: "Report", text: true, cell: (r) => h("a", { href: `/dashboard/reports/${r.reportId}` }, `report ${r.reportId}`) },
-      { key: "handedAt", label: "Handed over", text: true, cell: (r) => r.handedAt.replace("T", " ").slice(0, 19) },
-      { key: "lane", label: "Lane", text: true, cell: (r) => r.lane },
+  const views = h("p", { id: "queue-views" }, "Show: ", Object.keys(QUEUES).flatMap((k, i) => [i ? " · " : "",
+    k === status ? h("strong", { "aria-current": "page" }, k) : h("a", { href: `/dashboard/agencies/${id}${k === "open" ? "" : "?status=" + k}` }, k)]));
+  main.replaceChildren(h("section", { id: "queue", "data-status": status },
+    h("h2", {}, `${id}: ${fmt.int(page.total)} ${QUEUES[status]}`), views,
+    h("div", { class: "wide" }, table("queue-table", [
+      { key: "position", label: "#", cell: (r) => r.position },
+      { key: "reportId", label: "Report", text: true, cell: (r) => reportLink(r.reportId) },
+      { key: "priority", label: "Priority (lane)", text: true, cell: (r) => `${r.priority ?? "–"} (${r.lane || "–"})` },
+      { key: "handedAt", label: "Handed over", text: true, cell: (r) => fmt.time(r.handedAt) },
       { key: "why", label: "Why", text: true, cell: (r) => r.why },
       { key: "waitingHours", label: "Waiting", cls: (r) => (r.dark ? "dark" : ""), cell: (r) => (r.acknowledgedAt ? "–" : fmt.hours(r.waitingHours) + (r.dark ? " dark !" : "")) },
       { key: "acknowledgedAfterHours", label: "Acknowledged after", cell: (r) => fmt.hours(r.acknowledgedAfterHours) },
       { key: "outcome", label: "Outcome", text: true, cell: (r) => r.outcome || "–" },
-    ], page.cases)));
+      { key: "preservationLeft", label: "Preservation left", cls: (r) => "preservation" + (r.preservationExpired ? " dark" : ""),
+        cell: (r) => (r.preservationExpired ? "expired !" : fmt.days(r.preservationDaysLeft)) },
+      { key: "groupSize", label: "Linked reports", text: true, cls: () => "links", cell: linksCell },
+      { key: "noticeCount", label: "Deconfliction", text: true, cls: () => "notices", cell: noticesCell },
+      { key: "legalNeeded", label: "Legal process", text: true, cls: (r) => "legal" + (r.legalNeeded ? " warn" : ""),
+        cell: (r) => (r.legalNeeded ? `${r.legalNeeded} file${r.legalNeeded > 1 ? "s" : ""} need${r.legalNeeded > 1 ? "" : "s"} legal process`
+          : r.legalProcess ? "recorded" : "–") },
+    ], rows, (r) => ({ "data-report": r.reportId })))));
 }
 
 // ---- projector mode: large type for a room (the button, or ?projector in the address) ----
