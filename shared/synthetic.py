@@ -1,4 +1,13 @@
-"""Synthetic reports, obviously fake: example.com addresses, documentation IP ranges, made-up hashes."""
+"""Synthetic reports, obviously fake: example.com addresses, documentation IP ranges, fictional
+555-01xx phones, made-up hashes.
+
+Each report's person reported is its own (an account, an email, a screen name derived from its
+kind and seed, shared with no other report), except a report by a recurring offender: at
+`recurring_share` of the reports (`RECURRING_SHARE` unless asked otherwise; 0 turns it off) the
+person reported is one of the `OFFENDERS`, with the offender's stable account, verified email and,
+for some, phone or device, reported by one ESP or another from wherever the report's own draws put
+it. Linking (`shared.linking`) finds those reports and only those.
+"""
 
 import hashlib
 import random
@@ -15,18 +24,85 @@ _KNOWN_IPS = ("192.0.2.10", "192.0.2.70", "192.0.2.140", "192.0.2.200", "198.51.
 _PLACES = (("Sacramento", "CA"), ("San Diego", "CA"), ("Houston", "TX"), ("Brooklyn", "NY"),
            ("Miami", "FL"), ("Columbus", "OH"), ("Denver", "CO"), ("Atlanta", "GA"))
 # A handful of made-up meme hashes that go round: reports carrying them form viral bundles.
+# A file's hash never links reports: a meme names no person.
 _MEMES = tuple(f"{'e' * 28}{i:04d}" for i in range(5))
+
+RECURRING_SHARE = 0.05
+# The platforms a recurring offender is reported by, and the services it holds its account on.
+_PLATFORMS = ("Synthetic Photo Share", "Synthetic Chat", "Synthetic Video", "Synthetic Forum")
+_AREA_CODES = ("202", "312", "415", "503", "617", "713")
+
+
+@dataclass(frozen=True)
+class Offender:
+    """A synthetic person reported again and again, by different ESPs from different places, under
+    one account, one verified email and, for some, one verified phone (555-01xx, a fictional
+    range) or one device."""
+
+    number: int
+    service: str
+    account: str
+    email: str
+    phone: str | None
+    device: str | None
+
+    @classmethod
+    def of(cls, number: int) -> "Offender":
+        rng = random.Random(f"offender:{number}")
+        return cls(number, service=rng.choice(_PLATFORMS), account=f"repeat-user-{number:02d}",
+                   email=f"repeat.user.{number:02d}@example.com",
+                   phone=f"{rng.choice(_AREA_CODES)}-555-01{number:02d}" if rng.random() < 0.5
+                   else None,
+                   device=f"synthetic-device-{number:02d}" if rng.random() < 0.4 else None)
+
+    def as_reported(self) -> dict[str, Any]:
+        """The offender as a report's `personOrUserReported`, before its location clues."""
+        person: dict[str, Any] = {}
+        if self.phone:
+            person["phone"] = [{"value": self.phone, "type": "Mobile", "verified": True,
+                                "countryCallingCode": "+1"}]
+        person["email"] = [{"value": self.email, "verified": True}]
+        user: dict[str, Any] = {"personOrUserReportedPerson": person,
+                                "espIdentifier": self.account, "espService": self.service,
+                                "screenName": f"synthetic_repeat_{self.number:02d}"}
+        if self.device:
+            user["deviceId"] = [{"idType": "Device ID", "idValue": self.device}]
+        return user
+
+
+# A small pool (the phones' 555-0100..0199 allow up to 100): in a run of a thousand reports each
+# offender recurs a few times, so nearly every recurring report is linked to another.
+OFFENDERS: tuple[Offender, ...] = tuple(Offender.of(i) for i in range(20))
+
+
+def recurring_offender(key: str, share: float) -> Offender | None:
+    """The recurring offender a report is by, drawn from the report's key at `share` (None: the
+    person reported is its own). A report by an offender at one share is by the same one at any
+    higher share."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"a recurring share is between 0 and 1: {share}")
+    rng = random.Random(f"recurring:{key}")
+    return OFFENDERS[rng.randrange(len(OFFENDERS))] if rng.random() < share else None
+
+
+def _own_id(kind: str, seed: int | str) -> str:
+    """An id for the report's own person: from its kind and seed, so that no two reports share
+    one (64 bits: no collision in millions of reports)."""
+    return hashlib.sha256(f"person:{kind}:{seed}".encode()).hexdigest()[:16]
 
 
 def _fake_md5(rng: random.Random) -> str:
     return hashlib.md5(f"synthetic-{rng.random()}".encode(), usedforsecurity=False).hexdigest()
 
 
-def synthetic_report(kind: Kind, seed: int | str = 0) -> dict[str, Any]:
+def synthetic_report(kind: Kind, seed: int | str = 0, offender: Offender | None = None
+                     ) -> dict[str, Any]:
     """One synthetic report of the given kind, as the JSON an ESP would submit (the JSON form of
-    the public schema, with its files inline)."""
+    the public schema, with its files inline); its person reported is its own, or `offender`
+    (then reported by one of a few platforms)."""
     rng = random.Random(f"{kind}:{seed}")
     n = rng.randrange(10_000, 99_999)
+    own = str(n) if seed == "sample" else _own_id(kind, seed)  # the sample files keep their ids
     when = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(0, 500_000))
     report: dict[str, Any] = {
         "incidentSummary": {
@@ -39,11 +115,16 @@ def synthetic_report(kind: Kind, seed: int | str = 0) -> dict[str, Any]:
             "email": [{"value": f"trust-safety-{n}@esp.example.com", "type": "Work"}],
         }, "companyTemplate": "Synthetic ESP"},
     }
-    contact = [{"value": f"user{n}@example.com", "verified": rng.random() < 0.5}]
-    user: dict[str, Any] = {
-        "personOrUserReportedPerson": {"email": contact},
-        "espIdentifier": f"user-{n}", "screenName": f"synthetic_user_{n}",
+    verified = rng.random() < 0.5  # drawn for an offender's report too: the rest is the same
+    user: dict[str, Any] = offender.as_reported() if offender else {
+        "personOrUserReportedPerson": {"email": [{"value": f"user{own}@example.com",
+                                                  "verified": verified}]},
+        "espIdentifier": f"user-{own}", "screenName": f"synthetic_user_{own}",
     }
+    if offender:
+        platform = random.Random(f"platform:{kind}:{seed}").choice(_PLATFORMS)
+        report["incidentSummary"]["platform"] = platform
+        report["reporter"]["companyTemplate"] = platform
     viewed = rng.random() < 0.8  # most files were viewed by the ESP before reporting
     files = [{
         "originalFileName": f"upload-{n}.jpg",
@@ -61,12 +142,16 @@ def synthetic_report(kind: Kind, seed: int | str = 0) -> dict[str, Any]:
         user["estimatedLocation"] = {"city": city, "region": state, "countryCode": "US"}
         report["internetDetails"] = [{"chatImIncident": {
             "chatClient": "Synthetic Chat", "content": "Synthetic: asks to meet this weekend."}}]
-        report["victim"] = [{"victimPerson": {"age": 14}, "espIdentifier": f"victim-{n}"}]
+        report["victim"] = [{"victimPerson": {"age": 14}, "espIdentifier": f"victim-{own}"}]
         report["files"] = files
     elif kind == "referral":
         ip = "192.0.2.120" if seed == "sample" else rng.choice(_KNOWN_IPS)
-        user["ipCaptureEvent"] = [{"ipAddress": ip, "eventName": "Upload",
-                                   "dateTime": when.isoformat()}]
+        event = {"ipAddress": ip, "eventName": "Upload"}
+        if seed == "sample":
+            # Only the sample's upload has a time: every referral shares one of five addresses,
+            # and two seen at one within linking's window (an hour) would link two strangers.
+            event["dateTime"] = when.isoformat()
+        user["ipCaptureEvent"] = [event]
         if rng.random() < 0.5 and seed != "sample":
             user["estimatedLocation"] = {"region": rng.choice(_STATES), "countryCode": "US"}
         report["files"] = files
@@ -92,8 +177,8 @@ def synthetic_report(kind: Kind, seed: int | str = 0) -> dict[str, Any]:
 # The public schema's element order: the JSON form does not need it, the XML form does.
 _ORDER = ("batchedReport", "incidentSummary", "internetDetails", "lawEnforcement", "reporter",
           "personOrUserReported", "intendedRecipient", "victim", "additionalInfo", "files")
-_USER_ORDER = ("personOrUserReportedPerson", "espIdentifier", "screenName", "ipCaptureEvent",
-               "estimatedLocation")
+_USER_ORDER = ("personOrUserReportedPerson", "espIdentifier", "espService", "screenName",
+               "ipCaptureEvent", "deviceId", "priorCTReports", "estimatedLocation")
 
 
 def _in_schema_order(report: dict[str, Any]) -> dict[str, Any]:
@@ -104,12 +189,16 @@ def _in_schema_order(report: dict[str, Any]) -> dict[str, Any]:
     return ordered
 
 
-def scenario(count: int, seed: int = 1) -> list[dict[str, Any]]:
-    """A mix of kinds roughly like the real stream: mostly referrals and informational reports."""
+def scenario(count: int, seed: int = 1, recurring_share: float = RECURRING_SHARE
+             ) -> list[dict[str, Any]]:
+    """A mix of kinds roughly like the real stream: mostly referrals and informational reports;
+    `recurring_share` of them by recurring offenders."""
     rng = random.Random(seed)
     weights = {"escalated": 0.05, "referral": 0.55, "informational": 0.3, "no_location": 0.1}
     kinds = rng.choices(list(weights), weights=list(weights.values()), k=count)
-    return [synthetic_report(kind, seed=f"{seed}-{i}") for i, kind in enumerate(kinds)]
+    return [synthetic_report(kind, seed=f"{seed}-{i}",
+                             offender=recurring_offender(f"{kind}:{seed}-{i}", recurring_share))
+            for i, kind in enumerate(kinds)]
 
 
 # ---- shaped load: a mix of kinds and the data quality of each ESP ----
@@ -200,10 +289,14 @@ def unverify_contact(report: dict[str, Any]) -> None:
                                for c in person.get(key, [])]
 
 
-def load_report(kind: LoadKind, profile: EspProfile, seed: int | str) -> dict[str, Any]:
-    """One report of a load: of its kind, shaped by its ESP's data quality."""
+def load_report(kind: LoadKind, profile: EspProfile, seed: int | str,
+                recurring_share: float = RECURRING_SHARE) -> dict[str, Any]:
+    """One report of a load: of its kind, shaped by its ESP's data quality; by a recurring
+    offender at `recurring_share` (whatever the ESP: an offender is reported by several)."""
     rng = random.Random(f"load:{kind}:{profile.name}:{seed}")
-    report = synthetic_report("informational" if kind == "viral" else kind, seed=f"{kind}-{seed}")
+    base: Kind = "informational" if kind == "viral" else kind
+    report = synthetic_report(base, seed=f"{kind}-{seed}",
+                              offender=recurring_offender(f"load:{kind}:{seed}", recurring_share))
     if kind == "viral":
         report["files"][0]["originalFileHash"] = [{"value": rng.choice(_MEMES), "hashType": "MD5"}]
         report["batchedReport"] = {"reason": "VIRAL_POTENTIAL_MEME"}
@@ -212,10 +305,14 @@ def load_report(kind: LoadKind, profile: EspProfile, seed: int | str) -> dict[st
     user = report["personOrUserReported"]
     person = user.setdefault("personOrUserReportedPerson", {})
     verified = rng.random() < profile.verified_contact
-    person["email"] = [{**e, "verified": verified} if isinstance(e, dict) else e
-                       for e in person.get("email", [])] or [
-        {"value": f"user-{rng.randrange(10**6)}@example.com", "verified": verified}]
+    own = _own_id(base, f"{kind}-{seed}")
+    for key in ("phone", "email"):
+        if key in person:
+            person[key] = [{**c, "verified": verified} if isinstance(c, dict) else c
+                           for c in person[key]]
+    person["email"] = person.get("email") or [
+        {"value": f"user{own}@example.com", "verified": verified}]
     if rng.random() < profile.victim_details and not report.get("victim"):
         report["victim"] = [{"victimPerson": {"age": rng.randrange(8, 18)},
-                             "espIdentifier": f"victim-{rng.randrange(10**6)}"}]
+                             "espIdentifier": f"victim-{own}"}]
     return _in_schema_order(report)

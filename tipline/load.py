@@ -25,7 +25,7 @@ import httpx
 import yaml
 
 from shared import devkeys
-from shared.synthetic import LOAD_KINDS, EspProfile, LoadKind, Mix, load_report
+from shared.synthetic import LOAD_KINDS, RECURRING_SHARE, EspProfile, LoadKind, Mix, load_report
 
 HEADER = "Tipline-Load"
 Api = Literal["json", "xml"]
@@ -92,6 +92,7 @@ class Plan:
     seed: int = 1
     max_batch: int = 200  # reports in one JSON batch request when several fall due at once
     concurrency: int = 8
+    recurring_share: float = RECURRING_SHARE  # reports by a recurring offender (0: none)
 
     def __post_init__(self) -> None:
         if self.duration_s is None and self.count is None:
@@ -100,6 +101,8 @@ class Plan:
             raise ValueError(f"a count between 1 and {MAX_REPORTS:,}")
         if self.duration_s is not None and not 0 < self.duration_s <= 7 * 24 * 3600:
             raise ValueError("a duration between 0 and a week, in seconds")
+        if not 0 <= self.recurring_share <= 1:
+            raise ValueError("a recurring share between 0 and 1")
 
     def finished(self, elapsed: float, made: int) -> bool:
         return (self.count is not None and made >= self.count) or (
@@ -169,7 +172,8 @@ class Generator:
         profile = self.rng.choices(self.plan.profiles,
                                    weights=[p.weight for p in self.plan.profiles])[0]
         kind = self.rng.choices(LOAD_KINDS, weights=self.plan.mix.weights())[0]
-        return profile, kind, load_report(kind, profile, f"{self.plan.seed}-{self.n}")
+        return profile, kind, load_report(kind, profile, f"{self.plan.seed}-{self.n}",
+                                          self.plan.recurring_share)
 
 
 class Sender:

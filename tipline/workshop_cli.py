@@ -13,7 +13,7 @@ import httpx
 
 from shared import devkeys
 from shared.faults import KINDS
-from shared.synthetic import EspProfile, Mix
+from shared.synthetic import RECURRING_SHARE, EspProfile, Mix
 from tipline import load, scenario
 from tipline.console import ApiError, call, checked, out
 
@@ -90,7 +90,8 @@ def plan_from(args: argparse.Namespace) -> load.Plan:
         esps = tuple(_esp(spec) for spec in args.esp)
     return load.Plan(curve=load.Curve.parse(args.rate), duration_s=args.duration,
                      count=args.count, mix=mix or Mix(), profiles=esps or (EspProfile("load"),),
-                     api=args.api, seed=args.seed, concurrency=args.concurrency)
+                     api=args.api, seed=args.seed, concurrency=args.concurrency,
+                     recurring_share=args.recurring)
 
 
 def _esp(spec: str) -> EspProfile:
@@ -237,6 +238,9 @@ def add_commands(sub: argparse._SubParsersAction, intake_url: str, tracker_url: 
                     help="an ESP profile: location, verified_contact, victim_details shares "
                     "and weight (repeat for several)")
     lo.add_argument("--profiles", default=None, help="a YAML file of mix: and esps:")
+    lo.add_argument("--recurring", type=float, default=RECURRING_SHARE, metavar="SHARE",
+                    help="the share of reports whose person reported is one of a few recurring "
+                    f"offenders, whom linking finds; 0 for none (default: {RECURRING_SHARE:g})")
     lo.add_argument("--api", choices=["json", "xml"], default="json")
     lo.add_argument("--seed", type=int, default=1)
     lo.add_argument("--concurrency", type=int, default=8, help="requests in flight at most")

@@ -41,7 +41,8 @@ PLAN = load.Plan(
     curve=load.Curve.constant(100), duration_s=None, count=COUNT, seed=7, concurrency=1,
     mix=Mix(escalated=0.15, referral=0.55, informational=0.1, viral=0.1, no_location=0.1),
     profiles=(EspProfile("careful", weight=2, location=1.0, verified_contact=0.8),
-              EspProfile("sloppy", location=0.3, verified_contact=0.1)))
+              EspProfile("sloppy", location=0.3, verified_contact=0.1)),
+    recurring_share=0)  # the simulator does not model linking: linked reports would route apart
 ROUTES = {"jurisdiction", "federal_nexus", "multi_state", "unassigned_offer"}
 
 

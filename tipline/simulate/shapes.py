@@ -104,7 +104,9 @@ def build_pool(key: PoolKey, size: int) -> tuple[Shape, ...]:
     kind, located, verified, victim = key
     profile = EspProfile("pool", location=float(located), verified_contact=float(verified),
                          victim_details=float(victim))
-    reports = [FiledReport.model_validate(load_report(kind, profile, f"pool-{i}"))
+    # No recurring offenders: the simulator does not model linking (a report is decided alone).
+    reports = [FiledReport.model_validate(load_report(kind, profile, f"pool-{i}",
+                                                      recurring_share=0))
                for i in range(size)]
     rules = default_rules()
     shapes = [decide(r, rules) for r in reports]
