@@ -1,6 +1,7 @@
 """Router subscribers: a triaged report becomes cases in agency inboxes (or an unassigned record
 offered to the federal partner); an SLA breach becomes a re-notification, then an escalation."""
 
+from collections import OrderedDict
 from datetime import timedelta
 
 from services.router.domain import IpTable, ZipTable, resolve, route_with_group
@@ -29,6 +30,8 @@ from shared.schemas.facts import RoutingFacts
 from shared.topology import Topology
 
 log = get_logger(__name__)
+
+DECIDED_KEPT = 10_000  # several batches of every lane: a batch's commit is written by then
 
 
 def case_files(report: RoutingFacts) -> list[CaseFile]:
@@ -66,6 +69,9 @@ class Routing:
         self.topology = topology
         self.links = links
         self.preservation_s = preservation_s
+        # Reports this router decided lately, and where: a linked report later in the same batch
+        # (its group read before the earlier one's commit) learns its holder from here.
+        self.decided: OrderedDict[int, str] = OrderedDict()
 
     async def prepare(self, events: list[ReportTriaged]) -> dict[str, Linked]:
         """Each report routed (not a bundle member) joins its link group first, in one round
@@ -82,6 +88,8 @@ class Routing:
             log.info("bundle member, not routed again", bundle=event.bundle.bundle_id)
             return
         linked: Linked = out.prepared or Linked([], event.report_id)
+        if linked.unheld:
+            linked = linked.with_decided(self.decided)
         found = resolve(event.routing, self.ip_table, self.zips, self.directory)
         group = route_with_group(event.report_id, found.agency.id if found.agency else None,
                                  linked.holders or {})
@@ -136,6 +144,9 @@ class Routing:
                 deconfliction=notice))
         if self.links is not None:  # a later report of the group learns who holds this one
             out.command("HSET", self.topology.link_held, event.report_id, group.target)
+            self.decided[event.report_id] = group.target
+            while len(self.decided) > DECIDED_KEPT:
+                self.decided.popitem(last=False)
         out.publish(self.topology.routed, ReportRouted(
             event_id=derived_event_id(event.event_id, "routed"), agency_id=group.target, why=why,
             also_notified=[Notified(agency_id=a, why=w) for a, w in also],

@@ -7,7 +7,8 @@ The router adds a report before deciding where it goes (its prepare step) and re
 holding its case in its commit (`held`): a later report of the same group learns the holders."""
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
 
@@ -109,7 +110,7 @@ for _, l in ipairs(found) do
   end
 end
 -- who holds the group's cases: its earliest reports (a group of thousands is read in part)
-local holders = {}
+local holders, unheld = {}, {}
 local ids = redis.call('SMEMBERS', members .. root)
 if #ids > holders_shown then
   table.sort(ids, function(x, y) return tonumber(x) < tonumber(y) end)
@@ -118,10 +119,14 @@ for k = 1, math.min(#ids, holders_shown) do
   local id = tonumber(ids[k])
   if id ~= me then
     local agency = redis.call('HGET', held, id)
-    if agency and (holders[agency] == nil or id < holders[agency]) then holders[agency] = id end
+    if agency then
+      if holders[agency] == nil or id < holders[agency] then holders[agency] = id end
+    elseif #unheld < 50 then
+      table.insert(unheld, id)
+    end
   end
 end
-return cjson.encode({found, root, size(root), linked_held, holders})
+return cjson.encode({found, root, size(root), linked_held, holders, unheld})
 """
 
 
@@ -143,9 +148,25 @@ class Linked:
     size: int = 1
     linked_held: dict[int, str | None] | None = None
     holders: dict[str, int] | None = None
+    unheld: tuple[int, ...] = ()  # reports of the group nobody holds yet (some being routed now)
 
     def holder_of(self, report_id: int) -> str | None:
         return (self.linked_held or {}).get(report_id)
+
+    def with_decided(self, decided: Mapping[int, str]) -> "Linked":
+        """The same, with the holders of reports decided but not yet recorded (earlier in the
+        router's batch): what the store will say once their commit is written."""
+        holders = dict(self.holders or {})
+        known = dict(self.linked_held or {})
+        for report_id in self.unheld:
+            agency = decided.get(report_id)
+            if agency is None:
+                continue
+            if agency not in holders or report_id < holders[agency]:
+                holders[agency] = report_id
+            if report_id in known and known[report_id] is None:
+                known[report_id] = agency
+        return replace(self, holders=holders, linked_held=known)
 
 
 class LinkStore:
@@ -195,12 +216,13 @@ class LinkStore:
 
 
 def _linked(raw: bytes | str) -> Linked:
-    found, group, size, linked_held, holders = json.loads(raw)
+    found, group, size, linked_held, holders, unheld = json.loads(raw)
     # cjson writes an empty table as {}: no links, no holders
     links = {Link(int(a), int(b), _basis(basis)) for a, b, basis in found}
     return Linked(sorted(links), int(group), int(size),
                   {int(r): a or None for r, a in (linked_held or {}).items()},
-                  {a: int(r) for a, r in (holders or {}).items()})
+                  {a: int(r) for a, r in (holders or {}).items()},
+                  tuple(int(r) for r in unheld or ()))
 
 
 def _basis(raw: str) -> Basis:

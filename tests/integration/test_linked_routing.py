@@ -235,3 +235,23 @@ async def test_unviewed_files_are_withheld_until_the_agency_records_legal_proces
         assert [f["fileViewedByEsp"] for f in after.json()["files"]] == [True, False]
         timeline = (await api.get("/v1/reports/1")).json()
         assert json.dumps(timeline).count("legal_process") == 1
+
+
+async def test_linked_reports_read_in_one_batch_are_deconflicted_all_the_same(
+        make_settings, topology, redis_client):
+    # both waiting before the router starts: one read, one prepare step, then both decided
+    for report_id, state in ((1, "OH"), (2, "GA"), (3, None)):
+        location = ("US", state) if state else None
+        await redis_client.xadd(topology.triaged["p2"], encode(triaged(
+            report_id, offender_report(location, prior=(1,) if report_id == 3 else ()))))
+    async with running(router_app(make_settings(RouterSettings))):
+        async def routed() -> list[dict[str, Any]] | None:
+            found = [e for e in await stream_events(redis_client, topology.routed)
+                     if e["type"] == "ReportRouted"]
+            return found if len(found) == 3 else None
+        decisions = {e["report_id"]: e for e in await eventually(routed, what="three routed")}
+    assert decisions[3]["agency_id"] == "icac-oh" and decisions[3]["why"] == "linked"
+    assert [(n["report_id"], n["agency_id"]) for n in decisions[2]["deconfliction"]] == [
+        (1, "icac-oh"), (2, "icac-ga")]
+    assert {(x["report_id"], x["agency_id"]) for x in decisions[3]["links"]} == {
+        (1, "icac-oh"), (2, "icac-ga")}
