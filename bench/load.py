@@ -41,8 +41,16 @@ def report_events(n: int, start_id: int = 1, informational_only: bool = False) -
         report = reports[i % len(reports)]
         lane = "escalated" if report.escalated else "standard"
         event = ReportSubmitted(report_id=start_id + i, producer="bench", esp="bench", lane=lane)
-        events.append(Accepted(start_id + i, T.submitted[lane], event, encoded[i % len(reports)]))
+        events.append(Accepted(start_id + i, T.submitted[lane], event,
+                               own_person(encoded[i % len(reports)], i // len(reports))))
     return events
+
+
+def own_person(body: bytes, cycle: int) -> bytes:
+    """A cycled report's person reported made its own again (its account and email renamed for
+    the cycle), so that linking groups the recurring offenders' reports and not copies of one
+    report; an offender's identifiers (`repeat-user-...`) are kept."""
+    return body if cycle == 0 else body.replace(b'"user', b'"user%dx' % cycle)
 
 
 def preload(r: redis.Redis, events: list[Accepted], chunk: int = 2000) -> float:

@@ -47,11 +47,14 @@ def running_stack(work: Path, name: str, settings: dict[str, str],
 
 
 def phase_pipeline(work: Path, n: int, settings: dict[str, str],
-                   replicas: dict[str, int] | None = None) -> dict[str, Any]:
+                   replicas: dict[str, int] | None = None, name: str = "pipeline"
+                   ) -> dict[str, Any]:
     label = " with " + ", ".join(f"{k}×{v}" for k, v in replicas.items()) if replicas else ""
-    say(f"pipeline{label}: {n:,} reports preloaded into the submitted lanes")
+    linking = settings.get("TIPLINE_LINKING", "true") != "false"
+    say(f"{name}{label}: {n:,} reports preloaded into the submitted lanes"
+        + ("" if linking else ", linking off"))
     events = report_events(n)
-    with running_stack(work, "replicas" if replicas else "pipeline", settings, replicas) as stack:
+    with running_stack(work, name, settings, replicas) as stack:
         r = redis.Redis.from_url(stack.redis_url)
         r.config_resetstat()
         memory_before = r.info("memory")["used_memory"]
@@ -67,12 +70,14 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str],
                     for k, v in r.info("commandstats").items()}
         by_kind = memory_by_kind(r, n)
         rss = {name: peak_rss_mb(p.pid) for name, p in stack.processes.items()}
+        linked = linking_figures(r)
     per_stage = {name: round(n / t) for name, t in seen["finished_s"].items() if t}
     return {
         "reports": n, "preload_s": round(preload_s, 2), "total_s": total_s and round(total_s, 2),
         "reports_per_s": round(n / total_s) if total_s else None,
         "stage_finished_s": {k: round(v, 2) for k, v in seen["finished_s"].items()},
         "stage_reports_per_s": per_stage, "samples": seen["samples"], "loss": losses,
+        "linking": {"on": linking, **linked},
         "cost": {"peak_rss_mb": rss,
                  "cpu_us_per_report": {k: round(v / n * 1e6) for k, v in cpu_used.items()},
                  "redis_bytes_per_100k_reports": round((memory_after - memory_before) / n * 100_000),
@@ -82,6 +87,16 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str],
                      k: round(v / n, 2) for k, v in sorted(commands.items(), key=lambda kv: -kv[1])
                      if v / n >= 0.05}},
     }
+
+
+def linking_figures(r: redis.Redis) -> dict[str, int]:
+    """What linking found: groups and the reports in them, reports routed by their group, groups
+    split across agencies and the notices sent."""
+    stats = {k.decode(): int(v) for k, v in r.hgetall(T.link_stats).items()}
+    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(T.gap_totals).items()}
+    return {"groups": stats.get("groups", 0), "linked_reports": stats.get("linked_reports", 0),
+            **{name: totals.get(name, 0) for name in ("routed_by_group", "deconflictions",
+                                                       "notices_sent")}}
 
 
 def phase_raw(work: Path, n: int) -> dict[str, Any]:

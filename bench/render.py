@@ -45,6 +45,28 @@ def markdown(results: dict[str, Any]) -> str:
                 x["cost"]["redis_commands_per_report_by_command"].items())[:8]) + ") |",
             f"| counted in the streams | {_ended(x)} |",
         ]
+        if "linking" in x:
+            k = x["linking"]
+            lines.append(
+                f"| linking (on) | {k['groups']:,} groups of {k['linked_reports']:,} reports; "
+                f"{k['routed_by_group']:,} routed by their group, {k['deconflictions']:,} split "
+                f"across agencies, {k['notices_sent']:,} deconfliction notices |")
+    if "pipeline" in p and "unlinked" in p:
+        on, off = p["pipeline"], p["unlinked"]
+        cpu_on = sum(on["cost"]["cpu_us_per_report"].values())
+        cpu_off = sum(off["cost"]["cpu_us_per_report"].values())
+        lines.append(
+            f"| linking's cost: the same run with TIPLINE_LINKING=false | {off['reports_per_s']:,} "
+            f"reports/s without, {on['reports_per_s']:,} with "
+            f"({(on['reports_per_s'] / off['reports_per_s'] - 1) * 100:+.0f}%); CPU per report "
+            f"{cpu_off:,} µs without, {cpu_on:,} with ({cpu_on - cpu_off:+,} µs; router "
+            f"{off['cost']['cpu_us_per_report'].get('router', 0)} → "
+            f"{on['cost']['cpu_us_per_report'].get('router', 0)}, triage "
+            f"{off['cost']['cpu_us_per_report'].get('triage', 0)} → "
+            f"{on['cost']['cpu_us_per_report'].get('triage', 0)}, redis "
+            f"{off['cost']['cpu_us_per_report'].get('redis', 0)} → "
+            f"{on['cost']['cpu_us_per_report'].get('redis', 0)}); Redis commands per report "
+            f"{off['cost']['redis_commands_per_report']} → {on['cost']['redis_commands_per_report']} |")
     if "raw" in p:
         lines.append(f"| raw redis-py chain, same hops | {p['raw']['reports_per_s']:,} reports/s |")
     if "pipeline_share_of_raw" in results:

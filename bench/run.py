@@ -42,7 +42,7 @@ from bench.phases import (
 from bench.render import chart, markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = ("pipeline", "raw", "http", "flood", "replicas", "load", "simulate")
+PHASES = ("pipeline", "unlinked", "raw", "http", "flood", "replicas", "load", "simulate")
 DEFAULT_PHASES = PHASES[:-1]  # the simulator's year takes minutes: --phases simulate --keep
 
 
@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         if "pipeline" in phases:
             results["phases"]["pipeline"] = phase_pipeline(work, args.reports, settings)
+        if "unlinked" in phases:  # linking's cost: the same run with TIPLINE_LINKING=false
+            results["phases"]["unlinked"] = phase_pipeline(
+                work, args.reports, {**settings, "TIPLINE_LINKING": "false"}, name="unlinked")
         if "raw" in phases:
             results["phases"]["raw"] = phase_raw(work, args.reports)
         if "http" in phases:
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             results["phases"]["flood"] = phase_flood(work, args.flood, args.p1, args.p1_interval_ms, settings)
         if "replicas" in phases:
             results["phases"]["replicas"] = phase_pipeline(work, args.reports, settings,
-                                                           {"triage": 2, "router": 2})
+                                                           {"triage": 2, "router": 2},
+                                                           name="replicas")
         if "load" in phases:
             results["phases"]["load"] = phase_load(work, args.load_rate, args.load_seconds,
                                                    settings)

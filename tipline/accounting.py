@@ -4,7 +4,8 @@ the one account of lost and doubled reports, used by the benchmark and the fault
 A report is *placed* when it was routed (a `ReportRouted`), found unassigned, or joined a viral
 bundle as a member (triaged, never routed). A case is one report at one agency for one reason
 (`why`): a re-notification is a second case at the same agency, an escalation a case at the
-federal partner; the same case twice in an inbox is a doubled case.
+federal partner, a deconfliction notice one per linked report it names; the same case twice in
+an inbox is a doubled case.
 """
 
 import json
@@ -80,7 +81,10 @@ def account(r: redis.Redis, topology: Topology, agency_ids: Iterable[str]) -> Ac
     cases: Counter[tuple[int, str, str]] = Counter()
     for agency in agency_ids:
         for case in _events(r, t.agency_inbox(agency)):
-            cases[(case["report_id"], case["agency_id"], case.get("why", "jurisdiction"))] += 1
+            why = case.get("why", "jurisdiction")
+            if why == "deconfliction":
+                why = f"deconfliction:{case['deconfliction']['other_report_id']}"
+            cases[(case["report_id"], case["agency_id"], why)] += 1
     return Account(
         submitted=Counter(e["report_id"] for s in t.submitted_by_urgency for e in _events(r, s)),
         triaged=Counter(e["report_id"] for e in triaged),

@@ -25,13 +25,19 @@ def test_a_small_benchmark_runs_every_phase_and_loses_nothing(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     phases = results["phases"]
-    assert set(phases) == {"pipeline", "raw", "http", "flood", "replicas", "load"}
-    for name in ("pipeline", "replicas"):
+    assert set(phases) == {"pipeline", "unlinked", "raw", "http", "flood", "replicas", "load"}
+    for name in ("pipeline", "unlinked", "replicas"):
         assert phases[name]["loss"] == {**phases[name]["loss"], "lost": 0, "ok": True}
         # counted where the reports ended, not only in the ledger
         assert phases[name]["loss"]["in_the_streams"]["reports_placed"] == 400
         assert phases[name]["loss"]["in_the_streams"]["doubled"] == 0
     assert phases["pipeline"]["cost"]["redis_commands_per_report"] > 0
+    # linking on finds the recurring offenders' groups; off, nothing is linked
+    assert phases["pipeline"]["linking"]["on"] and phases["pipeline"]["linking"]["groups"] > 0
+    assert phases["unlinked"]["linking"] == {"on": False, "groups": 0, "linked_reports": 0,
+                                             "routed_by_group": 0, "deconflictions": 0,
+                                             "notices_sent": 0}
+    assert "linking's cost" in (tmp_path / "results.md").read_text()
     # the memory of every kind of key is measured, and the bodies are not in the streams
     by_kind = phases["pipeline"]["cost"]["redis_bytes_per_100k_reports_by_kind"]
     assert list(by_kind) == [name for name, _ in MEMORY_KINDS]
