@@ -196,9 +196,10 @@ class Topology:
         """Each link found: `a|b` (a < b) -> its bases, comma-separated."""
         return self.key("link", "edges")
 
-    def link_holders(self, keyed: str) -> str:
-        """The reports holding one identifier, named by its keyed hash (never the identifier)."""
-        return self.key("link", "holders", keyed)
+    @property
+    def link_first(self) -> str:
+        """Each identifier (its keyed hash, never the identifier) -> the first report holding it."""
+        return self.key("link", "first")
 
     def link_sightings(self, keyed: str) -> str:
         """One IP address's sightings (keyed hash): `report:epoch` scored by the epoch."""
@@ -210,13 +211,19 @@ class Topology:
         return self.key("link", "members") + ":"
 
     @property
+    def link_holding_prefix(self) -> str:
+        """`<prefix><root>`: each agency holding a case of one group -> its earliest report there."""
+        return self.key("link", "holding") + ":"
+
+    @property
     def link_stats(self) -> str:
         """groups (of two reports or more) and linked_reports (the reports in them)."""
         return self.key("link", "stats")
 
     @property
     def link_held(self) -> str:
-        """Report id -> the agency holding its case (the router's decision, in its commit)."""
+        """Report id -> the agency holding its case (the router's decision, recorded by the link
+        store's script)."""
         return self.key("link", "held")
 
     def agency_queue(self, agency_id: str) -> str:

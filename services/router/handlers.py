@@ -1,10 +1,10 @@
 """Router subscribers: a triaged report becomes cases in agency inboxes (or an unassigned record
 offered to the federal partner); an SLA breach becomes a re-notification, then an escalation."""
 
-from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import timedelta
 
-from services.router.domain import IpTable, ZipTable, resolve, route_with_group
+from services.router.domain import IpTable, Resolution, ZipTable, resolve, route_with_group
 from services.router.link_store import Linked, LinkStore
 from shared.directory import Directory
 from shared.effects import Effects
@@ -31,7 +31,6 @@ from shared.topology import Topology
 
 log = get_logger(__name__)
 
-DECIDED_KEPT = 10_000  # several batches of every lane: a batch's commit is written by then
 
 
 def case_files(report: RoutingFacts) -> list[CaseFile]:
@@ -60,6 +59,15 @@ def case_links(report_id: int, linked: Linked) -> list[CaseLink]:
             for r, b in sorted(bases.items())]
 
 
+@dataclass(frozen=True)
+class Placed:
+    """What the prepare step found of a report: its jurisdiction, and its link group (none
+    without linking)."""
+
+    found: Resolution
+    linked: Linked | None
+
+
 class Routing:
     def __init__(self, ip_table: IpTable, zips: ZipTable, directory: Directory,
                  topology: Topology, links: LinkStore | None, preservation_s: float) -> None:
@@ -69,28 +77,28 @@ class Routing:
         self.topology = topology
         self.links = links
         self.preservation_s = preservation_s
-        # Reports this router decided lately, and where: a linked report later in the same batch
-        # (its group read before the earlier one's commit) learns its holder from here.
-        self.decided: OrderedDict[int, str] = OrderedDict()
 
-    async def prepare(self, events: list[ReportTriaged]) -> dict[str, Linked]:
-        """Each report routed (not a bundle member) joins its link group first, in one round
-        trip for the batch: what the group holds decides with its jurisdiction. Without linking
+    async def prepare(self, events: list[ReportTriaged]) -> dict[str, "Placed"]:
+        """Each report routed (not a bundle member) is resolved, then joins its link group, in
+        one round trip for the batch: the store records where it goes (its own agency, else the
+        group's holder), so the next report of the group sees it. Without linking
         (TIPLINE_LINKING=false) each report is routed on its own."""
         routed = [e for e in events if not (e.bundle and e.bundle.role == "member")]
+        found = [resolve(e.routing, self.ip_table, self.zips, self.directory) for e in routed]
         if self.links is None:
-            return {}
-        found = await self.links.add_all([(e.report_id, e.links) for e in routed])
-        return {e.event_id: linked for e, linked in zip(routed, found, strict=True)}
+            return {e.event_id: Placed(f, None) for e, f in zip(routed, found, strict=True)}
+        linked = await self.links.add_all([(e.report_id, e.links, f.agency.id if f.agency else None)
+                                           for e, f in zip(routed, found, strict=True)])
+        return {e.event_id: Placed(f, x) for e, f, x in zip(routed, found, linked, strict=True)}
 
     def on_report_triaged(self, event: ReportTriaged, out: Effects) -> None:
         if event.bundle and event.bundle.role == "member":
             log.info("bundle member, not routed again", bundle=event.bundle.bundle_id)
             return
-        linked: Linked = out.prepared or Linked([], event.report_id)
-        if linked.unheld:
-            linked = linked.with_decided(self.decided)
-        found = resolve(event.routing, self.ip_table, self.zips, self.directory)
+        placed: Placed | None = out.prepared
+        found = placed.found if placed else resolve(event.routing, self.ip_table, self.zips,
+                                                    self.directory)
+        linked = placed.linked if placed and placed.linked else Linked([], event.report_id)
         group = route_with_group(event.report_id, found.agency.id if found.agency else None,
                                  linked.holders or {})
         incident = event.routing.incident_summary.incident_type.value
@@ -142,11 +150,6 @@ class Routing:
                 lane=event.lane, esp=event.esp, agency_id=notice.agency_id, why="deconfliction",
                 jurisdiction="linked", incident_type=incident, group=linked.group,
                 deconfliction=notice))
-        if self.links is not None:  # a later report of the group learns who holds this one
-            out.command("HSET", self.topology.link_held, event.report_id, group.target)
-            self.decided[event.report_id] = group.target
-            while len(self.decided) > DECIDED_KEPT:
-                self.decided.popitem(last=False)
         out.publish(self.topology.routed, ReportRouted(
             event_id=derived_event_id(event.event_id, "routed"), agency_id=group.target, why=why,
             also_notified=[Notified(agency_id=a, why=w) for a, w in also],

@@ -246,8 +246,8 @@ def test_linked_reports_show_on_the_dashboard_and_in_the_agency_queue(tmp_path, 
             three = page.locator(f"#queue-table tr[data-report='{third}']")
             expect(three.locator("td.links")).to_contain_text(
                 f"report {first} held by icac-oh (esp-account, prior-report)")
-            expect(three.locator("td.links")).to_contain_text(
-                f"report {second} held by icac-ga (esp-account)")
+            # linked to the account's first holder directly, to the second through the group
+            expect(three.locator("td.links")).to_contain_text(f"group {first} of 3")
             expect(three.locator("td.notices")).to_have_text(
                 f"report {second} at icac-ga: not acknowledged")
             expect(three.locator("td.legal")).to_have_text("–")

@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from services.router.link_store import FANOUT, LinkStore
+from services.router.domain import route_with_group
+from services.router.link_store import LinkStore
 from shared.linking import group_reports, link_clues
 from shared.topology import Topology
 from tests.unit.test_linking import KEY, WINDOW, report
@@ -81,15 +82,14 @@ async def test_no_identifier_is_stored_in_clear(redis_client, topology):
 async def test_groups_are_counted_and_list_their_holders(redis_client, topology):
     store = LinkStore(redis_client, topology, WINDOW)
     email = {"value": "x@example.com", "verified": True}
-    await store.add(1, link_clues(report(email=email), KEY))
-    await redis_client.hset(topology.link_held, 1, "icac-ca")
-    await store.add(5, link_clues(report(account=("svc", "a")), KEY))
-    await redis_client.hset(topology.link_held, 5, "icac-tx")
+    await store.add(1, link_clues(report(email=email), KEY), own="icac-ca")
+    await store.add(5, link_clues(report(account=("svc", "a")), KEY), own="icac-tx")
     assert await store.stats() == {"groups": 0, "linked_reports": 0}
     third = await store.add(3, link_clues(report(email=email, account=("svc", "a")), KEY))
-    # 3 joins 1's group and 5's: one group of three, named by its smallest id
+    # 3 joins 1's group and 5's: one group of three, named by its smallest id; with no agency
+    # of its own it goes to the holder of the group's earliest report
     assert third.group == 1 and third.size == 3
-    assert third.holders == {"icac-ca": 1, "icac-tx": 5}
+    assert third.holders == {"icac-ca": 1, "icac-tx": 5} and third.target == "icac-ca"
     assert third.holder_of(1) == "icac-ca" and third.holder_of(5) == "icac-tx"
     assert await store.stats() == {"groups": 1, "linked_reports": 3}
     await store.add(9, link_clues(report(account=("other", "z")), KEY))
@@ -99,11 +99,24 @@ async def test_groups_are_counted_and_list_their_holders(redis_client, topology)
     assert again == third and await store.stats() == {"groups": 2, "linked_reports": 5}
 
 
-async def test_a_much_shared_identifier_costs_a_bounded_number_of_links(redis_client, topology):
+async def test_a_much_shared_identifier_costs_one_link_per_report(redis_client, topology):
     store = LinkStore(redis_client, topology, WINDOW)
     email = {"value": "shared@example.com", "verified": True}
     found = [await store.add(i, link_clues(report(email=email), KEY)) for i in range(40, 0, -1)]
-    assert max(len(f.links) for f in found) == FANOUT  # the earliest holders only
+    assert max(len(f.links) for f in found) == 1  # to the identifier's first holder only
     assert await store.groups() == {frozenset(range(1, 41))}
     assert await store.stats() == {"groups": 1, "linked_reports": 40}
     assert found[-1].group == 1 and found[-1].size == 40
+
+
+async def test_the_store_records_the_target_the_routers_rule_takes(redis_client, topology):
+    """The script's twin of `route_with_group`'s target, on random groups and jurisdictions."""
+    rng = random.Random(7)
+    agencies = ["icac-oh", "icac-ga", "icac-fl-south", None]
+    for trial in range(20):
+        store = LinkStore(redis_client, Topology(f"{topology.prefix}:t{trial}"), WINDOW)
+        for report_id, r in random_reports(rng):
+            own = rng.choice(agencies)
+            linked = await store.add(report_id, link_clues(r, KEY), own=own)
+            rule = route_with_group(report_id, own, linked.holders or {})
+            assert linked.target == rule.target, (trial, report_id, own, linked)
