@@ -211,6 +211,11 @@ class Topology:
         return self.key("link", "members") + ":"
 
     @property
+    def link_placed(self) -> str:
+        """Report id -> what adding it answered (adding it again answers the same)."""
+        return self.key("link", "placed")
+
+    @property
     def link_holding_prefix(self) -> str:
         """`<prefix><root>`: each agency holding a case of one group -> its earliest report there."""
         return self.key("link", "holding") + ":"
@@ -240,11 +245,6 @@ class Topology:
     def preservation_warn(self) -> str:
         """Unacknowledged cases by when their agency is warned of the preservation's end."""
         return self.key("preservation", "warn")
-
-    @property
-    def preservation_outcome_watch(self) -> str:
-        """Cases without an outcome by the end of their report's preservation."""
-        return self.key("preservation", "outcome")
 
     @property
     def faults(self) -> str:

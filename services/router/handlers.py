@@ -145,7 +145,8 @@ class Routing:
             # delivered (and acknowledged) like a case
             out.publish(self.topology.agency_inbox(notice.agency_id), CaseAssigned(
                 event_id=derived_event_id(event.event_id, f"notice:{notice.agency_id}:"
-                                                          f"{notice.report_id}"),
+                                                          f"{notice.report_id}:"
+                                                          f"{notice.other_report_id}"),
                 report_id=notice.report_id, producer="router", priority=event.priority,
                 lane=event.lane, esp=event.esp, agency_id=notice.agency_id, why="deconfliction",
                 jurisdiction="linked", incident_type=incident, group=linked.group,
@@ -183,7 +184,7 @@ class Routing:
         """A priority-1 case its local agency has not acknowledged: the first breach notifies the
         agency again, the second hands the case to the federal partner too. Other breaches are
         recorded by the tracker (the case has gone dark) and change nothing here."""
-        if breach.priority != 1 or breach.why != "jurisdiction":
+        if breach.priority != 1 or breach.why not in ("jurisdiction", "linked"):
             return
         federal = self.directory.federal.default
         target, why = (breach.agency_id, "renotification") if breach.level == 1 else (
@@ -194,12 +195,14 @@ class Routing:
         out.publish(self.topology.agency_inbox(target), CaseAssigned(
             event_id=derived_event_id(breach.event_id, "case"), report_id=breach.report_id,
             producer="router", esp=breach.esp, agency_id=target, why=why, priority=breach.priority,
-            lane=breach.lane, jurisdiction=breach.jurisdiction, incident_type=breach.incident_type))
+            lane=breach.lane, jurisdiction=breach.jurisdiction, incident_type=breach.incident_type,
+            preserve_until=breach.preserve_until))
         common = dict(event_id=derived_event_id(breach.event_id, why), report_id=breach.report_id,
                       producer="router", lane=breach.lane, esp=breach.esp)
         if breach.level == 1:
             out.publish(self.topology.routed, CaseRenotified(agency_id=breach.agency_id, **common))
         else:
-            out.publish(self.topology.routed, CaseEscalated(from_agency=breach.agency_id, to_agency=federal,
-                                                       **common))
+            out.publish(self.topology.routed, CaseEscalated(
+                from_agency=breach.agency_id, to_agency=federal,
+                preserve_until=breach.preserve_until, **common))
         log.warning("SLA breached", agency=breach.agency_id, level=breach.level, action=why)

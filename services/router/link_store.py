@@ -10,8 +10,8 @@ agency, else the agency holding the group's earliest report) and records it, so 
 report of the group, in the same batch or not, sees it.
 
 What one report costs: one HSETNX per identifier when nobody had it before (the common case),
-and for a linked report a few more (a union-find of compressed paths, the group's holders as one
-small hash)."""
+its earlier answer looked up and its answer and holder recorded; for a linked report a few
+more (a union-find of compressed paths, the group's holders as one small hash)."""
 
 import json
 from collections.abc import Sequence
@@ -24,7 +24,8 @@ from shared.redis_scripts import queue_script
 from shared.schemas.events import LinkClues
 from shared.topology import Topology
 
-# KEYS: parents, edges, stats, held, first holders, then one sightings key per sighting.
+# KEYS: parents, edges, stats, held, first holders, placed (each report's answer), then one
+# sightings key per sighting.
 # ARGV: report id, IP window (s), number of clues, members-set prefix, group-holders prefix, the
 # report's own agency ('' when its jurisdiction names none), then per clue its basis, keyed hash
 # and (for a prior report) the cited id or '', then per sighting its epoch.
@@ -32,17 +33,24 @@ from shared.topology import Topology
 # directly linked report, each agency holding a case of the group with its earliest report (this
 # report left out), the agency this report goes to ('' for none)].
 _ADD = """
-local parents, edges, stats, held, first = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local me = tonumber(ARGV[1])
+local parents, edges, stats, held, first, placed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+-- Report ids stay strings here: Lua writes a number of 15 digits or more in exponent form.
+local me = ARGV[1]
 local window = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local members, holding = ARGV[4], ARGV[5]
 local own = ARGV[6]
+
+-- Added before: the first answer again, whatever joined the group since (a redelivery must
+-- not send notices the reports after it sent already).
+local before = redis.call('HGET', placed, me)
+if before then return before end
+
 local found = {}
+local function lt(a, b) return tonumber(a) < tonumber(b) end
 
 local function up(id)
-  local p = redis.call('HGET', parents, id)
-  return p and tonumber(p) or id
+  return redis.call('HGET', parents, id) or id
 end
 
 local function find(id)
@@ -64,18 +72,17 @@ local function size(root)
   return math.max(redis.call('SCARD', members .. root), 1)
 end
 
--- the earliest report of each agency holding a case of a group: `into`'s, or `from`'s if earlier
+-- the earliest report of each agency holding a case of a group
 local function hold(into, agency, report)
   local known = redis.call('HGET', holding .. into, agency)
-  if not known or tonumber(known) > report then
-    redis.call('HSET', holding .. into, agency, report)
-  end
+  if not known or lt(report, known) then redis.call('HSET', holding .. into, agency, report) end
 end
 
 local function union(a, b)
   local ra, rb = find(a), find(b)
   if ra == rb then return end
-  local low, high = math.min(ra, rb), math.max(ra, rb)
+  local low, high = ra, rb
+  if lt(rb, ra) then low, high = rb, ra end
   -- the groups counted: a pair of singletons makes one, two groups become one
   local sl, sh = size(low), size(high)
   redis.call('HINCRBY', stats, 'groups', (sl > 1 and -1 or 0) + (sh > 1 and -1 or 0) + 1)
@@ -88,7 +95,7 @@ local function union(a, b)
     end
   end
   local theirs = redis.call('HGETALL', holding .. high)
-  for i = 1, #theirs, 2 do hold(low, theirs[i], tonumber(theirs[i + 1])) end
+  for i = 1, #theirs, 2 do hold(low, theirs[i], theirs[i + 1]) end
   redis.call('DEL', holding .. high)
   redis.call('SADD', members .. low, low, high)
   redis.call('SUNIONSTORE', members .. low, members .. low, members .. high)
@@ -98,7 +105,8 @@ end
 
 local function link(other, basis)
   if other == me then return end
-  local a, b = math.min(me, other), math.max(me, other)
+  local a, b = me, other
+  if lt(other, me) then a, b = other, me end
   local field = a .. '|' .. b
   local bases = redis.call('HGET', edges, field) or ''
   if not string.find(',' .. bases .. ',', ',' .. basis .. ',', 1, true) then
@@ -113,32 +121,38 @@ end
 for i = 1, n do
   local basis, hash, cited = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
   if cited ~= '' then
-    link(tonumber(cited), basis)
+    link(cited, basis)
   elseif redis.call('HSETNX', first, hash, me) == 0 then
-    link(tonumber(redis.call('HGET', first, hash)), basis)
+    link(redis.call('HGET', first, hash), basis)
   end
 end
-for j = 1, #KEYS - 5 do
-  local seen = KEYS[5 + j]
+-- An address's sightings: linked to the nearest other sighting on each side within the window.
+-- Sightings a window apart or less are then one group in any order, at two links at most.
+for j = 1, #KEYS - 6 do
+  local seen = KEYS[6 + j]
   local at = tonumber(ARGV[6 + 3 * n + j])
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', seen, at - window, at + window,
-                                     'LIMIT', 0, 3)) do
-    link(tonumber(string.match(member, '^(%d+):')), 'ip')
+  local sides = {redis.call('ZRANGEBYSCORE', seen, at, at + window, 'LIMIT', 0, 2),
+                 redis.call('ZREVRANGEBYSCORE', seen, at, at - window, 'LIMIT', 0, 2)}
+  for _, side in ipairs(sides) do
+    for _, member in ipairs(side) do
+      local other = string.match(member, '^(%d+):')
+      if other ~= me then link(other, 'ip'); break end
+    end
   end
   redis.call('ZADD', seen, at, me .. ':' .. ARGV[6 + 3 * n + j])
 end
 
-local root, grouped = me, #found > 0
-if grouped then root = find(me) end
-local count = grouped and size(root) or 1
+-- a report cited before it came is in a group already, linked or not now
+local root = find(me)
+local count = size(root)
 local holders, earliest, target = {}, nil, own
 if count > 1 then
   local all = redis.call('HGETALL', holding .. root)
   for i = 1, #all, 2 do
-    local report = tonumber(all[i + 1])
+    local report = all[i + 1]
     if report ~= me then
       holders[all[i]] = report
-      if not earliest or report < holders[earliest] or
+      if not earliest or lt(report, holders[earliest]) or
          (report == holders[earliest] and all[i] < earliest) then earliest = all[i] end
     end
   end
@@ -151,11 +165,11 @@ end
 local linked_held = {}
 for _, l in ipairs(found) do
   local other = l[1] == me and l[2] or l[1]
-  if linked_held[tostring(other)] == nil then
-    linked_held[tostring(other)] = redis.call('HGET', held, other) or ''
-  end
+  if linked_held[other] == nil then linked_held[other] = redis.call('HGET', held, other) or '' end
 end
-return cjson.encode({found, root, count, linked_held, holders, target})
+local answer = cjson.encode({found, root, count, linked_held, holders, target})
+redis.call('HSET', placed, me, answer)
+return answer
 """
 
 
@@ -187,7 +201,7 @@ class LinkStore:
               ) -> tuple[list[str], list[object]]:
         k = self.keys
         keys = [k.link_parents, k.link_edges, k.link_stats, k.link_held, k.link_first,
-                *(k.link_sightings(s.hash) for s in clues.sightings)]
+                k.link_placed, *(k.link_sightings(s.hash) for s in clues.sightings)]
         args: list[object] = [report_id, self.ip_window_s, len(clues.clues),
                               k.link_members_prefix, k.link_holding_prefix, own or ""]
         for clue in clues.clues:

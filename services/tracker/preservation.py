@@ -2,9 +2,8 @@
 TIPLINE_PRESERVATION_DAYS from its submission, and a case acknowledged later may have nothing left
 to subpoena. Each unacknowledged case is watched twice: its agency is warned once its
 preservation ends within TIPLINE_PRESERVATION_AT_RISK_DAYS (the router re-notifies it, as for an
-SLA breach), and when it ends the case is counted as expired before acknowledgement; a case
-without an outcome when it ends is counted as expired before an outcome. Each happens once,
-however many trackers run (a ZREM decides)."""
+SLA breach), and when it ends unacknowledged (and so without an outcome) the case is counted as
+expired. Each happens once, however many trackers run (a ZREM decides)."""
 
 import json
 from datetime import UTC, datetime
@@ -72,10 +71,7 @@ class PreservationWatcher:
         t = self.topology
         now = self.clock.now()
         warn = await self._due(t.preservation_warn, now)
-        expire = [(t.preservation_watch, "preservation_expired", c)
-                  for c in await self._due(t.preservation_watch, now)]
-        expire += [(t.preservation_outcome_watch, "preservation_expired_before_outcome", c)
-                   for c in await self._due(t.preservation_outcome_watch, now)]
+        expire = await self._due(t.preservation_watch, now)
         self._last_due = max(len(warn), len(expire))
         if not warn and not expire:
             return 0, 0
@@ -84,20 +80,18 @@ class PreservationWatcher:
                 queue_script(pipe, self._warn, keys=[t.preservation_warn, t.sla_breaches],
                              args=[f"{report_id}:{agency}", *self.publisher.args(
                                  t.sla_breaches, self.warning(report_id, agency, detail, now))])
-            for watch, counter, (report_id, agency, detail) in expire:
+            for report_id, agency, detail in expire:
                 dims = [t.gap_totals, t.gap_by_agency(agency)]
                 if detail.get("lane"):
                     dims.append(t.gap_by_lane(detail["lane"]))
                 if detail.get("esp"):
                     dims.append(t.gap_by_esp(detail["esp"]))
-                stage = ("preservation_expired" if counter == "preservation_expired"
-                         else "preservation_expired_outcome")
                 queue_script(pipe, self._expire,
-                             keys=[watch, t.timeline_key(report_id), *dims],
-                             args=[f"{report_id}:{agency}", f"{stage}:{agency}",
+                             keys=[t.preservation_watch, t.timeline_key(report_id), *dims],
+                             args=[f"{report_id}:{agency}", f"preservation_expired:{agency}",
                                    json.dumps({"at": datetime.fromtimestamp(now, UTC).isoformat(),
                                                "preserveUntil": detail.get("preserveUntil")}),
-                                   counter])
+                                   "preservation_expired"])
             done = await pipe.execute()
         warned, expired = sum(done[:len(warn)]), sum(done[len(warn):])
         if warned or expired:

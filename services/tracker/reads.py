@@ -31,11 +31,24 @@ class Figures:
     at_risk: int
 
 
+# The root of a report's link group, walked up in one call (the store compresses only the paths
+# it walks: another report's may be long). Read only. KEYS: parents. ARGV: report id.
+_ROOT = """
+local id = ARGV[1]
+while true do
+  local up = redis.call('HGET', KEYS[1], id)
+  if not up or up == id then return id end
+  id = up
+end
+"""
+
+
 class LedgerReads:
     def __init__(self, redis: Redis, topology: Topology, policy: Policy) -> None:
         self.redis = redis
         self.topology = topology
         self.policy = policy
+        self._root = redis.register_script(_ROOT)
 
     async def timeline_fields(self, report_id: int) -> dict[str, str]:
         raw = await self.redis.hgetall(self.topology.timeline_key(report_id))
@@ -115,12 +128,7 @@ class LedgerReads:
         """A report's link group now (its name, or None when it is in none) and its reports with
         the agency holding each (at most `limit`)."""
         t = self.topology
-        root, seen = report_id, 0
-        while seen < 64:  # the union-find's depth is small: paths are compressed on every add
-            up = await self.redis.hget(t.link_parents, root)
-            if up is None or int(up) == root:
-                break
-            root, seen = int(up), seen + 1
+        root = int(await self._root(keys=[t.link_parents], args=[report_id]))
         members = sorted(int(m) for m in await self.redis.smembers(
             t.link_members_prefix + str(root)))[:limit]
         if len(members) < 2:

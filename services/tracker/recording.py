@@ -97,8 +97,6 @@ class Recording:
                 if until is not None:
                     opened += [["ZADD", t.preservation_watch, until, case],
                                ["ZADD", t.preservation_warn, until - self.at_risk_s, case]]
-                    groups.append([["absent", timeline, f"outcome:{agency}"],
-                                   ["ZADD", t.preservation_outcome_watch, until, case]])
                 groups.append([["absent", timeline, f"acknowledged:{agency}"], *opened])
             case "acknowledged":
                 handed = step.at - (step.hours or 0) * self.seconds_per_hour
@@ -115,8 +113,7 @@ class Recording:
                                ["ZADD", t.gap_awaiting_outcome, step.at, case]])
             case "outcome":
                 groups.append([[], *[["HINCRBY", key, f"out:{bucket_of(step.hours or 0)}", 1]
-                                     for key in dims], ["ZREM", t.gap_awaiting_outcome, case],
-                               ["ZREM", t.preservation_outcome_watch, case]])
+                                     for key in dims], ["ZREM", t.gap_awaiting_outcome, case]])
             case "notice_ack":
                 groups.append([[], *[["HINCRBY", key, f"nack:{bucket_of(step.hours or 0)}", 1]
                                      for key in dims]])

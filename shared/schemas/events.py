@@ -278,6 +278,8 @@ class SlaBreached(Event):
     incident_type: str
     level: Literal[1, 2]
     open_hours: float = Field(ge=0, description="Simulated hours since the case was handed over.")
+    preserve_until: AwareDatetime | None = Field(default=None, description="When the report's "
+                                                 "preservation ends (an escalation keeps it).")
 
 
 class PreservationExpiring(Event):
@@ -305,6 +307,7 @@ class CaseEscalated(Event):
     from_agency: str
     to_agency: str
     lane: TriageLane
+    preserve_until: AwareDatetime | None = None
 
 
 class CaseAcknowledged(Event):

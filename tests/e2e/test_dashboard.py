@@ -122,7 +122,7 @@ def test_the_dashboard_shows_the_gap_live_and_opens_a_dark_case(tmp_path):
 
 LINKING = ("groups", "linkedReports", "routedByGroup", "deconflictions", "noticesSent",
            "noticesAcknowledged")
-PRESERVATION = ("expiredBeforeAck", "expiredBeforeOutcome", "atRisk", "warnings")
+PRESERVATION = ("expiredBeforeAck", "atRisk", "warnings")
 
 
 def linking_directory(path: Path) -> Path:

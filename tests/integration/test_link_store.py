@@ -1,6 +1,7 @@
 """Linking on a real Redis: the store finds the groups the in-memory reference finds, in any
 arrival order; a report added again adds nothing; no identifier is stored in clear."""
 
+import itertools
 import random
 
 import pytest
@@ -110,13 +111,68 @@ async def test_a_much_shared_identifier_costs_one_link_per_report(redis_client, 
 
 
 async def test_the_store_records_the_target_the_routers_rule_takes(redis_client, topology):
-    """The script's twin of `route_with_group`'s target, on random groups and jurisdictions."""
+    """The script's twin of the router's rule, against a reference kept here: the groups from
+    the in-memory rules, each report's target its own agency, else the agency holding its
+    group's earliest report."""
     rng = random.Random(7)
     agencies = ["icac-oh", "icac-ga", "icac-fl-south", None]
-    for trial in range(20):
+    compared = 0
+    for trial in range(30):
         store = LinkStore(redis_client, Topology(f"{topology.prefix}:t{trial}"), WINDOW)
+        added: list = []
+        targets: dict[int, str] = {}
         for report_id, r in random_reports(rng):
             own = rng.choice(agencies)
             linked = await store.add(report_id, link_clues(r, KEY), own=own)
-            rule = route_with_group(report_id, own, linked.holders or {})
-            assert linked.target == rule.target, (trial, report_id, own, linked)
+            added.append((report_id, r))
+            group = next((g for g in group_reports(added, WINDOW) if report_id in g), {report_id})
+            held = sorted((other, targets[other]) for other in group if other in targets)
+            expected = own or (held[0][1] if held else None)
+            assert linked.target == expected, (trial, report_id, own, held, linked)
+            if expected:
+                targets[report_id] = expected
+            compared += own is None and bool(held)
+    assert compared > 5  # reports sent to their group's holder were among them
+
+
+async def test_adding_a_report_again_answers_as_the_first_time(redis_client, topology):
+    """A redelivery after another report joined the group: the same answer, no new holder."""
+    store = LinkStore(redis_client, topology, WINDOW)
+    account = ("svc", "a")
+    first = await store.add(1, link_clues(report(account=account), KEY), own="icac-oh")
+    joined = await store.add(2, link_clues(report(account=account), KEY), own="icac-ga")
+    assert joined.holders == {"icac-oh": 1}
+    assert await store.add(1, link_clues(report(account=account), KEY), own="icac-oh") == first
+    assert first.holders == {} and first.size == 1
+
+
+async def test_a_report_cited_before_it_arrives_finds_its_group_and_its_holder(
+        redis_client, topology):
+    store = LinkStore(redis_client, topology, WINDOW)
+    citing = await store.add(101, link_clues(report(prior=(100,)), KEY), own="icac-ga")
+    assert citing.group == 100 and citing.size == 2
+    cited = await store.add(100, link_clues(report(), KEY), own="icac-oh")
+    assert (cited.group, cited.size, cited.holders) == (100, 2, {"icac-ga": 101})
+
+
+async def test_ip_sightings_give_the_reference_groups_in_every_order(redis_client, topology):
+    """Three reports seen at one address at 10:00, one at 11:30, one at 10:40 (an hour's window):
+    one group, whatever the order (the nearest sighting on each side is linked)."""
+    times = ["10:00", "10:00", "10:00", "11:30", "10:40"]
+    reports = [(i + 1, report(ips=(("203.0.113.7", f"2026-02-01T{t}:00Z", False),)))
+               for i, t in enumerate(times)]
+    assert group_reports(reports, WINDOW) == {frozenset(range(1, 6))}
+    for n, order in enumerate(itertools.permutations(reports)):
+        store = LinkStore(redis_client, Topology(f"{topology.prefix}:ip{n}"), WINDOW)
+        for report_id, r in order:
+            await store.add(report_id, link_clues(r, KEY))
+        assert await store.groups() == {frozenset(range(1, 6))}, [i for i, _ in order]
+
+
+async def test_report_ids_of_fifteen_digits_survive_the_script(redis_client, topology):
+    store = LinkStore(redis_client, topology, WINDOW)
+    big = 999_999_999_999_998
+    await store.add(big, link_clues(report(account=("svc", "b")), KEY), own="icac-oh")
+    later = await store.add(big + 1, link_clues(report(account=("svc", "b"), prior=(big,)), KEY))
+    assert later.group == big and later.holders == {"icac-oh": big}
+    assert [(x.a, x.b) for x in later.links] == [(big, big + 1), (big, big + 1)]

@@ -18,6 +18,9 @@ from services.intake.config import IntakeSettings
 from services.intake.store import Accepted, Draft
 from services.router.app import bootstrap as router_bootstrap
 from services.router.config import RouterSettings
+from services.router.domain import resolve
+from services.router.handlers import Placed
+from services.router.link_store import Linked
 from services.tracker.app import app_for as tracker_app
 from services.tracker.app import bootstrap as tracker_bootstrap
 from services.tracker.config import TrackerSettings
@@ -28,6 +31,7 @@ from shared import bodies
 from shared.clock import ManualClock
 from shared.directory import load_directory
 from shared.effects import Effects
+from shared.linking import Link
 from shared.schemas.events import (
     ActionabilityScore,
     Bundle,
@@ -154,6 +158,28 @@ def test_router_offers_an_unlocated_report_to_the_federal_partner(router):
     assert offer.why == "unassigned_offer"
     assert isinstance(unassigned, ReportUnassigned) and unassigned.reasons == ["only_proxy_ips"]
     assert out.events(t.routed) == []
+
+
+def test_router_tells_each_agency_of_a_split_group_once_per_linked_report(router):
+    """Report 7 goes to its own state's task force; two other agencies hold linked reports: each is
+    told, and 7's own case is told of both (two notices with two event ids)."""
+    t = router.service.topology
+    event = triaged_for_routing("escalated", lane="p1")
+    found = resolve(event.routing, router.routing.ip_table, router.routing.zips,
+                    router.routing.directory)
+    holders = {"icac-oh": 2, "icac-ga": 3}
+    linked = Linked([Link(2, 7, "email")], group=2, size=3, linked_held={2: "icac-oh"},
+                    holders=holders, target=found.agency.id)
+    out = Effects(prepared=Placed(found, linked))
+    router.routing.on_report_triaged(event, out)
+    notices = [c for a in ("icac-oh", "icac-ga", found.agency.id)
+               for c in out.events(t.agency_inbox(a)) if c.why == "deconfliction"]
+    assert sorted((n.report_id, n.agency_id, n.deconfliction.other_report_id) for n in notices) == [
+        (2, "icac-oh", 7), (3, "icac-ga", 7), (7, found.agency.id, 2), (7, found.agency.id, 3)]
+    assert len({n.event_id for n in notices}) == 4
+    [routed] = out.events(t.routed)
+    assert routed.group == 2 and routed.group_size == 3 and len(routed.deconfliction) == 4
+    assert [(x.report_id, x.agency_id, x.bases) for x in routed.links] == [(2, "icac-oh", ["email"])]
 
 
 def test_router_does_not_route_a_bundle_member_again(router):

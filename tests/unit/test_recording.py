@@ -74,7 +74,7 @@ def test_a_handoff_opens_the_case_and_watches_it_unless_already_acknowledged():
         ["ZADD", T.agency_queue("icac-wa"), queue_score(2, day, 1), 7]]
 
 
-def test_a_handoff_watches_the_preservation_until_acknowledged_and_until_an_outcome():
+def test_a_handoff_watches_the_preservation_until_acknowledged():
     until = datetime.fromtimestamp(AT_S + 365 * 24 * HOUR, UTC)
     routed = ReportRouted(producer="router", agency_id="icac-wa", jurisdiction="US-WA",
                           basis="estimatedLocation", confidence=1.0, priority=1, lane="p1",
@@ -85,8 +85,6 @@ def test_a_handoff_watches_the_preservation_until_acknowledged_and_until_an_outc
     assert ["ZADD", T.preservation_watch, u, "7:icac-wa"] in opened
     assert ["ZADD", T.preservation_warn, u - RECORDING.at_risk_s, "7:icac-wa"] in opened
     assert ["ZADD", T.agency_queue("icac-wa"), queue_score(1, int(u // (24 * HOUR)), 3), 7] in opened
-    assert guarded(groups, ["absent", T.timeline_key(7), "outcome:icac-wa"]) == [
-        ["ZADD", T.preservation_outcome_watch, u, "7:icac-wa"]]
     ack = CaseAcknowledged(producer="agencies", agency_id="icac-wa", lane="p1",
                            why="jurisdiction", after_hours=3.0, **COMMON)
     closed = unguarded(groups_of(ack))

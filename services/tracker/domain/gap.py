@@ -108,9 +108,7 @@ class Preservation(CamelView):
                         "submission (TIPLINE_PRESERVATION_DAYS).")
     at_risk_days: float
     expired_before_ack: int = Field(description="Cases whose preservation ended before anyone "
-                                    "acknowledged them.")
-    expired_before_outcome: int = Field(description="Cases whose preservation ended before an "
-                                        "outcome was known (acknowledged or not).")
+                                    "acknowledged them (and so before an outcome).")
     at_risk: int = Field(description="Unacknowledged cases whose preservation ends within "
                          "at_risk_days, now.")
     warnings: int = Field(description="Agencies warned of a case's preservation ending.")
@@ -239,7 +237,6 @@ def gap(totals: Counters, agencies: Mapping[str, Counters], lanes: Mapping[str, 
         preservation=Preservation(
             days=policy.preservation_days, at_risk_days=policy.preservation_at_risk_days,
             expired_before_ack=_int(totals, "preservation_expired"),
-            expired_before_outcome=_int(totals, "preservation_expired_before_outcome"),
             at_risk=at_risk, warnings=_int(totals, "preservation_warnings")),
     )
 

@@ -32,9 +32,10 @@ class Policy:
         return None if hours is None else handed_at + hours * self.seconds_per_hour
 
     def breach_levels(self, lane: str, why: CaseReason) -> int:
-        """A priority-1 case of its local agency is breached twice (re-notify, then escalate); every
-        other case once: it has gone dark, and that is recorded and counted."""
-        return 2 if lane == "p1" and why == "jurisdiction" else 1
+        """A priority-1 case of its local agency (by jurisdiction, or holding the case's link
+        group) is breached twice (re-notify, then escalate); every other case once: it has gone
+        dark, and that is recorded and counted."""
+        return 2 if lane == "p1" and why in ("jurisdiction", "linked") else 1
 
     def next_deadline(self, lane: str, now: float) -> float | None:
         """After a first breach of a case breached twice: the same SLA again from now."""

@@ -237,7 +237,8 @@ def steps_for(event: ReportEvent, policy: Policy) -> list[Step]:
                      {"at": text, "to": event.to_agency}, at, ("escalations",),
                      agency_id=event.from_agency, lane=event.lane, esp=event.esp),
                 handoff(event.to_agency, "escalation", at, text, event.lane,
-                        PRIORITY_OF_LANE[event.lane], "", "", event.esp, policy),
+                        PRIORITY_OF_LANE[event.lane], "", "", event.esp, policy,
+                        preserve_until=event.preserve_until),
             ]
     raise TypeError(f"no ledger step for {type(event).__name__}")
 
@@ -256,5 +257,5 @@ def sla_breach(report_id: int, agency_id: str, handoff_detail: dict[str, Any], l
                                                                      PRIORITY_OF_LANE[lane]),
         why=why, jurisdiction=handoff_detail.get("jurisdiction", ""),
         incident_type=handoff_detail.get("incidentType", ""), level=level,  # type: ignore[arg-type]
-        open_hours=round(open_hours, 2),
+        open_hours=round(open_hours, 2), preserve_until=handoff_detail.get("preserveUntil"),
     )

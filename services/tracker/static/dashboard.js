@@ -312,7 +312,6 @@ function linking() {
       `an unacknowledged case is at risk within ${fmt.int(p.atRiskDays)} days of the end, and its agency is warned once.`),
     h("div", { class: "tiles" },
       tile("expiredBeforeAck", "Expired before acknowledgement", p.expiredBeforeAck, { alarm: p.expiredBeforeAck > 0 }),
-      tile("expiredBeforeOutcome", "Expired before an outcome", p.expiredBeforeOutcome, { alarm: p.expiredBeforeOutcome > 0 }),
       tile("atRisk", `At risk now: unacknowledged, ending within ${fmt.int(p.atRiskDays)} days`, p.atRisk, { alarm: p.atRisk > 0 }),
       tile("warnings", "Agencies warned", p.warnings)));
 }
