@@ -95,14 +95,15 @@ def _fake_md5(rng: random.Random) -> str:
     return hashlib.md5(f"synthetic-{rng.random()}".encode(), usedforsecurity=False).hexdigest()
 
 
-def synthetic_report(kind: Kind, seed: int | str = 0, offender: Offender | None = None
-                     ) -> dict[str, Any]:
+def synthetic_report(kind: Kind, seed: int | str = 0, offender: Offender | None = None,
+                     people: str = "") -> dict[str, Any]:
     """One synthetic report of the given kind, as the JSON an ESP would submit (the JSON form of
     the public schema, with its files inline); its person reported is its own, or `offender`
     (then reported by one of a few platforms)."""
     rng = random.Random(f"{kind}:{seed}")
     n = rng.randrange(10_000, 99_999)
-    own = str(n) if seed == "sample" else _own_id(kind, seed)  # the sample files keep their ids
+    # the sample files keep their ids; `people` names a run's own population of persons
+    own = str(n) if seed == "sample" else _own_id(kind, f"{people}{seed}")
     when = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(0, 500_000))
     report: dict[str, Any] = {
         "incidentSummary": {
@@ -290,13 +291,16 @@ def unverify_contact(report: dict[str, Any]) -> None:
 
 
 def load_report(kind: LoadKind, profile: EspProfile, seed: int | str,
-                recurring_share: float = RECURRING_SHARE) -> dict[str, Any]:
+                recurring_share: float = RECURRING_SHARE, people: str = "") -> dict[str, Any]:
     """One report of a load: of its kind, shaped by its ESP's data quality; by a recurring
-    offender at `recurring_share` (whatever the ESP: an offender is reported by several)."""
+    offender at `recurring_share` (whatever the ESP: an offender is reported by several).
+    `people` salts the ids of the reports' own persons: two runs of one seed are two
+    populations (the same reports otherwise), linked only through the recurring offenders."""
     rng = random.Random(f"load:{kind}:{profile.name}:{seed}")
     base: Kind = "informational" if kind == "viral" else kind
     report = synthetic_report(base, seed=f"{kind}-{seed}",
-                              offender=recurring_offender(f"load:{kind}:{seed}", recurring_share))
+                              offender=recurring_offender(f"load:{kind}:{seed}", recurring_share),
+                              people=people)
     if kind == "viral":
         report["files"][0]["originalFileHash"] = [{"value": rng.choice(_MEMES), "hashType": "MD5"}]
         report["batchedReport"] = {"reason": "VIRAL_POTENTIAL_MEME"}
@@ -305,7 +309,7 @@ def load_report(kind: LoadKind, profile: EspProfile, seed: int | str,
     user = report["personOrUserReported"]
     person = user.setdefault("personOrUserReportedPerson", {})
     verified = rng.random() < profile.verified_contact
-    own = _own_id(base, f"{kind}-{seed}")
+    own = _own_id(base, f"{people}{kind}-{seed}")
     for key in ("phone", "email"):
         if key in person:
             person[key] = [{**c, "verified": verified} if isinstance(c, dict) else c

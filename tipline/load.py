@@ -161,8 +161,9 @@ def profiles_from(path: Path) -> tuple[Mix | None, tuple[EspProfile, ...]]:
 class Generator:
     """The reports of a plan, one after another: kinds drawn from the mix, ESPs by weight."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, people: str = "") -> None:
         self.plan = plan
+        self.people = people  # the run's own persons (see shared.synthetic.load_report)
         self.rng = random.Random(plan.seed)
         self.n = 0
 
@@ -173,7 +174,7 @@ class Generator:
                                    weights=[p.weight for p in self.plan.profiles])[0]
         kind = self.rng.choices(LOAD_KINDS, weights=self.plan.mix.weights())[0]
         return profile, kind, load_report(kind, profile, f"{self.plan.seed}-{self.n}",
-                                          self.plan.recurring_share)
+                                          self.plan.recurring_share, self.people)
 
 
 class Sender:
@@ -286,9 +287,9 @@ async def run(plan: Plan, intake_url: str, *, key: str = devkeys.ESP_KEY,
               run_id: str | None = None) -> Progress:
     """Send the plan's load; `on_tick` sees the progress every half second."""
     progress = Progress(started=time.monotonic())
-    generator = Generator(plan)
-    queue: deque[tuple[EspProfile, LoadKind, dict[str, Any]]] = deque()
     run_id = run_id or f"load-{int(time.time() * 1000):x}-{plan.seed}"
+    generator = Generator(plan, people=f"{run_id}:")  # each run reports people of its own
+    queue: deque[tuple[EspProfile, LoadKind, dict[str, Any]]] = deque()
     limits = httpx.Limits(max_connections=plan.concurrency * 2)
     async with httpx.AsyncClient(base_url=intake_url, timeout=30, limits=limits) as client:
         sender = Sender(client, progress, key, basic, run_id)
