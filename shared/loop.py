@@ -4,10 +4,10 @@ A batch of stream entries (read by shared.reading) is handed to ConsumeLoop.proc
 decoded and validated on its own; its handler records what it produces in an Effects buffer (values, no
 Redis). Then one Lua script commits the batch: for every entry, in order,
 
-  1. XACK it. If the XACK removed nothing, another delivery of the same entry has already
+  1. Is it still pending for the group? If not, another delivery of the same entry has already
      committed (a twin handled by another consumer that took it over): its writes are skipped.
-  2. Record its event id in the group's seen-records (SET NX, TIPLINE_DEDUPE_TTL_S). If the id
-     was there, the same event came again in another entry: its writes are skipped.
+  2. Record its event id in the group's seen-records (a set per TIPLINE_DEDUPE_TTL_S bucket).
+     If the id was there, the same event came again in another entry: its writes are skipped.
   3. Otherwise apply its writes: published events (entries made by shared.publishing, checked
      against the service's contract), plain commands, and its collected items,
      which the subscription's collector writes at the end of the script.
@@ -57,35 +57,80 @@ Handler = Callable[[Any, Effects], Awaitable[None] | None]
 # Its own writes must be idempotent by event id (it runs again for a redelivered entry).
 Prepare = Callable[[list[Any]], Awaitable[dict[str, Any]]]
 
-# ARGV: stream, group, seen-record ttl (0: none), seen-record key prefix, entry count, then per
-# entry: entry id, event id ('' when it has no seen-record), command count, each command as its
-# argument count and arguments, item count, items. Returns 1 per entry whose writes were applied.
+# ARGV: stream, group, consumer, seen-record ttl (0: none), seen-record key prefix, the current
+# seen bucket, entry count, then per entry: entry id, event id ('' when it has no seen-record),
+# command count, each command as its argument count and arguments, item count, items. Returns 1
+# per entry whose writes were applied.
+#
+# The gate takes a few commands per batch, not two per entry: one XCLAIM (JUSTID, no delivery
+# counted) answers which entries are still pending for the group (a twin's commit acknowledged
+# the others), two SMISMEMBER which event ids the group committed in this seen bucket or the one
+# before (a set per bucket of `ttl` seconds, so an id is remembered between one and two ttl),
+# then one SADD and one EXPIRE record the batch's new ids and one XACK acknowledges the batch.
 _COMMIT = """
-local stream, group = ARGV[1], ARGV[2]
-local ttl, seen = tonumber(ARGV[3]), ARGV[4]
-local items, applied = {}, {}
-local i = 6
-for e = 1, tonumber(ARGV[5]) do
-  local id, event_id = ARGV[i], ARGV[i + 1]
-  local fresh = redis.call('XACK', stream, group, id) == 1
-  if fresh and ttl > 0 and event_id ~= '' then
-    fresh = redis.call('SET', seen .. event_id, '1', 'NX', 'EX', ttl) ~= false
-  end
-  applied[e] = fresh and 1 or 0
+local stream, group, consumer = ARGV[1], ARGV[2], ARGV[3]
+local ttl, seen, bucket = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local count = tonumber(ARGV[7])
+local ids, events, starts = {}, {}, {}
+local i = 8
+for e = 1, count do
+  ids[e], events[e] = ARGV[i], ARGV[i + 1]
   i = i + 2
+  starts[e] = i
+  local commands = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, commands do i = i + tonumber(ARGV[i]) + 1 end
+  i = i + tonumber(ARGV[i]) + 1
+end
+local claim = {'XCLAIM', stream, group, consumer, 0}
+for e = 1, count do claim[#claim + 1] = ids[e] end
+claim[#claim + 1] = 'JUSTID'
+local pending = {}
+for _, id in ipairs(redis.call(unpack(claim))) do pending[id] = true end
+local fresh, wanted = {}, {}
+for e = 1, count do
+  fresh[e] = pending[ids[e]] == true
+  if fresh[e] and ttl > 0 and events[e] ~= '' then wanted[#wanted + 1] = events[e] end
+end
+if #wanted > 0 then
+  local known = {}
+  for _, key in ipairs({seen .. bucket, seen .. (bucket - 1)}) do
+    local found = redis.call('SMISMEMBER', key, unpack(wanted))
+    for k = 1, #wanted do
+      if found[k] == 1 then known[wanted[k]] = true end
+    end
+  end
+  local added = {}
+  for e = 1, count do
+    if fresh[e] and ttl > 0 and events[e] ~= '' then
+      if known[events[e]] then fresh[e] = false  -- the same event came again in another entry
+      else known[events[e]] = true; added[#added + 1] = events[e] end
+    end
+  end
+  if #added > 0 then
+    redis.call('SADD', seen .. bucket, unpack(added))
+    redis.call('EXPIRE', seen .. bucket, 2 * ttl)
+  end
+end
+local acked = {}
+for id in pairs(pending) do acked[#acked + 1] = id end
+if #acked > 0 then redis.call('XACK', stream, group, unpack(acked)) end
+local items, applied = {}, {}
+for e = 1, count do
+  applied[e] = fresh[e] and 1 or 0
+  i = starts[e]
   local commands = tonumber(ARGV[i])
   i = i + 1
   for _ = 1, commands do
     local argc = tonumber(ARGV[i])
-    if fresh then redis.call(unpack(ARGV, i + 1, i + argc)) end
+    if fresh[e] then redis.call(unpack(ARGV, i + 1, i + argc)) end
     i = i + argc + 1
   end
   local n = tonumber(ARGV[i])
   i = i + 1
-  if fresh then
+  if fresh[e] then
     for k = 0, n - 1 do items[#items + 1] = ARGV[i + k] end
   end
-  i = i + n
 end
 """
 
@@ -130,11 +175,12 @@ def _fields_as_json(fields: wire.Fields) -> str:
 class ConsumeLoop:
     """Handles batches of entries of one consumer group: the only place that acks or dead-letters."""
 
-    def __init__(self, redis: Redis, group: str, *, publisher: Publisher, dead_letters: str,
-                 seen_prefix: str, max_deliveries: int, dedupe_ttl_s: int,
+    def __init__(self, redis: Redis, group: str, *, consumer: str, publisher: Publisher,
+                 dead_letters: str, seen_prefix: str, max_deliveries: int, dedupe_ttl_s: int,
                  metrics: Metrics, faults: Callable[[], Faults] = lambda: NO_FAULTS) -> None:
         self.redis = redis
         self.group = group
+        self.consumer = consumer  # the entries a commit acknowledges are claimed to it first
         self.faults = faults  # the faults in force (a workshop's slow and fail faults)
         self.dead_letters = dead_letters
         self.seen_prefix = seen_prefix
@@ -279,7 +325,9 @@ class ConsumeLoop:
 
     async def _commit(self, stream: str, done: list[_Done], collector: Collector | None,
                       spans: list[Any]) -> list[int]:
-        args: list[Any] = [stream, self.group, self.dedupe_ttl_s, self.seen_prefix, len(done)]
+        bucket = int(time.time() // self.dedupe_ttl_s) if self.dedupe_ttl_s else 0
+        args: list[Any] = [stream, self.group, self.consumer, self.dedupe_ttl_s,
+                           self.seen_prefix, bucket, len(done)]
         for d in done:
             args += [d.entry_id, d.event_id, len(d.commands)]
             for command in d.commands:

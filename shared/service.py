@@ -82,7 +82,8 @@ class StreamService:
             on_change=lambda found: self.metrics.show_faults(
                 (f.kind, f.target, f.value) for f in found.active))
         self.loop = ConsumeLoop(
-            self.redis, self.name, publisher=self.publisher, dead_letters=self.topology.dead_letters,
+            self.redis, self.name, consumer=settings.consumer_name, publisher=self.publisher,
+            dead_letters=self.topology.dead_letters,
             seen_prefix=self.topology.seen_prefix(self.name),
             max_deliveries=settings.max_deliveries, dedupe_ttl_s=settings.dedupe_ttl_s,
             metrics=self.metrics, faults=self.fault_watch,

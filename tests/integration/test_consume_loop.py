@@ -216,3 +216,30 @@ async def test_a_read_cut_short_by_redis_holds_nothing_back(make_settings, topol
         await reader.read_once()
     assert not any(service.loop.held.values())
     assert (await redis_client.xpending(topology.key("in"), service.name))["pending"] == 3
+
+
+async def test_a_batch_with_one_poison_entry_dead_letters_it_alone_and_commits_the_rest_once(
+        make_settings, topology, redis_client):
+    """One commit for the whole batch: the poison entry becomes one dead letter, the others' outputs
+    are written once, the same event twice in the batch once, and committing the batch again
+    (a twin) writes nothing."""
+    stream = topology.key("in")
+    service = service_with(doubler(topology), make_settings, topology)
+    group = service.name
+    await redis_client.xgroup_create(stream, group, id="0", mkstream=True)
+    for n in (1, 2):
+        await redis_client.xadd(stream, ping(n))
+    await redis_client.xadd(stream, {b"data": b"{poison"})
+    for n in (3, 4):
+        await redis_client.xadd(stream, ping(n))
+    await redis_client.xadd(stream, ping(4))  # the same event again, in the same batch
+    [(_, entries)] = await redis_client.xreadgroup(group, "first", {stream: ">"}, count=10)
+    assert len(entries) == 6
+    sub = service.lanes[0].sub
+    assert await service.loop.process(stream, entries, sub) == 5  # 4 outputs and 1 dead letter
+    assert await service.loop.process(stream, entries, sub) == 0  # the twin: nothing
+    outputs = await stream_events(redis_client, topology.key("out"))
+    assert sorted(e["n"] for e in outputs) == [2, 4, 6, 8]
+    letters = await stream_events(redis_client, topology.dead_letters)
+    assert [json.loads(letter["payload"]) for letter in letters] == [{"data": "{poison"}]
+    assert (await redis_client.xpending(stream, group))["pending"] == 0
