@@ -9,6 +9,9 @@ TARGETS = {
     "http_batch_reports_per_s": 2_000,
     "http_single_reports_per_s": 600,
     "redis_mb_per_100k_reports": 300,
+    "redis_commands_per_report": 15,
+    "cpu_of_raw_chain": 1.6,  # the pipeline's CPU per report, as a multiple of the raw chain's
+    "http_batch_share_of_pipeline": 0.8,
     "p1_latency_p99_ms": 50,
     "load_rate_off_percent": 10,
     "simulate_year_s": 900,
@@ -41,6 +44,18 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
         check("Redis MB per 100,000 reports in flight", round(
             cost["redis_bytes_per_100k_reports"] / 1e6), TARGETS["redis_mb_per_100k_reports"], False,
             "used_memory growth while every report is in the streams, bodies and ledger")
+        check("Redis commands per report", cost["redis_commands_per_report"],
+              TARGETS["redis_commands_per_report"], False, "every command, those inside scripts too")
+    if "pipeline" in phases and phases.get("raw", {}).get("cpu_us_per_report"):
+        raw_cpu = sum(phases["raw"]["cpu_us_per_report"].values())
+        mine = sum(phases["pipeline"]["cost"]["cpu_us_per_report"].values())
+        check("CPU per report, as a multiple of the raw chain's", round(mine / raw_cpu, 2),
+              TARGETS["cpu_of_raw_chain"], False,
+              f"every process and Redis: {mine:,} µs against the raw chain's {raw_cpu:,} µs")
+    if "pipeline" in phases and "http" in phases and phases["pipeline"]["reports_per_s"]:
+        check("HTTP batch endpoint / stream pipeline", round(
+            phases["http"]["batch"]["reports_per_s"] / phases["pipeline"]["reports_per_s"], 2),
+            TARGETS["http_batch_share_of_pipeline"], True, "end to end, in the same run")
     if "http" in phases:
         check("HTTP batch intake reports/s", phases["http"]["batch"]["reports_per_s"],
               TARGETS["http_batch_reports_per_s"], True, "end to end, tracker has every report")

@@ -115,6 +115,9 @@ def phase_raw(work: Path, n: int) -> dict[str, Any]:
             if time.monotonic() > deadline:
                 raise RuntimeError("raw chain hops did not start")
             time.sleep(0.05)
+        pids = {"redis": int(r.info("server")["process_id"]),
+                **{hop: p.pid for hop, p in zip(("triage", "route", "track"), hops, strict=True)}}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         started = time.monotonic()
         raw_chain.preload(r, [(a.report_id, a.event.model_dump_json().encode(), a.body)
                               for a in events])
@@ -125,6 +128,7 @@ def phase_raw(work: Path, n: int) -> dict[str, Any]:
             time.sleep(0.05)
         total_s = time.monotonic() - started
         counted = int(r.get(raw_chain.COUNT) or 0)
+        cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         r.set(raw_chain.STOP, 1)
     finally:
         for hop in hops:
@@ -134,7 +138,8 @@ def phase_raw(work: Path, n: int) -> dict[str, Any]:
                 hop.kill()
         server.stop()
     return {"reports": n, "counted": counted, "total_s": round(total_s, 2),
-            "reports_per_s": round(counted / total_s)}
+            "reports_per_s": round(counted / total_s),
+            "cpu_us_per_report": {k: round(v / n * 1e6) for k, v in cpu_used.items()}}
 
 
 def phase_http(work: Path, n: int, settings: dict[str, str], clients: int, batch_size: int) -> dict[str, Any]:

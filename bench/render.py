@@ -68,7 +68,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"{on['cost']['cpu_us_per_report'].get('redis', 0)}); Redis commands per report "
             f"{off['cost']['redis_commands_per_report']} → {on['cost']['redis_commands_per_report']} |")
     if "raw" in p:
-        lines.append(f"| raw redis-py chain, same hops | {p['raw']['reports_per_s']:,} reports/s |")
+        raw_cpu = p["raw"].get("cpu_us_per_report")
+        lines.append(f"| raw redis-py chain, same hops | {p['raw']['reports_per_s']:,} reports/s"
+                     + (f"; CPU per report {sum(raw_cpu.values()):,} µs (" + ", ".join(
+                         f"{k} {v}" for k, v in raw_cpu.items()) + ")" if raw_cpu else "")
+                     + " |")
     if "pipeline_share_of_raw" in results:
         lines.append(f"| pipeline / raw chain | {results['pipeline_share_of_raw'] * 100:.0f}% |")
     if "http" in p:
