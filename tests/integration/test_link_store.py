@@ -6,7 +6,6 @@ import random
 
 import pytest
 
-from services.router.domain import route_with_group
 from services.router.link_store import LinkStore
 from shared.linking import group_reports, link_clues
 from shared.topology import Topology
