@@ -182,12 +182,6 @@ async def get_series(tracker: TrackerDeps, _who: Analyst,
     return domain.series(await tracker.reads.series(domain.SERIES, wanted), wanted)
 
 
-class CaseLinkView(CamelModel):
-    report_id: int
-    agency: str | None = Field(description="The agency holding it; none when nobody does.")
-    bases: list[str] = Field(description="prior-report, esp-account, email, phone, device, ip.")
-
-
 class NoticeOnCase(CamelModel):
     other_report: int
     other_agency: str
@@ -216,7 +210,7 @@ class Case(CamelModel):
     sla_breaches: int
     group: int | None = Field(default=None, description="Its report's link group.")
     group_size: int = 1
-    links: list[CaseLinkView] = Field(default_factory=list, description="Reports linked to it "
+    links: list[domain.LinkView] = Field(default_factory=list, description="Reports linked to it "
                                       "when it was routed, the agencies holding them, the bases.")
     deconfliction: list[NoticeOnCase] = Field(default_factory=list, description="Linked cases "
                                               "at other agencies this agency was told of.")
@@ -265,8 +259,7 @@ async def cases_of(tracker: Tracker, pairs: list[tuple[int, str, float]]) -> lis
             outcome=outcome["outcome"] if outcome else None, dark=bool(breaches) and not ack,
             sla_breaches=breaches, group=placed.get("group"),
             group_size=placed.get("groupSize", 1),
-            links=[CaseLinkView(report_id=x["report_id"], agency=x.get("agency_id"),
-                                bases=x.get("bases", [])) for x in placed.get("links", [])],
+            links=[domain.LinkView.of(x) for x in placed.get("links", [])],
             deconfliction=notices, preserve_until=until,
             preservation_days_left=round(max(left, 0.0), 2) if left is not None else None,
             preservation_expired=f"preservation_expired:{agency}" in fields,

@@ -31,15 +31,25 @@ class Figures:
     at_risk: int
 
 
-# The root of a report's link group, walked up in one call (the store compresses only the paths
-# it walks: another report's may be long). Read only. KEYS: parents. ARGV: report id.
-_ROOT = """
+# A report's link group as it is now, in one read (a union between two reads could leave the
+# group's old root empty): the root, walked up (the store compresses only the paths it walks:
+# another report's may be long), its reports and the agency holding each. Read only.
+# KEYS: parents, held. ARGV: report id, the members-set prefix, the most reports returned.
+_GROUP = """
 local id = ARGV[1]
 while true do
   local up = redis.call('HGET', KEYS[1], id)
-  if not up or up == id then return id end
+  if not up or up == id then break end
   id = up
 end
+local members = redis.call('SMEMBERS', ARGV[2] .. id)
+table.sort(members, function(a, b) return tonumber(a) < tonumber(b) end)
+local found = {id}
+for k = 1, math.min(#members, tonumber(ARGV[3])) do
+  found[#found + 1] = members[k]
+  found[#found + 1] = redis.call('HGET', KEYS[2], members[k]) or ''
+end
+return found
 """
 
 
@@ -48,7 +58,7 @@ class LedgerReads:
         self.redis = redis
         self.topology = topology
         self.policy = policy
-        self._root = redis.register_script(_ROOT)
+        self._group = redis.register_script(_GROUP)
 
     async def timeline_fields(self, report_id: int) -> dict[str, str]:
         raw = await self.redis.hgetall(self.topology.timeline_key(report_id))
@@ -128,13 +138,12 @@ class LedgerReads:
         """A report's link group now (its name, or None when it is in none) and its reports with
         the agency holding each (at most `limit`)."""
         t = self.topology
-        root = int(await self._root(keys=[t.link_parents], args=[report_id]))
-        members = sorted(int(m) for m in await self.redis.smembers(
-            t.link_members_prefix + str(root)))[:limit]
-        if len(members) < 2:
+        root, *flat = await self._group(keys=[t.link_parents, t.link_held],
+                                        args=[report_id, t.link_members_prefix, limit])
+        if len(flat) < 4:
             return None, []
-        held = await self.redis.hmget(t.link_held, members)
-        return root, [(m, h.decode() if h else None) for m, h in zip(members, held, strict=True)]
+        return int(root), [(int(flat[i]), flat[i + 1].decode() or None)
+                           for i in range(0, len(flat), 2)]
 
     async def agency_cases(self, agency_id: str, status: str, offset: int, limit: int
                            ) -> tuple[int, list[tuple[int, float, bool]]]:

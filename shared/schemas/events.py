@@ -78,7 +78,7 @@ class KeyedClue(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    basis: str = Field(description="prior-report, esp-account, email, phone, device.")
+    basis: Literal["prior-report", "esp-account", "email", "phone", "device"]
     hash: str = Field(pattern=r"^[0-9a-f]{32}$", description="The keyed hash of basis:value.")
     cited: int | None = Field(default=None, ge=1, description="prior-report: the report cited.")
 

@@ -25,6 +25,7 @@ from services.tracker.domain.steps import STAGE_ORDER, ReportEvent, Step, sla_br
 from services.tracker.domain.timeline import (
     GroupMember,
     HandoffView,
+    LinkView,
     StageView,
     Timeline,
     timeline,
@@ -32,7 +33,8 @@ from services.tracker.domain.timeline import (
 
 __all__ = [
     "HOUR_BOUNDS", "LANES", "PRIORITY_OF_LANE", "SCORE_BOUNDS", "SERIES", "STAGE_ORDER", "Gap",
-    "GapRow", "GroupMember", "HandoffView", "Histogram", "Policy", "ReportEvent", "SeriesPoint", "StageView",
+    "GapRow", "GroupMember", "HandoffView", "LinkView", "Histogram", "Policy", "ReportEvent",
+    "SeriesPoint", "StageView",
     "Step", "Timeline", "bucket_of", "data_quality", "distribution", "esp_row", "gap", "gap_row",
     "histograms", "percentile", "series", "sla_breach", "steps_for", "timeline",
 ]

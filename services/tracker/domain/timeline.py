@@ -43,9 +43,17 @@ class NoticeView(CamelView):
 
 
 class LinkView(CamelView):
+    """A report linked to this one, as the router found it."""
+
     report_id: int
     agency: str | None = Field(description="The agency holding it when this one was routed.")
-    bases: list[str]
+    bases: list[str] = Field(description="prior-report, esp-account, email, phone, device, ip.")
+
+    @classmethod
+    def of(cls, link: dict[str, Any]) -> "LinkView":
+        """From the router's CaseLink as the ledger keeps it."""
+        return cls(report_id=link["report_id"], agency=link.get("agency_id"),
+                   bases=link.get("bases", []))
 
 
 class GroupMember(CamelView):
@@ -146,7 +154,6 @@ def timeline(report_id: int, fields: dict[str, str],
         outcome=primary.outcome if primary else None,
         unassigned_reasons=by_name["unassigned"]["reasons"] if "unassigned" in by_name else None,
         group=placed.get("group"), group_size=placed.get("groupSize", 1),
-        links=[LinkView(report_id=x["report_id"], agency=x.get("agency_id"),
-                        bases=x.get("bases", [])) for x in placed.get("links", [])],
+        links=[LinkView.of(x) for x in placed.get("links", [])],
         notices=notices, preserve_until=preserved,
     )
