@@ -80,6 +80,8 @@ MATRIX: tuple[Row, ...] = (
         variant="a case it does not hold", params={"report_id": 2}),
     Row("POST", "/v1/agencies/{agency_id}/cases/{report_id}/responses", "writes a response", (
         401, 401, 401, 202, 403, 401, 401, 401, 401)),
+    Row("POST", "/v1/agencies/{agency_id}/cases/{report_id}/notices/{other_report_id}",
+        "acknowledges a deconfliction notice", (401, 401, 401, 202, 403, 401, 401, 401, 401)),
     Row("POST", "/v1/agencies/{agency_id}/cases/{report_id}/legal-process",
         "records legal process: the case's unviewed files are shown to it", (
             401, 401, 401, 202, 403, 401, 401, 401, 401)),

@@ -137,6 +137,16 @@ def cmd_agency(args: argparse.Namespace) -> int:
         return 0
     if not args.report:
         raise ApiError(f"tipline agency {args.action} needs a report id")
+    if args.action == "ack-notice":
+        if not args.other:
+            raise ApiError("tipline agency ack-notice needs --other, the linked report's id")
+        r = call("POST", f"{base}/{args.report}/notices/{args.other}", args.key)
+        if r.status_code in (404, 422):
+            raise ApiError(str(r.json()["detail"]), 1)
+        r.raise_for_status()
+        out(f"report {args.report} at {args.agency}: notice about report {args.other} " + (
+            "acknowledged" if r.json()["published"] else "already acknowledged"))
+        return 0
     if args.action == "legal-process":
         r = call("POST", f"{base}/{args.report}/legal-process", args.key,
                  json={"process": args.process})
@@ -390,15 +400,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an analyst key (default: the development key)")
 
     agency = sub.add_parser(
-        "agency", help="play an agency: its queue, acknowledge a case / report an outcome, "
-        "record legal process",
+        "agency", help="play an agency: its queue, acknowledge a case / report an outcome / "
+        "acknowledge a deconfliction notice, record legal process",
         description="The agency API, as a person playing an agency in a workshop uses it. The "
         "development key belongs to icac-wa, the agency the simulator leaves to people. "
         "legal-process: the files the platform did not view are shown in the case's report "
         "from then on.")
-    agency.add_argument("action", choices=["queue", "ack", "legal-process"])
+    agency.add_argument("action", choices=["queue", "ack", "ack-notice", "legal-process"])
     agency.add_argument("agency", help="the agency's id, e.g. icac-wa")
-    agency.add_argument("report", nargs="?", type=int, help="ack, legal-process: the report's id")
+    agency.add_argument("report", nargs="?", type=int,
+                        help="ack, ack-notice, legal-process: the report's id")
+    agency.add_argument("--other", type=int,
+                        help="ack-notice: the linked report the deconfliction notice names")
     agency.add_argument("--process", choices=["search-warrant", "subpoena", "court-order"],
                         default="search-warrant",
                         help="legal-process: what was obtained (default: search-warrant)")

@@ -21,6 +21,7 @@ from shared.schemas.camel import CamelModel
 from shared.schemas.events import (
     CaseAcknowledged,
     CaseOutcomeReported,
+    Deconfliction,
     LegalProcessRecorded,
     Outcome,
     derived_event_id,
@@ -234,3 +235,37 @@ async def record_legal_process(tracker: TrackerDeps, agency_id: AgencyId,
         report_id=report_id, producer="tracker", esp=detail.get("esp", ""), agency_id=agency_id,
         lane=detail.get("lane", "p3"), process=body.process)])
     return Recorded(report_id=report_id, agency=agency_id, published=["legal-process"])
+
+
+@router.post("/{agency_id}/cases/{report_id}/notices/{other_report_id}", status_code=202,
+             response_model=Recorded, response_model_by_alias=True,
+             summary="Acknowledge a deconfliction notice: this agency knows that the linked "
+             "report is held by another.",
+             description="The notice must be on this agency's case of the report (404 otherwise): "
+             "it names the other report and the agency holding it. Recorded through the ledger "
+             "like a response (202); a second acknowledgement changes nothing.",
+             responses=responses(401, 403, 404, 422, 503))
+async def acknowledge_notice(tracker: TrackerDeps, agency_id: AgencyId,
+                             report_id: Annotated[int, Path(ge=1)],
+                             other_report_id: Annotated[int, Path(ge=1)],
+                             caller: Annotated[Caller, Depends(_caller("respond"))]) -> Recorded:
+    fields = (await tracker.reads.timelines([report_id]))[0]
+    told = fields.get(f"notice:{agency_id}:{other_report_id}")
+    if told is None:
+        raise HTTPException(status_code=404, detail=f"{agency_id} has no notice about report "
+                            f"{other_report_id} on its case of report {report_id}")
+    if f"notice_ack:{agency_id}:{other_report_id}" in fields:
+        return Recorded(report_id=report_id, agency=agency_id, published=[])
+    notice = json.loads(told)
+    handed = json.loads(fields.get(f"handoff:{agency_id}") or "{}")
+    after = round(tracker.policy.hours_between(datetime.fromisoformat(notice["at"]).timestamp(),
+                                               tracker.clock.now()), 3)
+    await tracker.responses.publish([CaseAcknowledged(
+        event_id=derived_event_id(f"{report_id}:{agency_id}:{other_report_id}",
+                                  "agency-api:notice"),
+        report_id=report_id, producer="tracker", esp=handed.get("esp", ""), agency_id=agency_id,
+        lane=handed.get("lane", "p3"), why="deconfliction", after_hours=after,
+        notice=Deconfliction(report_id=report_id, agency_id=agency_id,
+                             other_report_id=other_report_id,
+                             other_agency_id=notice["otherAgency"]))])
+    return Recorded(report_id=report_id, agency=agency_id, published=["notice-acknowledged"])

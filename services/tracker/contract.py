@@ -78,6 +78,7 @@ def contract(topology: Topology) -> Contract:
               "`GET /v1/agencies/{id}/cases`, `GET /v1/agencies/{id}/cases/{report}/report`, "
               "`POST /v1/agencies/{id}/cases/{report}/responses`, "
               "`POST /v1/agencies/{id}/cases/{report}/legal-process`, "
+              "`POST /v1/agencies/{id}/cases/{report}/notices/{other}`, "
               "`GET /v1/reports/{id}/body` (admin, with a reason), `GET /v1/access-log`, "
               "`GET /dashboard`"],
         consumes=[

@@ -46,6 +46,7 @@ def test_one_offender_across_two_esps_and_states_is_linked_routed_and_deconflict
         tmp_path, redis_url, sure_directory, topology):
     env = stack_env(tmp_path, sure_directory, redis_url, prefix=topology.prefix)
     env["TIPLINE_ESP_KEYS"] = ",".join(f"{name}:{key}" for name, key in ESPS.items())
+    env["TIPLINE_AGENCY_KEYS"] = "icac-oh:e2e-oh-key-not-secret"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tipline", "up", "--state-dir", str(tmp_path / "state")],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -111,6 +112,18 @@ def test_one_offender_across_two_esps_and_states_is_linked_routed_and_deconflict
         assert (oh["noticesSent"], ga["noticesSent"]) == (2, 2)
         assert gap["preservation"]["days"] == 365 and gap["preservation"]["expiredBeforeAck"] == 0
         assert gap["routed"] == 3 and gap["unassigned"] == 0
+
+        # the command line a person playing an agency uses: the notice is acknowledged already
+        def agency(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "tipline", "agency", *args, "--url",
+                                   tracker, "--key", "e2e-oh-key-not-secret"], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=30)
+        again = agency("ack-notice", "icac-oh", str(first), "--other", str(second))
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.strip() == (f"report {first} at icac-oh: notice about report "
+                                        f"{second} already acknowledged")
+        unknown = agency("ack-notice", "icac-oh", str(first), "--other", str(third + 1000))
+        assert unknown.returncode == 1 and "has no notice about report" in unknown.stderr
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)

@@ -121,6 +121,21 @@ async def test_a_group_routes_to_its_holder_and_splits_are_told_to_both_agencies
         assert (await api.post("/v1/agencies/icac-ga/cases/1/responses", headers=GA,
                                json={"status": "acknowledged"})).status_code == 404
 
+        # an agency played by people acknowledges a notice through the API, once
+        told = "/v1/agencies/icac-ga/cases/2/notices/1"
+        assert (await api.post(told, headers=GA)).json()["published"] == ["notice-acknowledged"]
+
+        async def acknowledged() -> dict[str, Any] | None:
+            gap = (await api.get("/v1/gap")).json()["linking"]
+            return gap if gap["noticesAcknowledged"] == 1 else None
+        await eventually(acknowledged, what="the notice acknowledged")
+        assert (await api.post(told, headers=GA)).json()["published"] == []
+        assert (await api.post("/v1/agencies/icac-ga/cases/1/notices/2",
+                               headers=GA)).status_code == 404  # no such notice on its case
+        [notice] = [n for n in (await api.get("/v1/reports/2")).json()["notices"]
+                    if n["otherReport"] == 1]
+        assert notice["acknowledgedAt"] is not None
+
         gap = (await api.get("/v1/gap")).json()["linking"]
         assert gap["groups"] == 1 and gap["linkedReports"] == 3
         assert gap["routedByGroup"] == 1 and gap["deconflictions"] == 2

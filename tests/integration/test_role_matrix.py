@@ -13,7 +13,7 @@ from services.tracker.app import create_app
 from services.tracker.config import TrackerSettings
 from shared import devkeys
 from shared.auth import SESSION_COOKIE, parse_keys, session_token
-from shared.schemas.events import ReportRouted
+from shared.schemas.events import Deconfliction, ReportRouted
 from shared.schemas.report import FiledReport
 from shared.synthetic import synthetic_report
 from shared.wire import encode
@@ -30,10 +30,11 @@ KEY_OF = {"no key": "", "wrong key": WRONG_KEY, "ESP key": devkeys.ESP_KEY,
           "admin": devkeys.ADMIN_KEY, "admin session": devkeys.ADMIN_KEY}
 
 
-def routed(report_id: int, agency: str) -> ReportRouted:
+def routed(report_id: int, agency: str, notices: tuple[Deconfliction, ...] = ()
+           ) -> ReportRouted:
     return ReportRouted(report_id=report_id, producer="test", esp="esp-a", agency_id=agency,
                         jurisdiction="US-WA", basis="estimatedLocation", confidence=1.0,
-                        priority=2, lane="p2")
+                        priority=2, lane="p2", deconfliction=list(notices))
 
 
 def headers_of(caller: str) -> dict[str, str]:
@@ -76,7 +77,12 @@ async def test_every_route_answers_every_caller_as_the_role_matrix_says(
     for report_id in (1, 2):
         await publish_submitted(redis_client, topology, report_id, report)
     await redis_client.xadd(topology.routed, encode(routed(1, devkeys.PLAYED_AGENCY)))
-    await redis_client.xadd(topology.routed, encode(routed(2, OTHER_AGENCY)))
+    # report 2 is linked to report 1: each agency is told of the other's case
+    await redis_client.xadd(topology.routed, encode(routed(2, OTHER_AGENCY, (
+        Deconfliction(report_id=1, agency_id=devkeys.PLAYED_AGENCY, other_report_id=2,
+                      other_agency_id=OTHER_AGENCY),
+        Deconfliction(report_id=2, agency_id=OTHER_AGENCY, other_report_id=1,
+                      other_agency_id=devkeys.PLAYED_AGENCY)))))
     await redis_client.xadd(topology.routed, {b"data": b"not an event"})  # a dead letter
     settings = make_settings(TrackerSettings, agency_keys=f"{devkeys.AGENCY_KEYS},"
                              f"{OTHER_AGENCY}:{OTHER_KEY}")
@@ -91,7 +97,8 @@ async def test_every_route_answers_every_caller_as_the_role_matrix_says(
             return letters if letters and handed else None
         [letter] = await eventually(ready, what="both cases handed and the dead letter listed")
         values = {"report_id": 1, "agency_id": devkeys.PLAYED_AGENCY, "letter_id": letter["id"],
-                  "kind": "slow", "target": "router", "name": "dashboard.js"}
+                  "kind": "slow", "target": "router", "name": "dashboard.js",
+                  "other_report_id": 2}
         wrong = []
         for row in MATRIX:
             for caller, expected in zip(CALLERS, row.statuses, strict=True):
