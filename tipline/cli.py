@@ -137,33 +137,30 @@ def cmd_agency(args: argparse.Namespace) -> int:
         return 0
     if not args.report:
         raise ApiError(f"tipline agency {args.action} needs a report id")
+    def post(path: str, body: dict[str, Any] | None = None) -> list[str]:
+        """What the agency API published for the case (empty: recorded before)."""
+        r = call("POST", f"{base}/{args.report}/{path}", args.key, json=body)
+        if r.status_code in (404, 409, 422):
+            raise ApiError(str(r.json()["detail"]), 1)
+        r.raise_for_status()
+        return r.json()["published"]
+
     if args.action == "ack-notice":
         if not args.other:
             raise ApiError("tipline agency ack-notice needs --other, the linked report's id")
-        r = call("POST", f"{base}/{args.report}/notices/{args.other}", args.key)
-        if r.status_code in (404, 422):
-            raise ApiError(str(r.json()["detail"]), 1)
-        r.raise_for_status()
-        out(f"report {args.report} at {args.agency}: notice about report {args.other} " + (
-            "acknowledged" if r.json()["published"] else "already acknowledged"))
+        done = post(f"notices/{args.other}")
+        out(f"report {args.report} at {args.agency}: notice about report {args.other} "
+            + ("acknowledged" if done else "already acknowledged"))
         return 0
     if args.action == "legal-process":
-        r = call("POST", f"{base}/{args.report}/legal-process", args.key,
-                 json={"process": args.process})
-        if r.status_code in (404, 422):
-            raise ApiError(str(r.json()["detail"]), 1)
-        r.raise_for_status()
-        out(f"report {args.report} at {args.agency}: " + (
-            "legal process recorded" if r.json()["published"] else "already recorded"))
+        done = post("legal-process", {"process": args.process})
+        out(f"report {args.report} at {args.agency}: "
+            + ("legal process recorded" if done else "already recorded"))
         return 0
     body: dict[str, Any] = {"status": "acknowledged"}
     if args.outcome:
         body = {"status": "outcome", "outcome": args.outcome}
-    r = call("POST", f"{base}/{args.report}/responses", args.key, json=body)
-    if r.status_code in (404, 409, 422):
-        raise ApiError(str(r.json()["detail"]), 1)
-    r.raise_for_status()
-    published = r.json()["published"]
+    published = post("responses", body)
     out(f"report {args.report} at {args.agency}: " + (", ".join(published) + " recorded"
                                                       if published else "already recorded"))
     return 0

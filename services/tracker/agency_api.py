@@ -4,8 +4,9 @@ outcome), published on the agency responses stream exactly as the simulated agen
 ledger has one path. A person playing an agency in a workshop uses it with curl or `tipline agency`."""
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
 from fastapi import Response as HttpResponse
@@ -71,6 +72,41 @@ def _caller(use: Use):
     return caller
 
 
+@dataclass(frozen=True)
+class HeldCase:
+    """A case handed to an agency: its report's timeline and the handoff's detail."""
+
+    report_id: int
+    agency_id: str
+    fields: dict[str, str]
+    handoff: dict[str, Any]
+
+    def has(self, stage: str) -> bool:
+        """Whether the case's timeline has this stage of the agency's (`acknowledged`, ...)."""
+        return f"{stage}:{self.agency_id}" in self.fields
+
+    def response(self) -> dict[str, Any]:
+        """What every response the agency API publishes for the case says of it."""
+        return dict(report_id=self.report_id, producer="tracker", esp=self.handoff.get("esp", ""),
+                    agency_id=self.agency_id, lane=self.handoff.get("lane", "p3"))
+
+
+def hours_since(tracker: Tracker, at: str) -> float:
+    """Simulated hours from a recorded time (ISO) to now."""
+    return round(tracker.policy.hours_between(datetime.fromisoformat(at).timestamp(),
+                                              tracker.clock.now()), 3)
+
+
+async def held_case(tracker: Tracker, report_id: int, agency_id: str) -> HeldCase:
+    """The case, or 404 when the report was not handed to the agency."""
+    fields = (await tracker.reads.timelines([report_id]))[0]
+    handed = fields.get(f"handoff:{agency_id}")
+    if handed is None:
+        raise HTTPException(status_code=404, detail=f"report {report_id} was not handed to "
+                            f"{agency_id}")
+    return HeldCase(report_id, agency_id, fields, json.loads(handed))
+
+
 def _known(tracker: Tracker, agency_id: str) -> None:
     if agency_id not in tracker.agency_kinds:
         raise HTTPException(status_code=404, detail=f"no agency {agency_id} in the directory")
@@ -118,14 +154,11 @@ async def list_cases(tracker: TrackerDeps, agency_id: AgencyId,
 async def case_report(tracker: TrackerDeps, agency_id: AgencyId,
                       report_id: Annotated[int, Path(ge=1)],
                       caller: Annotated[Caller, Depends(_caller("body"))]) -> HttpResponse:
-    fields = (await tracker.reads.timelines([report_id]))[0]
-    if f"handoff:{agency_id}" not in fields:
-        raise HTTPException(status_code=404, detail=f"report {report_id} was not handed to "
-                            f"{agency_id}")
+    case = await held_case(tracker, report_id, agency_id)
     body = await served_body(tracker, report_id, caller, "agency-case")
     if body is None:
         raise HTTPException(status_code=410, detail=f"report {report_id} is no longer kept")
-    if f"legal_process:{agency_id}" in fields:
+    if case.has("legal_process"):
         return HttpResponse(body, media_type="application/json",
                             headers={"Tipline-Withheld-Files": "0"})
     served, withheld = without_unviewed_files(body)
@@ -172,24 +205,16 @@ async def respond(tracker: TrackerDeps, agency_id: AgencyId, report_id: Annotate
                   body: Response, caller: Annotated[Caller, Depends(_caller("respond"))]) -> Recorded:
     if body.status == "outcome" and body.outcome is None:
         raise HTTPException(status_code=422, detail="status outcome needs an outcome")
-    fields = (await tracker.reads.timelines([report_id]))[0]
-    handed = fields.get(f"handoff:{agency_id}")
-    if handed is None:
-        raise HTTPException(status_code=404, detail=f"report {report_id} was not handed to "
-                            f"{agency_id}")
-    detail = json.loads(handed)
-    after = round(tracker.policy.hours_between(datetime.fromisoformat(detail["at"]).timestamp(),
-                                               tracker.clock.now()), 3)
-    common = dict(report_id=report_id, producer="tracker", esp=detail.get("esp", ""),
-                  agency_id=agency_id, lane=detail.get("lane", "p3"),
-                  why=detail.get("why", "jurisdiction"))
+    case = await held_case(tracker, report_id, agency_id)
+    after = hours_since(tracker, case.handoff["at"])
+    common = dict(case.response(), why=case.handoff.get("why", "jurisdiction"))
     events: list[CaseAcknowledged | CaseOutcomeReported] = []
-    if f"acknowledged:{agency_id}" not in fields:
+    if not case.has("acknowledged"):
         events.append(CaseAcknowledged(
             event_id=derived_event_id(f"{report_id}:{agency_id}", "agency-api:acknowledged"),
             after_hours=after, **common))
     if body.status == "outcome":
-        known = fields.get(f"outcome:{agency_id}")
+        known = case.fields.get(f"outcome:{agency_id}")
         if known and json.loads(known)["outcome"] != body.outcome:
             raise HTTPException(status_code=409, detail="this case already has another outcome")
         if not known:
@@ -222,18 +247,12 @@ class LegalProcess(BaseModel):
 async def record_legal_process(tracker: TrackerDeps, agency_id: AgencyId,
                                report_id: Annotated[int, Path(ge=1)], body: LegalProcess,
                                caller: Annotated[Caller, Depends(_caller("respond"))]) -> Recorded:
-    fields = (await tracker.reads.timelines([report_id]))[0]
-    handed = fields.get(f"handoff:{agency_id}")
-    if handed is None:
-        raise HTTPException(status_code=404, detail=f"report {report_id} was not handed to "
-                            f"{agency_id}")
-    if f"legal_process:{agency_id}" in fields:
+    case = await held_case(tracker, report_id, agency_id)
+    if case.has("legal_process"):
         return Recorded(report_id=report_id, agency=agency_id, published=[])
-    detail = json.loads(handed)
     await tracker.responses.publish([LegalProcessRecorded(
         event_id=derived_event_id(f"{report_id}:{agency_id}", "agency-api:legal-process"),
-        report_id=report_id, producer="tracker", esp=detail.get("esp", ""), agency_id=agency_id,
-        lane=detail.get("lane", "p3"), process=body.process)])
+        process=body.process, **case.response())])
     return Recorded(report_id=report_id, agency=agency_id, published=["legal-process"])
 
 
@@ -249,22 +268,18 @@ async def acknowledge_notice(tracker: TrackerDeps, agency_id: AgencyId,
                              report_id: Annotated[int, Path(ge=1)],
                              other_report_id: Annotated[int, Path(ge=1)],
                              caller: Annotated[Caller, Depends(_caller("respond"))]) -> Recorded:
-    fields = (await tracker.reads.timelines([report_id]))[0]
-    told = fields.get(f"notice:{agency_id}:{other_report_id}")
+    case = await held_case(tracker, report_id, agency_id)
+    told = case.fields.get(f"notice:{agency_id}:{other_report_id}")
     if told is None:
         raise HTTPException(status_code=404, detail=f"{agency_id} has no notice about report "
                             f"{other_report_id} on its case of report {report_id}")
-    if f"notice_ack:{agency_id}:{other_report_id}" in fields:
+    if f"notice_ack:{agency_id}:{other_report_id}" in case.fields:
         return Recorded(report_id=report_id, agency=agency_id, published=[])
     notice = json.loads(told)
-    handed = json.loads(fields.get(f"handoff:{agency_id}") or "{}")
-    after = round(tracker.policy.hours_between(datetime.fromisoformat(notice["at"]).timestamp(),
-                                               tracker.clock.now()), 3)
     await tracker.responses.publish([CaseAcknowledged(
         event_id=derived_event_id(f"{report_id}:{agency_id}:{other_report_id}",
                                   "agency-api:notice"),
-        report_id=report_id, producer="tracker", esp=handed.get("esp", ""), agency_id=agency_id,
-        lane=handed.get("lane", "p3"), why="deconfliction", after_hours=after,
+        why="deconfliction", after_hours=hours_since(tracker, notice["at"]), **case.response(),
         notice=Deconfliction(report_id=report_id, agency_id=agency_id,
                              other_report_id=other_report_id,
                              other_agency_id=notice["otherAgency"]))])

@@ -1,11 +1,11 @@
 """The SLA watch in Redis: which watched cases are past their deadline, and announcing a breach
 with a compare-and-set on the case's breach level, so that each is announced once."""
 
-import json
 from typing import Any
 
 from redis.asyncio import Redis
 
+from services.tracker.reads import due_cases
 from services.tracker.recording import case_member
 from shared.publishing import LUA, Publisher
 from shared.redis_scripts import queue_script
@@ -48,21 +48,13 @@ class BreachStore:
     async def overdue_cases(self, now: float, limit: int) -> list[tuple[int, str, int, dict[str, Any]]]:
         """Watched cases past their deadline: (report id, agency, breach level so far, handoff
         detail)."""
-        members = await self.redis.zrangebyscore(self.topology.sla_watch, "-inf", now, start=0,
-                                                 num=limit)
-        if not members:
+        due = await due_cases(self.redis, self.topology, self.topology.sla_watch, now, limit)
+        if not due:
             return []
-        cases = [(int(m.decode().split(":", 1)[0]), m.decode().split(":", 1)[1]) for m in members]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for report_id, agency in cases:
-                pipe.hget(self.topology.sla_levels, case_member(report_id, agency))
-                pipe.hget(self.topology.timeline_key(report_id), f"handoff:{agency}")
-            replies = await pipe.execute()
-        found = []
-        for i, (report_id, agency) in enumerate(cases):
-            level, detail = replies[2 * i], replies[2 * i + 1]
-            found.append((report_id, agency, int(level or 0), json.loads(detail) if detail else {}))
-        return found
+        levels = await self.redis.hmget(self.topology.sla_levels,
+                                        [case_member(r, a) for r, a, _ in due])
+        return [(r, a, int(level or 0), detail)
+                for (r, a, detail), level in zip(due, levels, strict=True)]
 
     async def announce(self, breaches: list[tuple[int, str, int, SlaBreached | None,
                                                   float | None]]) -> list[bool]:

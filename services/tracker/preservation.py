@@ -12,7 +12,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from services.tracker.domain import PRIORITY_OF_LANE, Policy
-from services.tracker.recording import parse_case
+from services.tracker.reads import due_cases
 from shared.clock import Clock
 from shared.logging import get_logger
 from shared.publishing import LUA, Publisher
@@ -55,23 +55,12 @@ class PreservationWatcher:
         self._expire = redis.register_script(_EXPIRE)
         self._last_due = 0
 
-    async def _due(self, key: str, now: float) -> list[tuple[int, str, dict[str, Any]]]:
-        members = await self.redis.zrangebyscore(key, "-inf", now, start=0, num=BATCH)
-        cases = [parse_case(m) for m in members]
-        if not cases:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for report_id, agency in cases:
-                pipe.hget(self.topology.timeline_key(report_id), f"handoff:{agency}")
-            details = await pipe.execute()
-        return [(r, a, json.loads(d) if d else {}) for (r, a), d in zip(cases, details, strict=True)]
-
     async def check_once(self) -> tuple[int, int]:
         """Warn the agencies due a warning and count the expiries due now: (warned, expired)."""
         t = self.topology
         now = self.clock.now()
-        warn = await self._due(t.preservation_warn, now)
-        expire = await self._due(t.preservation_watch, now)
+        warn = await due_cases(self.redis, t, t.preservation_warn, now, BATCH)
+        expire = await due_cases(self.redis, t, t.preservation_watch, now, BATCH)
         self._last_due = max(len(warn), len(expire))
         if not warn and not expire:
             return 0, 0

@@ -1,13 +1,30 @@
 """The ledger's reads: timelines, the gap's counters, series, dark cases, an agency's queue."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
 from services.tracker.domain import LANES, Policy
 from services.tracker.recording import parse_case
 from shared.topology import Topology
+
+
+async def due_cases(redis: Redis, topology: Topology, watch: str, now: float, limit: int
+                    ) -> list[tuple[int, str, dict[str, Any]]]:
+    """The cases of a watch (a sorted set of `report:agency` by deadline) due by `now`, at most
+    `limit`, each with its handoff's detail ({} when it has none): two round trips."""
+    members = await redis.zrangebyscore(watch, "-inf", now, start=0, num=limit)
+    cases = [parse_case(m) for m in members]
+    if not cases:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for report_id, agency in cases:
+            pipe.hget(topology.timeline_key(report_id), f"handoff:{agency}")
+        details = await pipe.execute()
+    return [(r, a, json.loads(d) if d else {}) for (r, a), d in zip(cases, details, strict=True)]
 
 
 def _text(h: dict[bytes, bytes]) -> dict[str, str]:

@@ -265,33 +265,32 @@ class ReportUnassigned(Event):
     preserve_until: AwareDatetime | None = None
 
 
-class SlaBreached(Event):
-    """A case not acknowledged within the SLA of its priority: it has gone dark. A priority-1 case
-    of its local agency is breached twice (level 1: re-notify; level 2: escalate); others once."""
+class WatchedCase(Event):
+    """What the tracker's watches say of the unacknowledged case they announce."""
 
-    type: Literal["SlaBreached"] = "SlaBreached"
     agency_id: str
     lane: TriageLane
     priority: Literal[1, 2, 3]
     why: CaseReason = Field(description="Why the agency received the case.")
     jurisdiction: str
     incident_type: str
+
+
+class SlaBreached(WatchedCase):
+    """A case not acknowledged within the SLA of its priority: it has gone dark. A priority-1 case
+    of its local agency is breached twice (level 1: re-notify; level 2: escalate); others once."""
+
+    type: Literal["SlaBreached"] = "SlaBreached"
     level: Literal[1, 2]
     open_hours: float = Field(ge=0, description="Simulated hours since the case was handed over.")
     preserve_until: AwareDatetime | None = Field(default=None, description="When the report's "
                                                  "preservation ends (an escalation keeps it).")
 
 
-class PreservationExpiring(Event):
+class PreservationExpiring(WatchedCase):
     """An unacknowledged case whose report's preservation ends soon: its agency is warned once."""
 
     type: Literal["PreservationExpiring"] = "PreservationExpiring"
-    agency_id: str
-    lane: TriageLane
-    priority: Literal[1, 2, 3]
-    why: CaseReason = Field(description="Why the agency received the case.")
-    jurisdiction: str
-    incident_type: str
     preserve_until: AwareDatetime
     days_left: float = Field(ge=0, description="Simulated days of preservation left.")
 
