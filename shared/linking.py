@@ -22,6 +22,7 @@ same whatever order the reports arrive in: `group_reports` is the reference the 
 checked against.
 """
 
+import bisect
 import hashlib
 import hmac
 import re
@@ -203,39 +204,46 @@ def group_reports(reports: Iterable[tuple[int, Report]], ip_window_s: float
 
 
 class Linker:
-    """Incremental linking, as the store does it: each report, on arrival, finds the earlier ones
-    sharing a keyed clue (an index from keyed hash to report ids) or an IP sighting within the
-    window (an index by address), and the groups are united. In memory: what a store must
-    match."""
+    """Incremental linking, as the store does it (`services.router.link_store`), in memory: each
+    identifier names its first holder and a later report is linked to that one (all its holders
+    are then in one group); a cited report is linked directly; an address's sighting is linked
+    to the nearest other sighting on each side within the window. The groups are
+    `group_reports`'s in any arrival order (a hypothesis property checks it)."""
 
     def __init__(self, key: bytes, ip_window_s: float) -> None:
         self.key = key
         self.ip_window_s = ip_window_s
         self.groups = Groups()
-        self._holders: dict[str, set[int]] = {}
-        self._seen_at: dict[str, list[tuple[float, int]]] = {}
+        self._first: dict[str, int] = {}
+        self._seen_at: dict[str, list[tuple[float, str]]] = {}
 
     def add(self, report_id: int, report: Report) -> list[Link]:
         """The report's links to the reports added before it (none twice: adding a report again
         finds what it found the first time and changes nothing)."""
         found: set[Link] = set()
+
+        def link(other: int, basis: Basis) -> None:
+            if other != report_id:
+                found.add(Link(min(other, report_id), max(other, report_id), basis))
+
         for clue in clues(report):
             if clue.basis == "prior-report":
-                other = int(clue.value)
-                if other != report_id:
-                    found.add(Link(min(other, report_id), max(other, report_id), clue.basis))
-            # a report cited before it arrives is in the group already: the citing report put
-            # its id there
-            holders = self._holders.setdefault(keyed(self.key, clue), set())
-            found |= {Link(min(o, report_id), max(o, report_id), clue.basis)
-                      for o in holders if o != report_id}
-            holders.add(report_id)
+                link(int(clue.value), clue.basis)
+            else:
+                link(self._first.setdefault(keyed(self.key, clue), report_id), clue.basis)
         for sighting in sightings(report):
             seen = self._seen_at.setdefault(keyed(self.key, Clue("ip", sighting.ip)), [])
-            found |= {Link(min(o, report_id), max(o, report_id), "ip") for at, o in seen
-                      if o != report_id and abs(at - sighting.at) <= self.ip_window_s}
-            if (sighting.at, report_id) not in seen:
-                seen.append((sighting.at, report_id))
-        for link in found:
-            self.groups.union(link.a, link.b)
+            mine = f"{report_id}:{sighting.at!r}"
+            at, w = sighting.at, self.ip_window_s
+            later = [m for t, m in seen if at <= t <= at + w]
+            earlier = [m for t, m in reversed(seen) if at - w <= t <= at]
+            for side in (later, earlier):
+                other = next((int(m.split(":")[0]) for m in side
+                              if int(m.split(":")[0]) != report_id), None)
+                if other is not None:
+                    link(other, "ip")
+            if (at, mine) not in seen:
+                bisect.insort(seen, (at, mine))
+        for found_link in found:
+            self.groups.union(found_link.a, found_link.b)
         return sorted(found)
