@@ -205,6 +205,20 @@ def test_an_sla_breach_renotifies_then_escalates(router, level, target, kind):
     assert isinstance(record, kind)
 
 
+def test_a_case_held_by_its_group_is_escalated_too_and_keeps_its_preservation_date(router):
+    t = router.service.topology
+    until = datetime(2027, 6, 1, tzinfo=UTC)
+    breach = SlaBreached(esp="test-esp", report_id=3, producer="tracker", agency_id="icac-oh",
+                         lane="p1", priority=1, why="linked", jurisdiction="unknown",
+                         incident_type="x", level=2, open_hours=9, preserve_until=until)
+    out = Effects()
+    router.routing.on_sla_breached(breach, out)
+    [case] = out.events(t.agency_inbox("federal-mock-fbi"))
+    [escalated] = out.events(t.routed)
+    assert case.why == "escalation" and case.preserve_until == until
+    assert isinstance(escalated, CaseEscalated) and escalated.preserve_until == until
+
+
 def test_the_router_reads_breaches_first_then_the_lanes_by_urgency(router):
     t = router.service.topology
     assert router.service.consumed == [t.sla_breaches, *t.triaged_by_urgency]

@@ -290,3 +290,18 @@ def test_a_split_group_puts_a_notice_on_each_case_and_its_acknowledgement_beside
     assert [(n.agency, n.other_report, n.other_agency, n.acknowledged_at is not None)
             for n in view.notices] == [("icac-ga", 9, "icac-oh", True)]
     assert {s.agency for s in view.stages} == {"icac-ga"}
+
+
+def test_a_priority_one_case_held_by_its_group_is_breached_twice_and_its_escalation_watched():
+    from shared.schemas.events import CaseEscalated
+
+    assert POLICY.breach_levels("p1", "linked") == 2 == POLICY.breach_levels("p1", "jurisdiction")
+    assert POLICY.breach_levels("p1", "federal_nexus") == 1
+    until = datetime(2027, 6, 1, tzinfo=UTC)
+    escalated = CaseEscalated(report_id=3, producer="router", esp="esp-a", occurred_at=AT,
+                              from_agency="icac-oh", to_agency="federal-mock-fbi", lane="p1",
+                              preserve_until=until)
+    handoff = next(s for s in steps_for(escalated, POLICY) if s.kind == "handoff")
+    assert handoff.agency_id == "federal-mock-fbi"
+    assert handoff.preserve_until == until.timestamp()
+    assert handoff.detail["preserveUntil"] == until.isoformat()
