@@ -67,7 +67,8 @@ async def inbox(redis_client, topology, agency: str) -> list[dict[str, Any]]:
 async def test_a_group_routes_to_its_holder_and_splits_are_told_to_both_agencies(
         make_settings, topology, redis_client):
     settings = dict(agency_keys=AGENCY_KEYS)
-    tracker = tracker_app(make_settings(TrackerSettings, **settings))
+    tracker_settings = make_settings(TrackerSettings, **settings)
+    tracker = tracker_app(tracker_settings)
     async with running(tracker, ANALYST) as api, running(router_app(make_settings(RouterSettings))):
         async def routed(report_id: int) -> dict[str, Any] | None:
             r = await api.get(f"/v1/reports/{report_id}")
@@ -75,8 +76,8 @@ async def test_a_group_routes_to_its_holder_and_splits_are_told_to_both_agencies
                 s["stage"] == "routed" for s in r.json()["stages"]) else None
 
         # report 1, Ohio; report 2, the same account in California: two agencies, one group
-        await redis_client.xadd(topology.triaged["p2"], encode(triaged(1, offender_report(
-            ("US", "OH")))))
+        report1 = triaged(1, offender_report(("US", "OH")))
+        await redis_client.xadd(topology.triaged["p2"], encode(report1))
         first = await eventually(lambda: routed(1), what="report 1 routed")
         assert first["agency"] == "icac-oh" and first["group"] is None
         duplicate = triaged(2, offender_report(("US", "GA")), esp="esp-b")
@@ -109,7 +110,12 @@ async def test_a_group_routes_to_its_holder_and_splits_are_told_to_both_agencies
         case1 = next(c for c in oh if c["reportId"] == 1)
         assert {(n["otherReport"], n["otherAgency"]) for n in case1["deconfliction"]} == {
             (2, "icac-ga")}
-        assert case1["preserveUntil"] is not None and case1["preservationDaysLeft"] > 364
+        # a year of simulated days from the submission; what has passed since is simulated too
+        per_day = 24 * tracker_settings.sim_seconds_per_hour
+        assert datetime.fromisoformat(case1["preserveUntil"]) == (
+            report1.submitted_at + timedelta(seconds=365 * per_day))
+        passed = (datetime.now(UTC) - report1.submitted_at).total_seconds() / per_day
+        assert 365 - passed - 0.01 <= case1["preservationDaysLeft"] < 365
         ga = (await api.get("/v1/agencies/icac-ga/cases", headers=GA)).json()["cases"]
         case2 = next(c for c in ga if c["reportId"] == 2)
         assert {(n["otherReport"], n["otherAgency"]) for n in case2["deconfliction"]} == {
