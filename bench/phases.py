@@ -46,6 +46,10 @@ def running_stack(work: Path, name: str, settings: dict[str, str],
         stack.stop()
 
 
+def keeps_history(settings: dict[str, str]) -> bool:
+    return float(settings.get("TIPLINE_STREAM_RETENTION_S", "0")) > 0
+
+
 def phase_pipeline(work: Path, n: int, settings: dict[str, str],
                    replicas: dict[str, int] | None = None, name: str = "pipeline"
                    ) -> dict[str, Any]:
@@ -64,7 +68,8 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str],
         seen = watch(r, n, started, timeout=max(120, n / 200), label="recorded by the tracker")
         cpu_used = {name: cpu_seconds(p.pid) - cpu_before[name] for name, p in stack.processes.items()}
         total_s = seen["finished_s"].get("tracker")
-        losses = loss_check(r, n) if seen["complete"] else {"ok": False, "lost": "incomplete"}
+        losses = (loss_check(r, n, history=keeps_history(settings)) if seen["complete"]
+                  else {"ok": False, "lost": "incomplete"})
         memory_after = r.info("memory")["used_memory"]
         commands = {k.removeprefix("cmdstat_"): v["calls"]
                     for k, v in r.info("commandstats").items()}
@@ -164,7 +169,8 @@ def phase_http(work: Path, n: int, settings: dict[str, str], clients: int, batch
             total_s = seen["finished_s"].get("tracker")
             cpu = {name: round((cpu_seconds(p.pid) - cpu_before[name]) / n * 1e6)
                    for name, p in stack.processes.items()}
-            losses = loss_check(r, n) if seen["complete"] else {"ok": False, "lost": "incomplete"}
+            losses = (loss_check(r, n, history=keeps_history(settings)) if seen["complete"]
+                      else {"ok": False, "lost": "incomplete"})
         out[mode] = {
             "reports": n, "accepted": accepted, "concurrency": concurrency,
             "batch_size": batch_size if mode == "batch" else 1,

@@ -9,11 +9,14 @@ from bench.measure import say
 
 
 def _ended(phase: dict[str, Any]) -> str:
-    ended = phase["loss"].get("in_the_streams")
-    if not ended:
-        return "incomplete: the phase did not finish"
-    return (f"{ended['reports_placed']:,} reports placed, {ended['cases_in_inboxes']:,} cases in "
-            f"agency inboxes, {ended['doubled']} doubled")
+    loss = phase["loss"]
+    if ended := loss.get("in_the_streams"):
+        return (f"{ended['reports_placed']:,} reports placed, {ended['cases_in_inboxes']:,} cases "
+                f"in agency inboxes, {ended['doubled']} doubled")
+    if added := loss.get("appended"):  # streams trimmed as consumed: what was ever added
+        return (f"{loss['placed']:,} reports placed, {added['triaged']:,} ever appended to the "
+                f"triaged lanes, {added['doubled']} doubled")
+    return "incomplete: the phase did not finish"
 
 
 def markdown(results: dict[str, Any]) -> str:

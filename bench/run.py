@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.judge import judge
-from bench.measure import machine
+from bench.measure import HISTORY, machine
 from bench.phases import (
     phase_flood,
     phase_http,
@@ -97,14 +97,16 @@ def main(argv: list[str] | None = None) -> int:
             results["phases"]["http"] = phase_http(work, args.http_reports or args.reports, settings,
                                                    args.clients, args.batch_size)
         if "flood" in phases:
-            results["phases"]["flood"] = phase_flood(work, args.flood, args.p1, args.p1_interval_ms, settings)
+            results["phases"]["flood"] = phase_flood(work, args.flood, args.p1, args.p1_interval_ms,
+                                                     {**settings, **HISTORY})
         if "replicas" in phases:
-            results["phases"]["replicas"] = phase_pipeline(work, args.reports, settings,
+            results["phases"]["replicas"] = phase_pipeline(work, args.reports,
+                                                           {**settings, **HISTORY},
                                                            {"triage": 2, "router": 2},
                                                            name="replicas")
         if "load" in phases:
             results["phases"]["load"] = phase_load(work, args.load_rate, args.load_seconds,
-                                                   settings)
+                                                   {**settings, **HISTORY})
         if "simulate" in phases:
             results["phases"]["simulate"] = phase_simulate(args.simulate_share, 0.01)
     results["measured_at"] = {name: results["started_at"] for name in results["phases"]}

@@ -57,10 +57,11 @@ class TiplineSettings(BaseSettings):
         "the agency simulator can yield the CPU to the dispatch path.",
     )
     stream_retention_s: float = Field(
-        default=3600, ge=0, description="Entries every group has finished with are kept this long, "
-        "then trimmed. Dead letters are never trimmed.",
+        default=0, ge=0, description="Entries every group has finished with are kept this long, "
+        "then trimmed (0: at the next trim; keep some history to look at or count it). Nothing "
+        "unread or unacknowledged is trimmed; dead letters never are.",
     )
-    trim_interval_s: float = Field(default=60, gt=0, description="How often streams are trimmed.")
+    trim_interval_s: float = Field(default=5, gt=0, description="How often streams are trimmed.")
     report_body_ttl_s: int = Field(
         default=30 * 24 * 3600, ge=60, description="How long a report's body, stored once when it "
         "is accepted, is kept: for triage, and for the agencies that open their cases' reports. "

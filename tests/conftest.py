@@ -203,6 +203,7 @@ def make_settings(redis_url: str, topology: Topology, test_id: str) -> Settings:
         base: dict[str, Any] = dict(
             redis_url=redis_url, prefix=topology.prefix, poll_ms=20, reclaim_idle_ms=300,
             consumer_name=f"test-{test_id}", sim_seconds_per_hour=0.01, log_format="json",
+            stream_retention_s=3600,  # tests read the streams' history as their witness
         )
         return cls(**{**base, **overrides})
 

@@ -106,8 +106,10 @@ def backlog(r: redis.Redis, groups: dict[str, list[str]]) -> dict[str, tuple[int
             for g in r.xinfo_groups(stream):
                 name = g["name"].decode() if isinstance(g["name"], bytes) else g["name"]
                 if name == group:
-                    lag = g.get("lag")
-                    lag = r.xlen(stream) - (g.get("entries-read") or 0) if lag is None else lag
+                    lag = g.get("lag")  # None when Redis cannot tell (after trimming, say)
+                    if lag is None:
+                        added = r.xinfo_stream(stream).get("entries-added") or 0
+                        lag = max(added - (g.get("entries-read") or 0), 0)
                     if lag or g["pending"]:
                         left[f"{stream} ({group})"] = (int(lag), int(g["pending"]))
     return left

@@ -46,6 +46,7 @@ def fault_stack(tmp_path: Path, replicas: dict[str, int] | None = None,
         "TIPLINE_SLA_P1_HOURS": "1000000",
         "TIPLINE_DIRECTORY_FILE": str(quick_directory(tmp_path / "agencies.json")),
         "TIPLINE_LOG_LEVEL": "INFO",
+        "TIPLINE_STREAM_RETENTION_S": "3600",  # every case counted in the streams at the end
     }
     if consumer_name:
         settings["TIPLINE_CONSUMER_NAME"] = consumer_name
