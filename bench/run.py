@@ -14,9 +14,11 @@ Phases, each on a fresh stack and a fresh Redis:
   simulate  (not run by default) `tipline simulate`: the baseline year at its real volume on
             every core, a 1% sample, and how far the sample's percentiles are from the year's
 Cost (CPU and peak RSS per process, Redis commands per report, Redis memory per report and per
-kind of key) is read in the pipeline phase. After every phase each report is counted where it
-ended (every agency inbox, the unassigned stream, the bundles), not only in the tracker's ledger:
-nothing lost, nothing doubled.
+kind of key) is read in the pipeline phase. After every phase each report is counted, not only
+in the tracker's ledger: where it ended (every agency inbox, the unassigned stream, the bundles)
+in the phases that keep the streams' history (flood, replicas, load), by what was ever appended
+to the triaged lanes and the unassigned stream in those run as deployed, their streams trimmed as
+consumed (pipeline, unlinked, http): nothing lost, nothing doubled.
 Writes results.json, results.md and results.png to --out (default bench/results).
 """
 
