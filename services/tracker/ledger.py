@@ -15,9 +15,22 @@ from services.tracker.recording import Recording
 # was dark until now). Counter increments (HINCRBY) and time-series expiries are summed over the
 # batch and written once per counter at the end: no condition reads a counter, and a batch of a
 # hundred reports moves the same few counters a hundred times. Set members (SADD) likewise.
+# The batch's ZADD, ZREM and HDEL of one key are merged into one command while they come in a row
+# for that key (a hundred handoffs are one ZADD of a hundred members to the open cases): a command
+# of another kind on the key, or a condition that reads it, first runs what was merged, so every
+# key sees its writes in their order and the end state is that of running them one by one.
 # Item: [timeline key, stage, detail JSON, [[condition, command, command, ...], ...]]
 _RECORD = """
 local sums, order, expiries, members = {}, {}, {}, {}
+local merged, merged_keys = {}, {}
+local MERGES = {ZADD = true, ZREM = true, HDEL = true}
+local function flush(key)
+  local m = merged[key]
+  if m ~= nil then
+    redis.call(unpack(m))
+    merged[key] = nil
+  end
+end
 local function run(c)
   if c[1] == 'HINCRBY' then
     local fields = sums[c[2]]
@@ -35,15 +48,31 @@ local function run(c)
     expiries[c[2]] = c[3]
   elseif c[1] == 'SADD' then
     members[c[2] .. ' ' .. c[3]] = {c[2], c[3]}
+  elseif MERGES[c[1]] then
+    local m = merged[c[2]]
+    if m ~= nil and m[1] ~= c[1] then
+      flush(c[2])
+      m = nil
+    end
+    if m == nil then
+      m = {c[1], c[2]}
+      merged[c[2]] = m
+      merged_keys[#merged_keys + 1] = c[2]
+    end
+    for k = 3, #c do m[#m + 1] = c[k] end
+    if #m > 1000 then flush(c[2]) end  -- well inside what unpack takes
   else
+    flush(c[2])
     redis.call(unpack(c))
   end
 end
 for _, raw in ipairs(items) do
   local it = cjson.decode(raw)
+  flush(it[1])
   if redis.call('HSETNX', it[1], it[2], it[3]) == 1 then
     for _, group in ipairs(it[4]) do
       local cond, ok = group[1], true
+      if cond[1] ~= nil then flush(cond[2]) end
       if cond[1] == 'absent' then ok = redis.call('HEXISTS', cond[2], cond[3]) == 0
       elseif cond[1] == 'removed' then ok = redis.call('ZREM', cond[2], cond[3]) == 1 end
       if ok then
@@ -52,6 +81,7 @@ for _, raw in ipairs(items) do
     end
   end
 end
+for _, key in ipairs(merged_keys) do flush(key) end
 for _, counter in ipairs(order) do
   local amount = sums[counter[1]][counter[2]]
   if amount ~= 0 then redis.call('HINCRBY', counter[1], counter[2], amount) end
