@@ -6,6 +6,12 @@ each such chunk the more urgent lanes are read again and drained: an urgent entr
 behind a backlog, at most behind one chunk in hand. Without strict order the streams have equal
 standing (many agency inboxes, the tracker's every stage).
 
+A read that found less than a batch on every stream is followed by a short wait (`linger_ms`)
+before the next, so that a stage which keeps up with its input reads fuller batches: what a batch
+costs (its read, its commit's gate, the ledger's counters and indexes) is shared by more entries.
+Under a backlog every read is full and nobody waits. With strict order the most urgent lane is
+read during the wait, blocking: an urgent entry is handled the moment it comes.
+
 Reclaimer takes over entries pending longer than the reclaim time: those of a consumer that died
 or stalled, and those whose handler failed. It never takes what this process still holds (read
 and not yet committed, perhaps waiting behind an urgent lane): a live reader's entries are not
@@ -14,6 +20,7 @@ are taken over; should that process wake and commit them too, the commit's XACK 
 nothing twice (shared.loop).
 """
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +44,8 @@ def _text(value: bytes | str) -> str:
 
 class LaneReader:
     def __init__(self, loop: ConsumeLoop, lanes: Sequence[Lane], consumer: str, batch_size: int,
-                 block_ms: int, strict: bool = True, preempt_every: int = 20) -> None:
+                 block_ms: int, strict: bool = True, preempt_every: int = 20,
+                 linger_ms: int = 0) -> None:
         self.loop = loop
         self.lanes = list(lanes)
         self.consumer = consumer
@@ -45,10 +53,16 @@ class LaneReader:
         self.block_ms = block_ms
         self.strict = strict
         self.preempt_every = preempt_every
+        self.linger_ms = linger_ms
 
     def worker(self) -> Periodic:
         async def step() -> bool:
-            await self.read_once(self.block_ms)
+            reply = await self._read(self.lanes, self.block_ms)
+            if reply:
+                await self._handle(reply)
+                # every stream read to its end: let the next batches gather
+                if self.linger_ms and all(len(e) < self.batch_size for _, e in reply):
+                    await self.linger()
             return True  # the blocking read is the wait
 
         return Periodic(f"{self.loop.group}-reader", step, interval_s=0)
@@ -57,6 +71,19 @@ class LaneReader:
         """Read every lane (waiting up to `block_ms` when all are empty) and handle what came."""
         reply = await self._read(self.lanes, block_ms)
         return await self._handle(reply) if reply else 0
+
+    async def linger(self) -> int:
+        """Wait `linger_ms` for more entries to gather; with strict order and lanes behind the
+        most urgent one, read that lane meanwhile and handle what comes on it at once."""
+        if not (self.strict and len(self.lanes) > 1):
+            await asyncio.sleep(self.linger_ms / 1000)
+            return 0
+        handled, loop = 0, asyncio.get_running_loop()
+        until = loop.time() + self.linger_ms / 1000
+        while (left_ms := int((until - loop.time()) * 1000)) > 0:
+            if reply := await self._read(self.lanes[:1], min(left_ms, self.block_ms)):
+                handled += await self._handle(reply)
+        return handled
 
     async def _read(self, lanes: Sequence[Lane], block_ms: int | None = None) -> Any:
         reply = await self.loop.redis.xreadgroup(

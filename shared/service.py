@@ -133,7 +133,8 @@ class StreamService:
         if self.lanes:
             workers.append(LaneReader(self.loop, self.lanes, s.consumer_name, s.batch_size,
                                       s.poll_ms, strict=self.strict,
-                                      preempt_every=s.preempt_every).worker())
+                                      preempt_every=s.preempt_every,
+                                      linger_ms=s.linger_ms).worker())
             workers.append(Reclaimer(self.loop, self.lanes, s.consumer_name, s.batch_size,
                                      s.reclaim_idle_ms).worker())
             trimmed = [st for st in self.consumed if st != self.topology.dead_letters]

@@ -38,6 +38,10 @@ class TiplineSettings(BaseSettings):
     consumer_name: str = Field(default_factory=_default_consumer, description="Consumer name in every group.")
     batch_size: int = Field(default=100, ge=1, le=10_000, description="Entries read per XREADGROUP.")
     poll_ms: int = Field(default=100, ge=1, description="How long one read blocks when a stream is empty.")
+    linger_ms: int = Field(
+        default=20, ge=0, le=1000, description="After a read that found less than a batch, how "
+        "long a reader lets entries gather before it reads again (the most urgent lane is read "
+        "meanwhile): fuller batches cost less per entry. 0: read again at once.")
     reclaim_idle_ms: int = Field(
         default=15_000, ge=100, description="Entries pending this long are taken over (XAUTOCLAIM)."
     )

@@ -243,3 +243,34 @@ async def test_a_batch_with_one_poison_entry_dead_letters_it_alone_and_commits_t
     letters = await stream_events(redis_client, topology.dead_letters)
     assert [json.loads(letter["payload"]) for letter in letters] == [{"data": "{poison"}]
     assert (await redis_client.xpending(stream, group))["pending"] == 0
+
+
+async def test_a_reader_lingers_after_a_short_read_but_not_for_an_urgent_entry(
+        make_settings, topology, redis_client):
+    """After a read that found less than a batch, the reader lets entries gather (linger_ms)
+    before reading again; the most urgent lane is read meanwhile and handled at once."""
+    import asyncio
+
+    handled: list[int] = []
+    service = service_with(collecting(handled), make_settings, topology)
+    sub = service.lanes[0].sub
+    urgent, other = Lane(topology.key("urgent"), sub), Lane(topology.key("in"), sub)
+    for lane in (urgent, other):
+        await redis_client.xgroup_create(lane.stream, service.name, id="0", mkstream=True)
+    reader = LaneReader(service.loop, [urgent, other], "me", batch_size=10, block_ms=10,
+                        linger_ms=3_000)
+    periodic = reader.worker()
+    worker = asyncio.create_task(periodic.run())
+    try:
+        await redis_client.xadd(other.stream, ping(1))
+        await eventually(lambda: _async(handled == [1]), what="the first entry handled")
+        # the read found less than a batch: the reader lingers, so a second entry waits ...
+        await redis_client.xadd(other.stream, ping(2))
+        # ... while an urgent one is handled as soon as it comes
+        await redis_client.xadd(urgent.stream, ping(3))
+        await eventually(lambda: _async(handled == [1, 3]), what="the urgent entry handled")
+        assert (await redis_client.xinfo_groups(other.stream))[0]["lag"] == 1
+    finally:
+        periodic.stop()
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
