@@ -142,7 +142,7 @@ MEMORY_KINDS = (  # what holds a report's memory, by key; the first that matches
     ("report bodies (the claim check)", lambda key, kind: key.startswith(T.key("body") + ":")),
     ("timelines (one hash per report)", lambda key, kind: key.startswith(T.key("report") + ":")),
     ("idempotency records (seen event ids, agency turns)", lambda key, kind: key.startswith(
-        (T.key("seen") + ":", T.key("agency", "turn") + ":"))),
+        (T.key("seen") + ":", T.key("agency", "turns") + ":"))),
     ("agency responses not yet due", lambda key, kind: key == T.agency_schedule),
     ("stream entries (not yet consumed or trimmed, and any history kept)", lambda key, kind: kind == b"stream"),
     ("ledger indexes and counters, the rest", lambda key, kind: True),

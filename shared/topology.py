@@ -121,9 +121,10 @@ class Topology:
     def agency_busy_until(self, agency_id: str) -> str:
         return self.key("agency", agency_id, "busy-until")
 
-    def agency_turn(self, event_id: str) -> str:
-        """The backlog turn a case took, so a redelivered case takes none."""
-        return self.key("agency", "turn", event_id)
+    def agency_turns(self, bucket: int) -> str:
+        """The backlog turns cases took in one bucket of time, by event id, so that a
+        redelivered case takes none."""
+        return self.key("agency", "turns", bucket)
 
     @property
     def gap_totals(self) -> str:

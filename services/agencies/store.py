@@ -6,25 +6,55 @@ from redis.asyncio import Redis
 
 from shared.clock import Clock
 from shared.publishing import LUA
-from shared.redis_scripts import queue_script
 from shared.schemas.events import CaseAssigned
 from shared.topology import Topology
 
-# The agency's backlog as the wall time it is busy until: a new case starts when the agency is
-# free and keeps it busy for its share of a day (the rule of domain.next_turn, done atomically).
-# The turn a case takes is recorded by its event id: a redelivered case gets the same turn back
-# and moves the backlog no further.
-# KEYS: busy-until, turn record. ARGV: now, seconds per case, record ttl. Returns "start now".
-_TAKE_TURN = """
-local taken = redis.call('GET', KEYS[2])
-if taken then return taken end
-local now = tonumber(ARGV[1])
-local busy = tonumber(redis.call('GET', KEYS[1]) or '0')
-local start = math.max(busy, now)
-redis.call('SET', KEYS[1], start + tonumber(ARGV[2]), 'EX', 86400 * 30)
-local turn = string.format('%.6f %.6f', start, now)
-redis.call('SET', KEYS[2], turn, 'EX', ARGV[3])
-return turn
+# The agencies' backlogs as the wall time each is busy until: a new case starts when its agency is
+# free and keeps it busy for its share of a day (the rule of domain.next_turn, done atomically),
+# for a whole batch of cases in one call, in their order. The turn a case takes is recorded by its
+# event id in a hash per `ttl` of time (a case is remembered between one and two ttl, as the
+# consume loop's seen-records are): a redelivered case, or the same case twice in a batch, gets
+# the same turn back and moves its backlog no further.
+# KEYS: this bucket's turns, the bucket before's, then each agency's busy-until.
+# ARGV: now, record ttl, case count, then per case: event id, its agency's KEYS index, seconds.
+# Returns each case's turn, "start now".
+_TAKE_TURNS = """
+local now, ttl, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local ids = {}
+for c = 1, n do ids[c] = ARGV[1 + 3 * c] end
+local known = {}
+for _, key in ipairs({KEYS[2], KEYS[1]}) do
+  local found = redis.call('HMGET', key, unpack(ids))
+  for c = 1, n do
+    if found[c] then known[ids[c]] = found[c] end
+  end
+end
+local busy, touched, fresh, turns = {}, {}, {}, {}
+for c = 1, n do
+  local id, agency, seconds = ids[c], tonumber(ARGV[2 + 3 * c]), tonumber(ARGV[3 + 3 * c])
+  local turn = known[id]
+  if not turn then
+    if busy[agency] == nil then
+      busy[agency] = tonumber(redis.call('GET', KEYS[agency]) or '0')
+      touched[#touched + 1] = agency
+    end
+    local start = math.max(busy[agency], now)
+    busy[agency] = start + seconds
+    turn = string.format('%.6f %.6f', start, now)
+    known[id] = turn
+    fresh[#fresh + 1] = id
+    fresh[#fresh + 1] = turn
+  end
+  turns[c] = turn
+end
+for _, agency in ipairs(touched) do
+  redis.call('SET', KEYS[agency], string.format('%.6f', busy[agency]), 'EX', 86400 * 30)
+end
+if #fresh > 0 then
+  redis.call('HSET', KEYS[1], unpack(fresh))
+  redis.call('EXPIRE', KEYS[1], 2 * ttl)
+end
+return turns
 """
 
 # Move due members (entries kept by shared.publishing) from the schedule to the responses stream
@@ -58,18 +88,23 @@ class AgencyBacklogs:
         self.clock = clock
         self.topology = topology
         self.record_ttl_s = record_ttl_s
-        self._take_turn = redis.register_script(_TAKE_TURN)
+        self._take_turns = redis.register_script(_TAKE_TURNS)
 
     async def take_turns(self, cases: list[tuple[CaseAssigned, float]]) -> dict[str, Turn]:
-        """Each (case, seconds it occupies its agency) takes its turn: one round trip for a batch."""
+        """Each (case, seconds it occupies its agency) takes its turn: one call for a batch."""
+        if not cases:
+            return {}
         now = self.clock.now()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for case, seconds in cases:
-                queue_script(pipe, self._take_turn,
-                             keys=[self.topology.agency_busy_until(case.agency_id),
-                                   self.topology.agency_turn(case.event_id)],
-                             args=[now, seconds, self.record_ttl_s])
-            replies = await pipe.execute() if cases else []
+        bucket = int(now // self.record_ttl_s)
+        keys = [self.topology.agency_turns(bucket), self.topology.agency_turns(bucket - 1)]
+        index: dict[str, int] = {}
+        args: list[str | float | int] = [now, self.record_ttl_s, len(cases)]
+        for case, seconds in cases:
+            if case.agency_id not in index:
+                keys.append(self.topology.agency_busy_until(case.agency_id))
+                index[case.agency_id] = len(keys)
+            args += [case.event_id, index[case.agency_id], seconds]
+        replies = await self._take_turns(keys=keys, args=args)
         turns = {}
         for (case, _), reply in zip(cases, replies, strict=True):
             start, received = (float(x) for x in reply.split())

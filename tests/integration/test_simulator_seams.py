@@ -46,3 +46,36 @@ async def test_an_agency_takes_cases_up_at_the_same_times_in_redis_and_in_memory
         arrived.append(clock.now())
     assert got == pytest.approx(expected, abs=1e-6)
     assert any(s > t for s, t in zip(got, arrived, strict=True))  # some waited their turn
+
+
+async def test_a_batch_of_cases_takes_the_turns_one_call_each_would_and_a_redelivery_none(
+        redis_client, topology):
+    """Batches of cases at several agencies (one case twice in a batch, a batch delivered again):
+    each case starts when next_turn says, and a case seen before keeps the turn it took."""
+    clock = ManualClock(at=5_000.0)
+    backlogs = AgencyBacklogs(redis_client, topology, record_ttl_s=600, clock=clock)
+    rng = random.Random(11)
+    busy: dict[str, float] = {}
+    taken: dict[str, float] = {}
+    number = 0
+    for _ in range(25):
+        clock.advance(rng.choice([0.0, 1.0, 7.0, 400.0]))
+        batch = []
+        for _ in range(rng.randint(1, 8)):
+            number += 1
+            agency = rng.choice(["icac-a", "icac-b", "icac-c"])
+            batch.append((CaseAssigned(
+                event_id=f"case-{number}", report_id=number, producer="router", esp="x",
+                agency_id=agency, why="jurisdiction", priority=2, lane="p2",
+                jurisdiction="US-CA", incident_type="x"), rng.choice([2.0, 5.0])))
+        batch.append(batch[0])  # the same case twice in one batch
+        turns = await backlogs.take_turns(batch)
+        for case, seconds in batch:
+            if case.event_id not in taken:
+                start, busy[case.agency_id] = next_turn(busy.get(case.agency_id, 0.0),
+                                                        clock.now(), seconds)
+                taken[case.event_id] = start
+            assert turns[case.event_id].starts_at == pytest.approx(taken[case.event_id], abs=1e-6)
+        again = await backlogs.take_turns(batch)  # redelivered: the same turns, nothing moved
+        assert again == turns
+    assert len(taken) == number and any(start > 5_000.0 for start in taken.values())
