@@ -45,7 +45,7 @@ from shared.logging import get_logger, message_context
 from shared.metrics import Metrics
 from shared.publishing import Publisher
 from shared.schemas.events import MessageDeadLettered
-from shared.tracing import consumer_span, current_traceparent, link_to, tracer
+from shared.tracing import consumer_span, current_traceparent, link_to, sdk_installed, tracer
 
 log = get_logger(__name__)
 
@@ -231,9 +231,11 @@ class ConsumeLoop:
         faults = self.faults()
         slow_s, failing = faults.slow_ms(self.group) / 1000, faults.failure_share(self.group)
         spans = []
+        sdk = sdk_installed()  # asked once for the batch
         for entry_id, fields, event, delivery in valid:
             event_id = getattr(event, "event_id", "") or ""
-            with consumer_span(stream, self.group, entry_id, event, wire.traceparent(fields)) as span, \
+            with consumer_span(stream, self.group, entry_id, event, wire.traceparent(fields),
+                               sdk) as span, \
                     message_context(getattr(event, "report_id", None), event_id):
                 spans.append(span)
                 handled_at = time.perf_counter()

@@ -55,14 +55,18 @@ class Publisher:
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
+        self._checked: set[tuple[str, type]] = set()  # (stream, event type) pairs found allowed
 
     def check(self, stream: str, event: BaseModel) -> None:
+        if (stream, type(event)) in self._checked:
+            return
         channel = self.contract.produced(stream)
         if channel is None:
             raise Unpublishable(f"{stream} is not a stream {self.contract.service} produces")
         if not channel.carries(event):
             raise Unpublishable(f"{stream} carries {' | '.join(t.__name__ for t in channel.types)},"
                                 f" not {type(event).__name__}")
+        self._checked.add((stream, type(event)))
 
     def fields(self, stream: str, event: BaseModel, traceparent: str | None = None) -> wire.Fields:
         self.check(stream, event)

@@ -57,15 +57,17 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
-def _sdk_installed() -> bool:
+def sdk_installed() -> bool:
     """Whether spans are recorded anywhere (an SDK provider, ours or a test's, is installed)."""
     return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
 @contextmanager
 def consumer_span(stream: str, group: str, entry_id: bytes, event: Any,
-                  traceparent: str | None) -> Iterator[Span]:
-    if not traceparent and not _sdk_installed():
+                  traceparent: str | None, sdk: bool | None = None) -> Iterator[Span]:
+    """The span of handling one entry; `sdk` is sdk_installed() when the caller asked already
+    (once for a batch)."""
+    if not traceparent and not (sdk_installed() if sdk is None else sdk):
         yield trace.INVALID_SPAN  # nothing to record and no context to pass on: no span at all
         return
     with tracer().start_as_current_span(f"{group} handle {stream}", context=parent_context(
