@@ -1,6 +1,7 @@
 """Linking's Redis side: the identifiers' keyed hashes, the links found, the groups and who holds
-a case of each report. Each report is added by one script (atomic, and idempotent: adding a
-report again finds the links it found the first time and changes nothing). It must find the
+a case of each report. A batch of reports is added by one script call, each report in turn
+(atomic, and idempotent: adding a report again finds the links it found the first time and
+changes nothing). It must find the
 groups `shared.linking.Linker` finds, in any arrival order; a test checks it does.
 
 The router adds a report before deciding where it goes (its prepare step), with the agency its
@@ -20,33 +21,26 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from shared.linking import BASES, Basis, Groups, Link
-from shared.redis_scripts import queue_script
 from shared.schemas.events import LinkClues
 from shared.topology import Topology
 
+# A batch of reports, each added in turn (a later one sees the earlier ones).
 # KEYS: parents, edges, stats, held, first holders, placed (each report's answer), then one
-# sightings key per sighting.
-# ARGV: report id, IP window (s), number of clues, members-set prefix, group-holders prefix, the
-# report's own agency ('' when its jurisdiction names none), then per clue its basis, keyed hash
-# and (for a prior report) the cited id or '', then per sighting its epoch.
-# Returns JSON: [links found [a, b, basis], group name, group size, the agency holding each
-# directly linked report, each agency holding a case of the group with its earliest report (this
-# report left out), the agency this report goes to ('' for none)].
+# sightings key per sighting, the reports' in their order.
+# ARGV: IP window (s), members-set prefix, group-holders prefix, report count, then per report:
+# its id, its own agency ('' when its jurisdiction names none), its number of clues and of
+# sightings, per clue its basis, keyed hash and (for a prior report) the cited id or '', then per
+# sighting its epoch.
+# Returns per report JSON: [links found [a, b, basis], group name, group size, the agency holding
+# each directly linked report, each agency holding a case of the group with its earliest report
+# (this report left out), the agency this report goes to ('' for none)].
 _ADD = """
 local parents, edges, stats, held, first, placed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
--- Report ids stay strings here: Lua writes a number of 15 digits or more in exponent form.
-local me = ARGV[1]
-local window = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
-local members, holding = ARGV[4], ARGV[5]
-local own = ARGV[6]
-
--- Added before: the first answer again, whatever joined the group since (a redelivery must
--- not send notices the reports after it sent already).
-local before = redis.call('HGET', placed, me)
-if before then return before end
-
-local found = {}
+local window = tonumber(ARGV[1])
+local members, holding = ARGV[2], ARGV[3]
+-- The report being added. Report ids stay strings here: Lua writes a number of 15 digits or
+-- more in exponent form.
+local me, found = nil, nil
 local function lt(a, b) return tonumber(a) < tonumber(b) end
 
 local function up(id)
@@ -116,10 +110,17 @@ local function link(other, basis)
   union(a, b)
 end
 
+-- One report: its clues at ARGV[a..], its sightings' keys at KEYS[k..].
+local function add(own, n, m, a, k)
+  -- Added before: the first answer again, whatever joined the group since (a redelivery must
+  -- not send notices the reports after it sent already).
+  local before = redis.call('HGET', placed, me)
+  if before then return before end
+  found = {}
 -- Each identifier names its first holder; every later holder is united with it, so all its
 -- holders are in one group whatever the order, at one command for a new identifier.
-for i = 1, n do
-  local basis, hash, cited = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
+for i = 0, n - 1 do
+  local basis, hash, cited = ARGV[a + 3 * i], ARGV[a + 3 * i + 1], ARGV[a + 3 * i + 2]
   if cited ~= '' then
     link(cited, basis)
   elseif redis.call('HSETNX', first, hash, me) == 0 then
@@ -128,9 +129,10 @@ for i = 1, n do
 end
 -- An address's sightings: linked to the nearest other sighting on each side within the window.
 -- Sightings a window apart or less are then one group in any order, at two links at most.
-for j = 1, #KEYS - 6 do
-  local seen = KEYS[6 + j]
-  local at = tonumber(ARGV[6 + 3 * n + j])
+for j = 0, m - 1 do
+  local seen = KEYS[k + j]
+  local epoch = ARGV[a + 3 * n + j]
+  local at = tonumber(epoch)
   local sides = {redis.call('ZRANGEBYSCORE', seen, at, at + window, 'LIMIT', 0, 2),
                  redis.call('ZREVRANGEBYSCORE', seen, at, at - window, 'LIMIT', 0, 2)}
   for _, side in ipairs(sides) do
@@ -139,7 +141,7 @@ for j = 1, #KEYS - 6 do
       if other ~= me then link(other, 'ip'); break end
     end
   end
-  redis.call('ZADD', seen, at, me .. ':' .. ARGV[6 + 3 * n + j])
+  redis.call('ZADD', seen, at, me .. ':' .. epoch)
 end
 
 -- a report cited before it came is in a group already, linked or not now
@@ -170,6 +172,16 @@ end
 local answer = cjson.encode({found, root, count, linked_held, holders, target})
 redis.call('HSET', placed, me, answer)
 return answer
+end
+
+local answers, a, k = {}, 5, 7
+for r = 1, tonumber(ARGV[4]) do
+  me = ARGV[a]
+  local own, n, m = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  answers[r] = add(own, n, m, a + 4, k)
+  a, k = a + 4 + 3 * n + m, k + m
+end
+return answers
 """
 
 
@@ -197,32 +209,26 @@ class LinkStore:
         self.ip_window_s = ip_window_s
         self._add = redis.register_script(_ADD)
 
-    def _call(self, report_id: int, clues: LinkClues, own: str | None
-              ) -> tuple[list[str], list[object]]:
-        k = self.keys
-        keys = [k.link_parents, k.link_edges, k.link_stats, k.link_held, k.link_first,
-                k.link_placed, *(k.link_sightings(s.hash) for s in clues.sightings)]
-        args: list[object] = [report_id, self.ip_window_s, len(clues.clues),
-                              k.link_members_prefix, k.link_holding_prefix, own or ""]
-        for clue in clues.clues:
-            args += [clue.basis, clue.hash, "" if clue.cited is None else clue.cited]
-        args += [repr(s.at) for s in clues.sightings]
-        return keys, args
-
     async def add(self, report_id: int, clues: LinkClues, own: str | None = None) -> Linked:
         """Add a report (`own`: the agency its jurisdiction names, if any)."""
-        keys, args = self._call(report_id, clues, own)
-        return _linked(await self._add(keys=keys, args=args))
+        return (await self.add_all([(report_id, clues, own)]))[0]
 
     async def add_all(self, reports: Sequence[tuple[int, LinkClues, str | None]]) -> list[Linked]:
-        """Each report added in turn (a later one sees the earlier ones), in one round trip."""
+        """Each report added in turn (a later one sees the earlier ones), in one script call."""
         if not reports:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for report_id, clues, own in reports:
-                keys, args = self._call(report_id, clues, own)
-                queue_script(pipe, self._add, keys, args)
-            return [_linked(raw) for raw in await pipe.execute()]
+        k = self.keys
+        keys = [k.link_parents, k.link_edges, k.link_stats, k.link_held, k.link_first,
+                k.link_placed]
+        args: list[object] = [self.ip_window_s, k.link_members_prefix, k.link_holding_prefix,
+                              len(reports)]
+        for report_id, clues, own in reports:
+            args += [report_id, own or "", len(clues.clues), len(clues.sightings)]
+            for clue in clues.clues:
+                args += [clue.basis, clue.hash, "" if clue.cited is None else clue.cited]
+            args += [repr(s.at) for s in clues.sightings]
+            keys += [k.link_sightings(s.hash) for s in clues.sightings]
+        return [_linked(raw) for raw in await self._add(keys=keys, args=args)]
 
     async def groups(self) -> set[frozenset[int]]:
         """Every group of two or more reports (for tests: reads the whole forest)."""
