@@ -9,6 +9,9 @@ from shared.settings import TiplineSettings
 
 class TrackerSettings(TiplineSettings):
     tracker_port: int = Field(default=8004, description="HTTP port of the tracker API.")
+    linger_ms: int = Field(
+        default=200, ge=0, le=1000, description="As for every service; longer here: the ledger "
+        "records what has happened, off the path a report takes to its inbox.")
     sla_p1_hours: float = Field(
         default=4.0, gt=0,
         description="Simulated hours a priority-1 case may stay unacknowledged before it goes dark "
