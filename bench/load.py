@@ -35,14 +35,15 @@ def report_events(n: int, start_id: int = 1, informational_only: bool = False) -
     sources = ([synthetic_report("informational", f"flood-{i}") for i in range(1000)]
                if informational_only else scenario(1000, seed=7))
     reports = [FiledReport.model_validate(b) for b in sources]
-    encoded = [bodies.encode(r) for r in reports]
+    encoded = [r.model_dump_json(exclude_defaults=True).encode() for r in reports]
     events = []
     for i in range(n):
         report = reports[i % len(reports)]
         lane = "escalated" if report.escalated else "standard"
         event = ReportSubmitted(report_id=start_id + i, producer="bench", esp="bench", lane=lane)
         events.append(Accepted(start_id + i, T.submitted[lane], event,
-                               own_person(encoded[i % len(reports)], i // len(reports))))
+                               bodies.pack(own_person(encoded[i % len(reports)],
+                                                      i // len(reports)))))
     return events
 
 

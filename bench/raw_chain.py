@@ -25,6 +25,7 @@ from shared.schemas.events import (
     ReportUnassigned,
 )
 from shared.schemas.facts import RoutingFacts
+from shared.schemas.report import FiledReport
 from shared.settings import DATA_DIR
 
 SUBMITTED, TRIAGED, ROUTED = "raw:submitted", "raw:triaged", "raw:routed"
@@ -49,8 +50,9 @@ def preload(r: redis.Redis, reports: list[tuple[int, bytes, bytes]], chunk: int 
     pipe.execute()
 
 
-def hop_triage(event: ReportSubmitted, body: bytes) -> bytes:
-    report = bodies.decode(body)
+def hop_triage(event: ReportSubmitted, stored: bytes) -> bytes:
+    body = bodies.unpack(stored)
+    report = FiledReport.model_validate_json(body)
     d = triage(report, KNOWN)
     return ReportTriaged(
         report_id=event.report_id, producer="raw", esp=event.esp, priority=d.priority,

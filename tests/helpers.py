@@ -4,6 +4,7 @@ import asyncio
 import base64
 import json
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -84,8 +85,12 @@ async def has_entries(redis: Redis, stream: str, n: int) -> bool:
 def _values(redis: SyncRedis, key: bytes) -> list[Any]:
     kind = redis.type(key)
     kind = kind.decode() if isinstance(kind, bytes) else kind
-    if kind == "string":
-        return [redis.get(key)]
+    if kind == "string":  # a report's body is read as its JSON
+        value = redis.get(key)
+        try:
+            return [value, bodies.unpack(value)] if value else [value]
+        except (ValueError, zlib.error):
+            return [value]
     if kind == "hash":
         return [x for pair in redis.hgetall(key).items() for x in pair]
     if kind == "list":
@@ -126,7 +131,7 @@ async def stored_report(redis: Redis, topology: Topology, report_id: int) -> dic
     """The body intake stored for a report (its JSON), or an AssertionError."""
     body = await redis.get(topology.report_body(report_id))
     assert body is not None, f"no body stored for report {report_id}"
-    return json.loads(body)
+    return json.loads(bodies.unpack(body))
 
 
 async def publish_submitted(redis: Redis, topology: Topology, report_id: int,

@@ -19,7 +19,7 @@ from services.tracker.contract import (
     ReportBodyRead,
 )
 from services.tracker.deps import Tracker, TrackerDeps
-from shared import devkeys
+from shared import bodies, devkeys
 from shared.auth import Caller, Role, bearer, match
 from shared.http import responses, unavailable
 from shared.logging import get_logger
@@ -86,7 +86,8 @@ async def served_body(tracker: Tracker, report_id: int, caller: Caller, route: A
     if body is not None:
         log.info("report body read", report_id=report_id, who=caller.text, route=route,
                  reason=reason)
-    return body
+        return bodies.unpack(body)
+    return None
 
 
 def body_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -25,6 +25,7 @@ from shared.schemas.events import (
     derived_event_id,
 )
 from shared.schemas.facts import RoutingFacts
+from shared.schemas.report import FiledReport
 from shared.topology import Topology
 
 log = get_logger(__name__)
@@ -57,8 +58,9 @@ class Triage:
     async def prepare(self, events: list[ReportSubmitted]) -> dict[str, Triaged]:
         """Read the bodies of a batch in one round trip, decide every report, then look up the
         viral bundles of all in one more."""
-        found = await self.bodies.read([e.report_id for e in events])
-        reports = [bodies.decode(body) for body in found]
+        found = [bodies.unpack(body) for body in
+                 await self.bodies.read([e.report_id for e in events])]  # their JSON
+        reports = [FiledReport.model_validate_json(body) for body in found]
         decisions = {e.event_id: triage(r, self.known) for e, r in zip(events, reports, strict=True)}
         viral = [e for e in events if decisions[e.event_id].bundle_keys]
         if viral:

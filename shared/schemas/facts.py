@@ -84,7 +84,8 @@ class RoutingFacts(_Facts):
 
     @classmethod
     def of_body(cls, body: bytes) -> "RoutingFacts":
-        """From a stored body (`shared.bodies`): three times cheaper than from the report."""
+        """From a report's JSON as stored without its defaults (`shared.bodies.unpack`): three
+        times cheaper than from the report."""
         return cls.model_validate_json(body)
 
     def dump(self) -> dict[str, Any]:

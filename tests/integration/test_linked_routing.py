@@ -208,10 +208,11 @@ async def test_the_preservation_clock_warns_then_counts_on_an_injectable_clock(
 
         clock.advance(2 * 24 * hour)  # past the end: report 1 never acknowledged
 
-        async def expired() -> dict[str, Any] | None:
+        async def expired() -> dict[str, Any] | None:  # and the warning recorded by the ledger
             gap = (await api.get("/v1/gap")).json()
-            return gap if gap["preservation"]["expiredBeforeAck"] == 1 else None
-        gap = await eventually(expired, what="the expiry counted")
+            return gap if gap["preservation"]["expiredBeforeAck"] == 1 and gap["preservation"][
+                "warnings"] == 1 else None
+        gap = await eventually(expired, what="the expiry counted, the warning recorded")
         stages = {s["stage"] for s in (await api.get("/v1/reports/2")).json()["stages"]}
         assert "preservation_expired" not in stages  # report 2 was acknowledged in time
         assert gap["preservation"]["atRisk"] == 0 and gap["preservation"]["warnings"] == 1
