@@ -9,8 +9,9 @@ standing (many agency inboxes, the tracker's every stage).
 A read that found less than a batch on every stream is followed by a short wait (`linger_ms`)
 before the next, so that a stage which keeps up with its input reads fuller batches: what a batch
 costs (its read, its commit's gate, the ledger's counters and indexes) is shared by more entries.
-Under a backlog every read is full and nobody waits. With strict order the most urgent lane is
-read during the wait, blocking: an urgent entry is handled the moment it comes.
+Under a backlog every read is full and nobody waits. The urgent lanes (`Topology.urgent`: escalated
+and priority-1 reports, watch alerts) are read during the wait, blocking: an urgent entry is
+handled the moment it comes.
 
 Reclaimer takes over entries pending longer than the reclaim time: those of a consumer that died
 or stalled, and those whose handler failed. It never takes what this process still holds (read
@@ -45,7 +46,7 @@ def _text(value: bytes | str) -> str:
 class LaneReader:
     def __init__(self, loop: ConsumeLoop, lanes: Sequence[Lane], consumer: str, batch_size: int,
                  block_ms: int, strict: bool = True, preempt_every: int = 20,
-                 linger_ms: int = 0) -> None:
+                 linger_ms: int = 0, urgent: Sequence[Lane] = ()) -> None:
         self.loop = loop
         self.lanes = list(lanes)
         self.consumer = consumer
@@ -54,6 +55,7 @@ class LaneReader:
         self.strict = strict
         self.preempt_every = preempt_every
         self.linger_ms = linger_ms
+        self.urgent = list(urgent)  # read while lingering
 
     def worker(self) -> Periodic:
         async def step() -> bool:
@@ -73,15 +75,15 @@ class LaneReader:
         return await self._handle(reply) if reply else 0
 
     async def linger(self) -> int:
-        """Wait `linger_ms` for more entries to gather; with strict order and lanes behind the
-        most urgent one, read that lane meanwhile and handle what comes on it at once."""
-        if not (self.strict and len(self.lanes) > 1):
+        """Wait `linger_ms` for more entries to gather, reading the urgent lanes meanwhile and
+        handling what comes on them at once."""
+        if not self.urgent:
             await asyncio.sleep(self.linger_ms / 1000)
             return 0
         handled, loop = 0, asyncio.get_running_loop()
         until = loop.time() + self.linger_ms / 1000
         while (left_ms := int((until - loop.time()) * 1000)) > 0:
-            if reply := await self._read(self.lanes[:1], min(left_ms, self.block_ms)):
+            if reply := await self._read(self.urgent, min(left_ms, self.block_ms)):
                 handled += await self._handle(reply)
         return handled
 

@@ -127,14 +127,19 @@ class StreamService:
             self.metrics.lag.labels(stream, group).set(lag)
             self.metrics.pending.labels(stream, group).set(pending)
 
+    def reader(self) -> LaneReader:
+        """The reader of every lane; while it lingers it reads the urgent ones."""
+        s = self.settings
+        return LaneReader(self.loop, self.lanes, s.consumer_name, s.batch_size, s.poll_ms,
+                          strict=self.strict, preempt_every=s.preempt_every,
+                          linger_ms=s.linger_ms,
+                          urgent=[lane for lane in self.lanes if lane.stream in self.topology.urgent])
+
     def _workers(self) -> list[Background]:
         s = self.settings
         workers: list[Background] = []
         if self.lanes:
-            workers.append(LaneReader(self.loop, self.lanes, s.consumer_name, s.batch_size,
-                                      s.poll_ms, strict=self.strict,
-                                      preempt_every=s.preempt_every,
-                                      linger_ms=s.linger_ms).worker())
+            workers.append(self.reader().worker())
             workers.append(Reclaimer(self.loop, self.lanes, s.consumer_name, s.batch_size,
                                      s.reclaim_idle_ms).worker())
             trimmed = [st for st in self.consumed if st != self.topology.dead_letters]

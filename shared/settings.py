@@ -40,8 +40,9 @@ class TiplineSettings(BaseSettings):
     poll_ms: int = Field(default=100, ge=1, description="How long one read blocks when a stream is empty.")
     linger_ms: int = Field(
         default=20, ge=0, le=1000, description="After a read that found less than a batch, how "
-        "long a reader lets entries gather before it reads again (the most urgent lane is read "
-        "meanwhile): fuller batches cost less per entry. 0: read again at once.")
+        "long a reader lets entries gather before it reads again (the urgent lanes, escalated "
+        "and priority-1 reports and watch alerts, are read meanwhile): fuller batches cost less "
+        "per entry. 0: read again at once.")
     reclaim_idle_ms: int = Field(
         default=15_000, ge=100, description="Entries pending this long are taken over (XAUTOCLAIM)."
     )

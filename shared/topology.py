@@ -46,6 +46,12 @@ class Topology:
         return [self.triaged[lane] for lane in TRIAGE_LANES]
 
     @property
+    def urgent(self) -> frozenset[str]:
+        """The streams whose entries no reader keeps waiting, not even to let a batch gather:
+        escalated reports, priority-1 reports, and the SLA and preservation watches' alerts."""
+        return frozenset({self.submitted["escalated"], self.triaged["p1"], self.sla_breaches})
+
+    @property
     def routed(self) -> str:
         return self.key("reports", "routed")
 

@@ -248,7 +248,7 @@ async def test_a_batch_with_one_poison_entry_dead_letters_it_alone_and_commits_t
 async def test_a_reader_lingers_after_a_short_read_but_not_for_an_urgent_entry(
         make_settings, topology, redis_client):
     """After a read that found less than a batch, the reader lets entries gather (linger_ms)
-    before reading again; the most urgent lane is read meanwhile and handled at once."""
+    before reading again; the urgent lanes are read meanwhile and handled at once."""
     import asyncio
 
     handled: list[int] = []
@@ -258,7 +258,7 @@ async def test_a_reader_lingers_after_a_short_read_but_not_for_an_urgent_entry(
     for lane in (urgent, other):
         await redis_client.xgroup_create(lane.stream, service.name, id="0", mkstream=True)
     reader = LaneReader(service.loop, [urgent, other], "me", batch_size=10, block_ms=10,
-                        linger_ms=3_000)
+                        linger_ms=3_000, urgent=[urgent])
     periodic = reader.worker()
     worker = asyncio.create_task(periodic.run())
     try:
@@ -274,3 +274,20 @@ async def test_a_reader_lingers_after_a_short_read_but_not_for_an_urgent_entry(
         periodic.stop()
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
+
+
+@pytest.mark.parametrize("service, urgent", [
+    ("triage", lambda t: [t.submitted["escalated"]]),
+    ("router", lambda t: [t.sla_breaches, t.triaged["p1"]]),
+    ("tracker", lambda t: [t.submitted["escalated"], t.triaged["p1"], t.sla_breaches]),
+])
+def test_the_readers_linger_over_every_lane_but_the_urgent_ones(service, urgent, make_settings,
+                                                               topology):
+    from importlib import import_module
+
+    app, config = (import_module(f"services.{service}.{m}") for m in ("app", "config"))
+    settings = make_settings(getattr(config, f"{service.capitalize()}Settings"))
+    wired = app.bootstrap(settings)
+    reader = getattr(wired, "service", wired).reader()
+    assert [lane.stream for lane in reader.urgent] == urgent(topology)
+    assert len(reader.lanes) > len(reader.urgent)
