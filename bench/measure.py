@@ -127,7 +127,7 @@ def loss_check(r: redis.Redis, n: int, settle_s: float = 120, history: bool = Tr
     else:
         triaged, unassigned = appended(r, T.triaged_by_urgency), appended(r, [T.unassigned])
         counted = {"appended": {"triaged": triaged, "unassigned": unassigned,
-                                "doubled": triaged - n + max(unassigned - totals.get(
+                                "doubled": max(triaged - n, 0) + max(unassigned - totals.get(
                                     "unassigned", 0), 0)}}
         streams_ok = triaged == n and unassigned == totals.get("unassigned", 0)
     return {"submitted": totals.get("submitted", 0), "triaged": totals.get("triaged", 0),

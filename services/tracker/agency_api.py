@@ -221,11 +221,17 @@ async def respond(tracker: TrackerDeps, agency_id: AgencyId, report_id: Annotate
             events.append(CaseOutcomeReported(
                 event_id=derived_event_id(f"{report_id}:{agency_id}", "agency-api:outcome"),
                 outcome=body.outcome, after_hours=after, **common))
+    return await published(tracker, report_id, agency_id, {
+        "acknowledged" if isinstance(e, CaseAcknowledged) else "outcome": e for e in events})
+
+
+async def published(tracker: Tracker, report_id: int, agency_id: str,
+                    events: dict[str, BaseModel]) -> Recorded:
+    """Publish an agency's responses through the ledger (by what they record), and say which:
+    none when each had been recorded before."""
     if events:
-        await tracker.responses.publish(events)
-    return Recorded(report_id=report_id, agency=agency_id,
-                    published=["acknowledged" if isinstance(e, CaseAcknowledged) else "outcome"
-                               for e in events])
+        await tracker.responses.publish(list(events.values()))
+    return Recorded(report_id=report_id, agency=agency_id, published=list(events))
 
 
 class LegalProcess(BaseModel):
@@ -248,12 +254,10 @@ async def record_legal_process(tracker: TrackerDeps, agency_id: AgencyId,
                                report_id: Annotated[int, Path(ge=1)], body: LegalProcess,
                                caller: Annotated[Caller, Depends(_caller("respond"))]) -> Recorded:
     case = await held_case(tracker, report_id, agency_id)
-    if case.has("legal_process"):
-        return Recorded(report_id=report_id, agency=agency_id, published=[])
-    await tracker.responses.publish([LegalProcessRecorded(
-        event_id=derived_event_id(f"{report_id}:{agency_id}", "agency-api:legal-process"),
-        process=body.process, **case.response())])
-    return Recorded(report_id=report_id, agency=agency_id, published=["legal-process"])
+    return await published(tracker, report_id, agency_id, {} if case.has("legal_process") else {
+        "legal-process": LegalProcessRecorded(
+            event_id=derived_event_id(f"{report_id}:{agency_id}", "agency-api:legal-process"),
+            process=body.process, **case.response())})
 
 
 @router.post("/{agency_id}/cases/{report_id}/notices/{other_report_id}", status_code=202,
@@ -274,13 +278,12 @@ async def acknowledge_notice(tracker: TrackerDeps, agency_id: AgencyId,
         raise HTTPException(status_code=404, detail=f"{agency_id} has no notice about report "
                             f"{other_report_id} on its case of report {report_id}")
     if f"notice_ack:{agency_id}:{other_report_id}" in case.fields:
-        return Recorded(report_id=report_id, agency=agency_id, published=[])
+        return await published(tracker, report_id, agency_id, {})
     notice = json.loads(told)
-    await tracker.responses.publish([CaseAcknowledged(
+    return await published(tracker, report_id, agency_id, {"notice-acknowledged": CaseAcknowledged(
         event_id=derived_event_id(f"{report_id}:{agency_id}:{other_report_id}",
                                   "agency-api:notice"),
         why="deconfliction", after_hours=hours_since(tracker, notice["at"]), **case.response(),
         notice=Deconfliction(report_id=report_id, agency_id=agency_id,
                              other_report_id=other_report_id,
-                             other_agency_id=notice["otherAgency"]))])
-    return Recorded(report_id=report_id, agency=agency_id, published=["notice-acknowledged"])
+                             other_agency_id=notice["otherAgency"]))})
