@@ -10,9 +10,11 @@ the report's target by the router's rule (`services.router.domain.route_with_gro
 agency, else the agency holding the group's earliest report) and records it, so that the next
 report of the group, in the same batch or not, sees it.
 
-What one report costs: one HSETNX per identifier when nobody had it before (the common case),
-its earlier answer looked up and its answer and holder recorded; for a linked report a few
-more (a union-find of compressed paths, the group's holders as one small hash)."""
+What a batch costs: the four hashes every report reads and writes (answers, parents, holders,
+each identifier's first holder) read by one HMGET each and written back by one HSET each, one
+SCARD per report in a group (its size; a group's root is its own parent, so a report
+without a parent is alone); for a linked report a few more (a union-find of compressed
+paths, the group's holders as one small hash, the link's bases)."""
 
 import json
 from collections.abc import Sequence
@@ -43,8 +45,52 @@ local members, holding = ARGV[2], ARGV[3]
 local me, found = nil, nil
 local function lt(a, b) return tonumber(a) < tonumber(b) end
 
+-- The four hashes every report reads and writes (parents, held, first holders, answers) are read
+-- through a cache, the batch's own fields fetched first by one HMGET each, and written back at
+-- the end by one HSET each: a batch of reports costs a few commands, not a few per report.
+local cache, dirty, order = {}, {}, {}
+for _, key in ipairs({parents, held, first, placed}) do cache[key], dirty[key] = {}, {} end
+local function fetch(key, fields)
+  for i = 1, #fields, 1000 do
+    local chunk = {unpack(fields, i, math.min(i + 999, #fields))}
+    local values = redis.call('HMGET', key, unpack(chunk))
+    for j, field in ipairs(chunk) do cache[key][field] = values[j] end
+  end
+end
+local function hget(key, field)
+  local value = cache[key][field]
+  if value == nil then
+    value = redis.call('HGET', key, field)
+    cache[key][field] = value
+  end
+  return value or nil
+end
+local function hset(key, field, value)
+  if dirty[key][field] == nil then order[#order + 1] = {key, field} end
+  cache[key][field], dirty[key][field] = value, value
+end
+local function write_back()
+  local by_key = {}
+  for _, kf in ipairs(order) do
+    local args = by_key[kf[1]]
+    if args == nil then
+      args = {}
+      by_key[kf[1]] = args
+    end
+    args[#args + 1] = kf[2]
+    args[#args + 1] = dirty[kf[1]][kf[2]]
+    if #args >= 1000 then
+      redis.call('HSET', kf[1], unpack(args))
+      by_key[kf[1]] = {}
+    end
+  end
+  for key, args in pairs(by_key) do
+    if #args > 0 then redis.call('HSET', key, unpack(args)) end
+  end
+end
+
 local function up(id)
-  return redis.call('HGET', parents, id) or id
+  return hget(parents, id) or id
 end
 
 local function find(id)
@@ -56,13 +102,15 @@ local function find(id)
   end
   while id ~= root do  -- path compression
     local p = up(id)
-    if p ~= root then redis.call('HSET', parents, id, root) end
+    if p ~= root then hset(parents, id, root) end
     id = p
   end
   return root
 end
 
+-- A group's root is its own parent: a report with no parent is alone (no SCARD for it).
 local function size(root)
+  if hget(parents, root) == nil then return 1 end
   return math.max(redis.call('SCARD', members .. root), 1)
 end
 
@@ -84,7 +132,7 @@ local function union(a, b)
              sl + sh - (sl > 1 and sl or 0) - (sh > 1 and sh or 0))
   for _, root in ipairs({low, high}) do  -- a singleton's holder joins the group's
     if size(root) == 1 then
-      local agency = redis.call('HGET', held, root)
+      local agency = hget(held, root)
       if agency then hold(low, agency, root) end
     end
   end
@@ -94,7 +142,8 @@ local function union(a, b)
   redis.call('SADD', members .. low, low, high)
   redis.call('SUNIONSTORE', members .. low, members .. low, members .. high)
   redis.call('DEL', members .. high)
-  redis.call('HSET', parents, high, low)
+  hset(parents, high, low)
+  if hget(parents, low) == nil then hset(parents, low, low) end
 end
 
 local function link(other, basis)
@@ -114,7 +163,7 @@ end
 local function add(own, n, m, a, k)
   -- Added before: the first answer again, whatever joined the group since (a redelivery must
   -- not send notices the reports after it sent already).
-  local before = redis.call('HGET', placed, me)
+  local before = hget(placed, me)
   if before then return before end
   found = {}
 -- Each identifier names its first holder; every later holder is united with it, so all its
@@ -123,8 +172,9 @@ for i = 0, n - 1 do
   local basis, hash, cited = ARGV[a + 3 * i], ARGV[a + 3 * i + 1], ARGV[a + 3 * i + 2]
   if cited ~= '' then
     link(cited, basis)
-  elseif redis.call('HSETNX', first, hash, me) == 0 then
-    link(redis.call('HGET', first, hash), basis)
+  else
+    local holder = hget(first, hash)
+    if holder then link(holder, basis) else hset(first, hash, me) end
   end
 end
 -- An address's sightings: linked to the nearest other sighting on each side within the window.
@@ -161,26 +211,44 @@ if count > 1 then
 end
 if target == '' and earliest then target = earliest end
 if target ~= '' then
-  redis.call('HSET', held, me, target)
+  hset(held, me, target)
   if count > 1 then hold(root, target, me) end
 end
 local linked_held = {}
 for _, l in ipairs(found) do
   local other = l[1] == me and l[2] or l[1]
-  if linked_held[other] == nil then linked_held[other] = redis.call('HGET', held, other) or '' end
+  if linked_held[other] == nil then linked_held[other] = hget(held, other) or '' end
 end
 local answer = cjson.encode({found, root, count, linked_held, holders, target})
-redis.call('HSET', placed, me, answer)
+hset(placed, me, answer)
 return answer
 end
 
-local answers, a, k = {}, 5, 7
+-- the batch's own fields first: each report's answer, parent and holder, each clue's first holder
+local ids, hashes = {}, {}
+local a = 5
+for r = 1, tonumber(ARGV[4]) do
+  ids[#ids + 1] = ARGV[a]
+  local n, m = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  for i = 0, n - 1 do
+    if ARGV[a + 4 + 3 * i + 2] == '' then hashes[#hashes + 1] = ARGV[a + 4 + 3 * i + 1] end
+  end
+  a = a + 4 + 3 * n + m
+end
+fetch(placed, ids)
+fetch(parents, ids)
+fetch(held, ids)
+if #hashes > 0 then fetch(first, hashes) end
+
+local answers, k = {}, 7
+a = 5
 for r = 1, tonumber(ARGV[4]) do
   me = ARGV[a]
   local own, n, m = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   answers[r] = add(own, n, m, a + 4, k)
   a, k = a + 4 + 3 * n + m, k + m
 end
+write_back()
 return answers
 """
 
@@ -208,6 +276,21 @@ class LinkStore:
         self.keys = topology
         self.ip_window_s = ip_window_s
         self._add = redis.register_script(_ADD)
+        self._rooted = False
+
+    async def mark_roots(self) -> None:
+        """Groups made before a group's root was its own parent get that mark, once (the script
+        takes a report without a parent to be alone)."""
+        k = self.keys
+        if self._rooted or await self.redis.hexists(k.link_stats, "roots_marked"):
+            self._rooted = True
+            return
+        prefix = k.link_members_prefix
+        async for key in self.redis.scan_iter(match=_glob_escape(prefix) + "*", count=1000):
+            root = key.decode().removeprefix(prefix)
+            await self.redis.hsetnx(k.link_parents, root, root)
+        await self.redis.hset(k.link_stats, "roots_marked", 1)
+        self._rooted = True
 
     async def add(self, report_id: int, clues: LinkClues, own: str | None = None) -> Linked:
         """Add a report (`own`: the agency its jurisdiction names, if any)."""
@@ -217,6 +300,7 @@ class LinkStore:
         """Each report added in turn (a later one sees the earlier ones), in one script call."""
         if not reports:
             return []
+        await self.mark_roots()
         k = self.keys
         keys = [k.link_parents, k.link_edges, k.link_stats, k.link_held, k.link_first,
                 k.link_placed]
@@ -241,6 +325,10 @@ class LinkStore:
         """Groups of two or more reports, and the reports in them."""
         raw = await self.redis.hgetall(self.keys.link_stats)
         return {name: int(raw.get(name.encode(), 0)) for name in ("groups", "linked_reports")}
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
 def _linked(raw: bytes | str) -> Linked:

@@ -175,3 +175,41 @@ async def test_report_ids_of_fifteen_digits_survive_the_script(redis_client, top
     later = await store.add(big + 1, link_clues(report(account=("svc", "b"), prior=(big,)), KEY))
     assert later.group == big and later.holders == {"icac-oh": big}
     assert [(x.a, x.b) for x in later.links] == [(big, big + 1), (big, big + 1)]
+
+
+async def test_a_batch_answers_as_its_reports_added_one_by_one(redis_client, topology):
+    """The script reads and writes its hashes through a cache for the batch: batches of random
+    reports (some repeated, as a redelivery would) give each report the answer, and the store
+    the groups and holders, that adding them one call each gives."""
+    rng = random.Random(31)
+    agencies = ["icac-oh", "icac-ga", None]
+    for trial in range(20):
+        reports = [(i, link_clues(r, KEY), rng.choice(agencies)) for i, r in random_reports(rng)]
+        reports += rng.sample(reports, rng.randint(0, 2))
+        one = LinkStore(redis_client, Topology(f"{topology.prefix}:one{trial}"), WINDOW)
+        batch = LinkStore(redis_client, Topology(f"{topology.prefix}:batch{trial}"), WINDOW)
+        expected = [await one.add(*r) for r in reports]
+        cut = rng.randint(1, len(reports))
+        answers = await batch.add_all(reports[:cut]) + await batch.add_all(reports[cut:])
+        assert answers == expected, trial
+        assert await batch.groups() == await one.groups(), trial
+        for key in ("link_held", "link_first", "link_parents", "link_placed"):
+            assert (await redis_client.hgetall(getattr(batch.keys, key))
+                    == await redis_client.hgetall(getattr(one.keys, key))), (trial, key)
+
+
+async def test_groups_stored_before_roots_were_marked_are_marked_once(redis_client, topology):
+    """A group's root is its own parent; a group stored without that mark gets it before the
+    first batch, so a report joining the group counts it as a group, not as a single report."""
+    store = LinkStore(redis_client, topology, WINDOW)
+    account = ("svc", "a")
+    await store.add(1, link_clues(report(account=account), KEY))
+    await store.add(2, link_clues(report(account=account), KEY))
+    assert await redis_client.hget(topology.link_parents, "1") == b"1"
+    await redis_client.hdel(topology.link_parents, "1")  # as stored before the mark
+    await redis_client.hdel(topology.link_stats, "roots_marked")
+    later = LinkStore(redis_client, topology, WINDOW)
+    joined = await later.add(3, link_clues(report(account=account), KEY))
+    assert (joined.group, joined.size) == (1, 3)
+    assert await later.stats() == {"groups": 1, "linked_reports": 3}
+    assert await later.groups() == {frozenset({1, 2, 3})}
