@@ -124,8 +124,10 @@ class Topology:
     def agency_schedule(self) -> str:
         return self.key("agency", "schedule")
 
-    def agency_busy_until(self, agency_id: str) -> str:
-        return self.key("agency", agency_id, "busy-until")
+    @property
+    def agency_busy_until(self) -> str:
+        """Each mock agency -> the wall time its backlog keeps it busy until."""
+        return self.key("agency", "busy-until")
 
     def agency_turns(self, bucket: int) -> str:
         """The backlog turns cases took in one bucket of time, by event id, so that a

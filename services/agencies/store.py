@@ -15,8 +15,9 @@ from shared.topology import Topology
 # event id in a hash per `ttl` of time (a case is remembered between one and two ttl, as the
 # consume loop's seen-records are): a redelivered case, or the same case twice in a batch, gets
 # the same turn back and moves its backlog no further.
-# KEYS: this bucket's turns, the bucket before's, then each agency's busy-until.
-# ARGV: now, record ttl, case count, then per case: event id, its agency's KEYS index, seconds.
+# KEYS: this bucket's turns, the bucket before's, the agencies' busy-until (a hash by agency).
+# ARGV: now, record ttl, case count, then per case: event id, its agency, seconds.
+# The busy-until of the batch's agencies is read by one HMGET and written by one HSET.
 # Returns each case's turn, "start now".
 _TAKE_TURNS = """
 local now, ttl, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -31,13 +32,20 @@ for _, key in ipairs({KEYS[2], KEYS[1]}) do
 end
 local busy, touched, fresh, turns = {}, {}, {}, {}
 for c = 1, n do
-  local id, agency, seconds = ids[c], tonumber(ARGV[2 + 3 * c]), tonumber(ARGV[3 + 3 * c])
+  local id, agency = ids[c], ARGV[2 + 3 * c]
+  if not known[id] and busy[agency] == nil then
+    busy[agency] = 0
+    touched[#touched + 1] = agency
+  end
+end
+if #touched > 0 then
+  local found = redis.call('HMGET', KEYS[3], unpack(touched))
+  for a, agency in ipairs(touched) do busy[agency] = tonumber(found[a] or '0') end
+end
+for c = 1, n do
+  local id, agency, seconds = ids[c], ARGV[2 + 3 * c], tonumber(ARGV[3 + 3 * c])
   local turn = known[id]
   if not turn then
-    if busy[agency] == nil then
-      busy[agency] = tonumber(redis.call('GET', KEYS[agency]) or '0')
-      touched[#touched + 1] = agency
-    end
     local start = math.max(busy[agency], now)
     busy[agency] = start + seconds
     turn = string.format('%.6f %.6f', start, now)
@@ -47,8 +55,13 @@ for c = 1, n do
   end
   turns[c] = turn
 end
-for _, agency in ipairs(touched) do
-  redis.call('SET', KEYS[agency], string.format('%.6f', busy[agency]), 'EX', 86400 * 30)
+if #touched > 0 then
+  local values = {}
+  for _, agency in ipairs(touched) do
+    values[#values + 1] = agency
+    values[#values + 1] = string.format('%.6f', busy[agency])
+  end
+  redis.call('HSET', KEYS[3], unpack(values))
 end
 if #fresh > 0 then
   redis.call('HSET', KEYS[1], unpack(fresh))
@@ -96,14 +109,11 @@ class AgencyBacklogs:
             return {}
         now = self.clock.now()
         bucket = int(now // self.record_ttl_s)
-        keys = [self.topology.agency_turns(bucket), self.topology.agency_turns(bucket - 1)]
-        index: dict[str, int] = {}
+        keys = [self.topology.agency_turns(bucket), self.topology.agency_turns(bucket - 1),
+                self.topology.agency_busy_until]
         args: list[str | float | int] = [now, self.record_ttl_s, len(cases)]
         for case, seconds in cases:
-            if case.agency_id not in index:
-                keys.append(self.topology.agency_busy_until(case.agency_id))
-                index[case.agency_id] = len(keys)
-            args += [case.event_id, index[case.agency_id], seconds]
+            args += [case.event_id, case.agency_id, seconds]
         replies = await self._take_turns(keys=keys, args=args)
         turns = {}
         for (case, _), reply in zip(cases, replies, strict=True):
