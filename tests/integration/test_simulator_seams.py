@@ -28,6 +28,20 @@ async def test_a_bundle_is_opened_by_the_same_report_in_redis_and_in_memory(redi
     assert len(set(in_memory)) > 1
 
 
+async def test_a_batch_of_more_keys_than_one_call_takes_opens_the_same_bundles(redis_client,
+                                                                              topology):
+    """Over a thousand distinct hashes in one batch are sent in several calls, in order: a chain
+    of reports each sharing a hash with the one before is still one bundle, opened by the first."""
+    rng = random.Random(4)
+    wanted = [(report_id, tuple(sorted({f"h{report_id}", f"h{report_id - 1}",
+                                        f"x{rng.randint(0, 5000)}"})))
+              for report_id in range(1, 1500)]
+    in_redis = await Bundles(redis_client, topology, window_s=3600).first_reports(wanted)
+    window = BundleWindow(window=3600)
+    assert in_redis == [window.join(report_id, keys, now=0.0) for report_id, keys in wanted]
+    assert set(in_redis) == {1}
+
+
 async def test_an_agency_takes_cases_up_at_the_same_times_in_redis_and_in_memory(redis_client,
                                                                                topology):
     clock = ManualClock(at=1_000.0)
