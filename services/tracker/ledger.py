@@ -19,16 +19,27 @@ from services.tracker.recording import Recording
 # for that key (a hundred handoffs are one ZADD of a hundred members to the open cases): a command
 # of another kind on the key, or a condition that reads it, first runs what was merged, so every
 # key sees its writes in their order and the end state is that of running them one by one.
+# A timeline the batch reads two fields of or more (a routed report's stage, its handoff and the
+# acknowledgement its handoff's condition asks about) is read by one HMGET and its new stages
+# written by one HSET, instead of an HSETNX per stage and an HEXISTS per condition.
 # Item: [timeline key, stage, detail JSON, [[condition, command, command, ...], ...]]
 _RECORD = """
 local sums, order, expiries, members = {}, {}, {}, {}
 local merged, merged_keys = {}, {}
 local MERGES = {ZADD = true, ZREM = true, HDEL = true}
+-- Timelines of which the batch reads two fields or more (its stages and the conditions on it):
+-- read once (HMGET) into `known`, their new stages written once (HSET) when flushed.
+local known, writes, written = {}, {}, {}
 local function flush(key)
   local m = merged[key]
   if m ~= nil then
     redis.call(unpack(m))
     merged[key] = nil
+  end
+  local w = writes[key]
+  if w ~= nil then
+    redis.call('HSET', key, unpack(w))
+    writes[key] = nil
   end
 end
 local function run(c)
@@ -66,15 +77,70 @@ local function run(c)
     redis.call(unpack(c))
   end
 end
-for _, raw in ipairs(items) do
+-- the stage recorded the first time only: 1 when it is new
+local function record(key, field, value)
+  local k = known[key]
+  if k == nil then
+    flush(key)
+    return redis.call('HSETNX', key, field, value) == 1
+  end
+  if k[field] then return false end
+  k[field] = true
+  local w = writes[key]
+  if w == nil then
+    w = {}
+    writes[key] = w
+    written[#written + 1] = key
+  end
+  w[#w + 1] = field
+  w[#w + 1] = value
+  return true
+end
+local function present(key, field)
+  local k = known[key]
+  if k ~= nil and k[field] ~= nil then return k[field] end
+  flush(key)
+  return redis.call('HEXISTS', key, field) == 1
+end
+local decoded, wanted, wanted_keys = {}, {}, {}
+local function want(key, field)
+  local w = wanted[key]
+  if w == nil then
+    w = {seen = {}, fields = {}}
+    wanted[key] = w
+    wanted_keys[#wanted_keys + 1] = key
+  end
+  if not w.seen[field] then
+    w.seen[field] = true
+    w.fields[#w.fields + 1] = field
+  end
+end
+for n, raw in ipairs(items) do
   local it = cjson.decode(raw)
-  flush(it[1])
-  if redis.call('HSETNX', it[1], it[2], it[3]) == 1 then
+  decoded[n] = it
+  want(it[1], it[2])
+  for _, group in ipairs(it[4]) do
+    if group[1][1] == 'absent' then want(group[1][2], group[1][3]) end
+  end
+end
+for _, key in ipairs(wanted_keys) do
+  local fields = wanted[key].fields
+  if #fields > 1 and #fields <= 1000 then
+    local values = redis.call('HMGET', key, unpack(fields))
+    local k = {}
+    for j, field in ipairs(fields) do k[field] = values[j] ~= false end
+    known[key] = k
+  end
+end
+for _, it in ipairs(decoded) do
+  if record(it[1], it[2], it[3]) then
     for _, group in ipairs(it[4]) do
       local cond, ok = group[1], true
-      if cond[1] ~= nil then flush(cond[2]) end
-      if cond[1] == 'absent' then ok = redis.call('HEXISTS', cond[2], cond[3]) == 0
-      elseif cond[1] == 'removed' then ok = redis.call('ZREM', cond[2], cond[3]) == 1 end
+      if cond[1] == 'absent' then ok = not present(cond[2], cond[3])
+      elseif cond[1] == 'removed' then
+        flush(cond[2])
+        ok = redis.call('ZREM', cond[2], cond[3]) == 1
+      end
       if ok then
         for j = 2, #group do run(group[j]) end
       end
@@ -82,6 +148,7 @@ for _, raw in ipairs(items) do
   end
 end
 for _, key in ipairs(merged_keys) do flush(key) end
+for _, key in ipairs(written) do flush(key) end
 for _, counter in ipairs(order) do
   local amount = sums[counter[1]][counter[2]]
   if amount ~= 0 then redis.call('HINCRBY', counter[1], counter[2], amount) end

@@ -82,3 +82,27 @@ async def test_a_batch_in_one_call_leaves_what_one_call_per_step_leaves(redis_cl
         batched, one_by_one = await dump(redis_client, together), await dump(redis_client, apart)
         assert batched == one_by_one, f"seed {seed}"
         assert any(isinstance(v, list) and v for v in batched.values())  # cases were opened
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one batch", "a call each"])
+async def test_a_case_acknowledged_before_its_handoff_is_recorded_is_not_opened(
+        redis_client, test_id, together):
+    """The handoff's condition (not acknowledged yet) read from the timeline, in one batch with the
+    acknowledgement, and the stages recorded once: the case is acknowledged, not open, not dark."""
+    script = redis_client.register_script("local items = ARGV\n" + Ledger.lua)
+    topology = Topology(f"{test_id}-{together}")
+    ledger = Ledger(Recording(topology, HOUR, series_ttl_s=600, at_risk_s=100.0))
+    rng = random.Random(1)
+    ack, handoff = step(rng, "acknowledged", "icac-oh"), step(rng, "handoff", "icac-oh")
+    breach = step(rng, "breach", "icac-oh")
+    encoded = [ledger.encode((7, s)) for s in (ack, handoff, breach, ack, handoff)]
+    for chunk in ([encoded] if together else [[one] for one in encoded]):
+        await script(keys=[], args=chunk)
+    assert await redis_client.zrange(topology.gap_open, 0, -1) == []
+    assert await redis_client.zrange(topology.agency_open("icac-oh"), 0, -1) == []
+    assert await redis_client.zrange(topology.gap_dark, 0, -1) == []
+    assert await redis_client.zrange(topology.agency_acknowledged("icac-oh"), 0, -1) == [b"7"]
+    assert set(await redis_client.hkeys(topology.timeline_key(7))) == {
+        b"acknowledged:icac-oh", b"handoff:icac-oh", b"sla_breach_1:icac-oh"}
+    totals = await redis_client.hgetall(topology.gap_totals)
+    assert (totals[b"forwarded"], totals[b"acknowledged"]) == (b"1", b"1")
