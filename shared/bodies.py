@@ -7,45 +7,31 @@ reading it back gives the same report), deflated against a dictionary of the rep
 words, kept TIPLINE_REPORT_BODY_TTL_S (30 days by default, never less than the stream retention)
 and, beyond that, as long as a case of the report is open (the tracker's BodyKeeper).
 
-Stored form: plain JSON (its first byte is "{"), or one byte naming a dictionary and the JSON
-deflated against it. Dictionary 1 (data/body-dictionary-1.txt) holds the schema's field names and
-enumerated values as they were when it was made, nothing of any report: it is never changed (a
-body stored with it must stay readable); a new one would take the next number.
+Stored form (`shared.packing`): plain JSON, or one byte naming a dictionary and the JSON deflated
+against it. Dictionary 1 (data/body-dictionary-1.txt) holds the schema's field names and
+enumerated values as they were when it was made, nothing of any report.
 """
 
-import zlib
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from shared.packing import Form, Forms, dictionary
 from shared.schemas.report import FiledReport
 from shared.topology import Topology
 
-DICTIONARIES = {1: (Path(__file__).parent / "data" / "body-dictionary-1.txt").read_bytes()}
-PACKED_WITH = 1
-MAX_JSON_BYTES = 16 * 1024 * 1024  # far above what intake accepts in one report
+FORMS = Forms("body", (Form(1, dictionary("body-dictionary-1.txt")),), packs_with=1)
 
 
 def pack(json: bytes) -> bytes:
     """A report's JSON as it is stored."""
-    deflate = zlib.compressobj(6, zdict=DICTIONARIES[PACKED_WITH])
-    return bytes([PACKED_WITH]) + deflate.compress(json) + deflate.flush()
+    return FORMS.pack(json)
 
 
 def unpack(stored: bytes) -> bytes:
     """The JSON of a stored body."""
-    if stored[:1] == b"{":
-        return stored
-    dictionary = DICTIONARIES.get(stored[0]) if stored else None
-    if dictionary is None:
-        raise ValueError(f"a stored body of unknown form (first byte {stored[:1]!r})")
-    inflate = zlib.decompressobj(zdict=dictionary)
-    json = inflate.decompress(stored[1:], MAX_JSON_BYTES)
-    if inflate.unconsumed_tail or not inflate.eof:
-        raise ValueError("a stored body that does not inflate to one report")
-    return json
+    return FORMS.unpack(stored)
 
 
 def encode(report: FiledReport) -> bytes:

@@ -19,7 +19,7 @@ def test_a_stored_body_reads_back_as_the_same_report_and_is_smaller():
     for report in reports(20):
         plain = report.model_dump_json(exclude_defaults=True).encode()
         stored = bodies.encode(report)
-        assert stored[0] == bodies.PACKED_WITH
+        assert stored[0] == bodies.FORMS.packs_with
         assert bodies.unpack(stored) == plain
         assert bodies.decode(stored) == report
         assert len(stored) < len(plain) * 0.6
@@ -43,7 +43,7 @@ def test_a_body_of_another_form_is_refused_clearly(stored, says):
 
 
 def test_the_dictionary_holds_the_schema_s_words_and_nothing_of_a_report():
-    words = bodies.DICTIONARIES[1].decode()
+    words = bodies.FORMS.known[0].dictionary.decode()
     assert '"incidentSummary":' in words and '"espIdentifier":' in words
     for report in reports(5):
         person = json.loads(bodies.unpack(bodies.encode(report))).get("personOrUserReported", {})
