@@ -8,6 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from services.tracker.domain import LANES, Policy
+from services.tracker.ledger import STAGES
 from services.tracker.recording import parse_case
 from shared.topology import Topology
 
@@ -24,11 +25,17 @@ async def due_cases(redis: Redis, topology: Topology, watch: str, now: float, li
         for report_id, agency in cases:
             pipe.hget(topology.timeline_key(report_id), f"handoff:{agency}")
         details = await pipe.execute()
-    return [(r, a, json.loads(d) if d else {}) for (r, a), d in zip(cases, details, strict=True)]
+    return [(r, a, json.loads(STAGES.unpack(d)) if d else {})
+            for (r, a), d in zip(cases, details, strict=True)]
 
 
 def _text(h: dict[bytes, bytes]) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in h.items()}
+
+
+def stages(h: dict[bytes, bytes]) -> dict[str, str]:
+    """A timeline as read: each stage's detail as JSON text (stored deflated, `STAGES`)."""
+    return {k.decode(): STAGES.unpack(v).decode() for k, v in h.items()}
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,7 @@ class LedgerReads:
         self._group = redis.register_script(_GROUP)
 
     async def timeline_fields(self, report_id: int) -> dict[str, str]:
-        raw = await self.redis.hgetall(self.topology.timeline_key(report_id))
-        return {k.decode(): v.decode() for k, v in raw.items()}
+        return stages(await self.redis.hgetall(self.topology.timeline_key(report_id)))
 
     async def figures(self, agency_ids: list[str], now: float) -> "Figures":
         """Every counter the gap is made of, in one round trip."""
@@ -185,7 +191,7 @@ class LedgerReads:
         async with self.redis.pipeline(transaction=False) as pipe:
             for report_id in report_ids:
                 pipe.hgetall(self.topology.timeline_key(report_id))
-            return [_text(h) for h in await pipe.execute()]
+            return [stages(h) for h in await pipe.execute()]
 
     async def open_reports_handed_before(self, cutoff: float, chunk: int = 1000) -> set[int]:
         """The reports with a case handed to an agency before `cutoff` and not yet acknowledged."""

@@ -27,6 +27,14 @@ def test_every_service_of_the_code_is_in_the_compose_file():
     assert "redis" in COMPOSE["services"]
 
 
+def test_the_compose_redis_keeps_memory_as_our_own_redis_does():
+    from tipline.stack import MEMORY_SETTINGS
+
+    command = COMPOSE["services"]["redis"]["command"]
+    pairs = list(zip(MEMORY_SETTINGS[::2], MEMORY_SETTINGS[1::2], strict=True))
+    assert pairs and all(command[command.index(flag) + 1] == value for flag, value in pairs)
+
+
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_the_command_runs_a_module_that_exists(name):
     command = COMPOSE["services"][name]["command"]
