@@ -26,7 +26,9 @@ def markdown(results: dict[str, Any]) -> str:
         "# Benchmark results", "",
         f"{results['started_at']} · {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB · "
         f"Python {m['python']} · {m['redis_server'].split(' sha')[0]} · "
-        + ", ".join(f"{k} {v}" for k, v in m["packages"].items()), "",
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+        + "".join(f"; {name} kept from a run of {k['measured_at'][:10]} ({k['cpu']})"
+                  for name, k in results.get("kept", {}).items()), "",
         f"Settings: {json.dumps(results['settings'])}", "",
         "| measure | figure |", "|---|---|",
     ]

@@ -48,6 +48,20 @@ PHASES = ("pipeline", "unlinked", "raw", "http", "flood", "replicas", "load", "s
 DEFAULT_PHASES = PHASES[:-1]  # the simulator's year takes minutes: --phases simulate --keep
 
 
+def keep_phases(results: dict[str, Any], kept: dict[str, Any]) -> None:
+    """The phases of an earlier run that this one did not measure, each with when and on what it
+    was measured (this run's date and machine are this run's)."""
+    for name, phase in kept["phases"].items():
+        if name not in results["phases"]:
+            results["phases"][name] = phase
+            results["measured_at"][name] = kept.get("measured_at", {}).get(
+                name, kept["started_at"])
+            results.setdefault("kept", {})[name] = kept.get("kept", {}).get(name) or {
+                "measured_at": results["measured_at"][name], "cpu": kept["machine"]["cpu"]}
+    results["phases"] = {n: results["phases"][n] for n in PHASES if n in results["phases"]}
+    results["settings"] = {**kept["settings"], **results["settings"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,15 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             results["phases"]["simulate"] = phase_simulate(args.simulate_share, 0.01)
     results["measured_at"] = {name: results["started_at"] for name in results["phases"]}
     if args.keep and (out / "results.json").exists():
-        kept = json.loads((out / "results.json").read_text())
-        for name, phase in kept["phases"].items():
-            if name not in results["phases"]:
-                results["phases"][name] = phase
-                results["measured_at"][name] = kept.get("measured_at", {}).get(
-                    name, kept["started_at"])
-        results["phases"] = {n: results["phases"][n] for n in PHASES if n in results["phases"]}
-        results["started_at"], results["settings"] = kept["started_at"], {
-            **kept["settings"], **results["settings"]}
+        keep_phases(results, json.loads((out / "results.json").read_text()))
     results["duration_s"] = round(time.monotonic() - begun, 1)
     results["targets"] = judge(results)
     (out / "results.json").write_text(json.dumps(results, indent=1))
