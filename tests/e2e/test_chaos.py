@@ -300,11 +300,13 @@ def test_the_pipeline_view_shows_a_slowed_consumer_and_its_fault_then_recovery(r
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=BROWSER_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"{room.tracker}/dashboard")
+        page.goto(f"{room.tracker}/dashboard?projector")  # asked for before signing in
         page.fill("#key", devkeys.ANALYST_KEY)
         page.click("button[type=submit]")
         page.wait_for_selector("#pipeline g[data-service=triage]")
         projected = "document.documentElement.classList.contains('projector')"
+        assert page.url.endswith("/dashboard?projector") and page.evaluate(projected)
+        page.click("#projector")
         assert not page.evaluate(projected)
         page.click("#projector")
         assert page.evaluate(projected)

@@ -33,7 +33,8 @@ const fmt = {
 
 async function get(path) {
   const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (r.status === 401) { location.href = "/dashboard"; throw new Error("signed out"); }
+  // signed out: this page again, which asks for a key and comes back here
+  if (r.status === 401) { location.reload(); throw new Error("signed out"); }
   if (!r.ok) throw new Error(`${path}: ${r.status}`);
   return r.json();
 }
