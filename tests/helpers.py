@@ -4,7 +4,6 @@ import asyncio
 import base64
 import json
 import time
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from fastapi import FastAPI
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
+from services.tracker.ledger import STAGES
 from shared import bodies, devkeys, wire
 from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import FiledReport
@@ -82,17 +82,29 @@ async def has_entries(redis: Redis, stream: str, n: int) -> bool:
     return await redis.xlen(stream) >= n
 
 
+# What Redis holds deflated: report bodies, timeline stages.
+STORED_FORMS = (bodies.FORMS, STAGES)
+
+
+def _readable(value: bytes | None) -> list[Any]:
+    """A value as stored and, when it is stored deflated, as its JSON."""
+    found: list[Any] = [value]
+    for forms in STORED_FORMS if value else ():
+        try:
+            found.append(forms.unpack(value))  # type: ignore[arg-type]
+        except ValueError:
+            pass
+    return found
+
+
 def _values(redis: SyncRedis, key: bytes) -> list[Any]:
     kind = redis.type(key)
     kind = kind.decode() if isinstance(kind, bytes) else kind
-    if kind == "string":  # a report's body is read as its JSON
-        value = redis.get(key)
-        try:
-            return [value, bodies.unpack(value)] if value else [value]
-        except (ValueError, zlib.error):
-            return [value]
+    if kind == "string":
+        return _readable(redis.get(key))
     if kind == "hash":
-        return [x for pair in redis.hgetall(key).items() for x in pair]
+        return [x for field, value in redis.hgetall(key).items()
+                for x in (field, *_readable(value))]
     if kind == "list":
         return redis.lrange(key, 0, -1)
     if kind in ("set", "zset"):
@@ -104,7 +116,8 @@ def _values(redis: SyncRedis, key: bytes) -> list[Any]:
 
 def keys_holding(redis: SyncRedis, needle: bytes) -> list[bytes]:
     """Every key of the client's database whose name or any value holds `needle`: strings, hashes,
-    lists, sets, sorted sets and streams read back value by value (a DUMP could be compressed)."""
+    lists, sets, sorted sets and streams read back value by value (a DUMP could be compressed),
+    deflated bodies and timeline stages inflated."""
     found = []
     for key in redis.scan_iter(match="*", count=1000):
         values = _values(redis, key)

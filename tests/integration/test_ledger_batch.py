@@ -106,3 +106,27 @@ async def test_a_case_acknowledged_before_its_handoff_is_recorded_is_not_opened(
         b"acknowledged:icac-oh", b"handoff:icac-oh", b"sla_breach_1:icac-oh"}
     totals = await redis_client.hgetall(topology.gap_totals)
     assert (totals[b"forwarded"], totals[b"acknowledged"]) == (b"1", b"1")
+
+
+async def test_the_tests_search_of_redis_reads_inside_a_deflated_stage(redis_client, redis_url,
+                                                                       test_id):
+    """keys_holding, which the tests use to show no uploaded byte or personal value reached
+    Redis, finds a value inside a timeline stage as stored (deflated), not only in clear."""
+    import redis as sync_redis
+
+    from tests.helpers import keys_holding
+
+    script = redis_client.register_script("local items = ARGV\n" + Ledger.lua)
+    topology = Topology(f"{test_id}-search")
+    ledger = Ledger(Recording(topology, HOUR, series_ttl_s=600, at_risk_s=100.0))
+    marker = "marker-3f9a1c-only-in-this-stage"
+    step = Step("outcome", "outcome:icac-oh", {"afterHours": 2.0, "outcome": marker}, AT,
+                ("outcomes",), agency_id="icac-oh", lane="p2", esp="esp-a", hours=2.0)
+    await script(keys=[], args=[ledger.encode((9, step))])
+    stored = await redis_client.hget(topology.timeline_key(9), "outcome:icac-oh")
+    assert marker.encode() not in stored  # deflated: a search of the raw bytes would miss it
+    direct = sync_redis.Redis.from_url(redis_url)
+    try:
+        assert topology.timeline_key(9).encode() in keys_holding(direct, marker.encode())
+    finally:
+        direct.close()
