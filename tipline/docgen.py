@@ -166,8 +166,11 @@ def _default(field: Any) -> str:
 def settings_doc() -> str:
     rows = []
     for service, cls in SETTINGS.items():
-        fields = cls.model_fields if cls is TiplineSettings else {
-            name: f for name, f in cls.model_fields.items() if name not in TiplineSettings.model_fields}
+        common = TiplineSettings.model_fields
+        # a service's own settings, and the common ones it sets otherwise (another default)
+        fields = common if cls is TiplineSettings else {
+            name: f for name, f in cls.model_fields.items() if name not in common
+            or (f.default, f.description) != (common[name].default, common[name].description)}
         for name, field in fields.items():
             if not field.description:
                 raise ValueError(f"{cls.__name__}.{name} has no description")
