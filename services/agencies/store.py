@@ -14,15 +14,17 @@ from shared.topology import Topology
 # for a whole batch of cases in one call, in their order. The turn a case takes is recorded by its
 # event id in a hash per `ttl` of time (a case is remembered between one and two ttl, as the
 # consume loop's seen-records are): a redelivered case, or the same case twice in a batch, gets
-# the same turn back and moves its backlog no further.
+# the same turn back and moves its backlog no further. A case reached its agency when it was handed
+# over (its event's time, never later than now): how long it sat unread in the inbox (a batch
+# gathering, a backlog of the service) is time at the agency, as the simulator counts it.
 # KEYS: this bucket's turns, the bucket before's, the agencies' busy-until (a hash by agency).
-# ARGV: now, record ttl, case count, then per case: event id, its agency, seconds.
+# ARGV: now, record ttl, case count, then per case: event id, its agency, seconds, handed at.
 # The busy-until of the batch's agencies is read by one HMGET and written by one HSET.
-# Returns each case's turn, "start now".
+# Returns each case's turn, "start received".
 _TAKE_TURNS = """
 local now, ttl, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids = {}
-for c = 1, n do ids[c] = ARGV[1 + 3 * c] end
+for c = 1, n do ids[c] = ARGV[4 * c] end
 local known = {}
 for _, key in ipairs({KEYS[2], KEYS[1]}) do
   local found = redis.call('HMGET', key, unpack(ids))
@@ -32,7 +34,7 @@ for _, key in ipairs({KEYS[2], KEYS[1]}) do
 end
 local busy, touched, fresh, turns = {}, {}, {}, {}
 for c = 1, n do
-  local id, agency = ids[c], ARGV[2 + 3 * c]
+  local id, agency = ids[c], ARGV[4 * c + 1]
   if not known[id] and busy[agency] == nil then
     busy[agency] = 0
     touched[#touched + 1] = agency
@@ -43,12 +45,13 @@ if #touched > 0 then
   for a, agency in ipairs(touched) do busy[agency] = tonumber(found[a] or '0') end
 end
 for c = 1, n do
-  local id, agency, seconds = ids[c], ARGV[2 + 3 * c], tonumber(ARGV[3 + 3 * c])
+  local id, agency, seconds = ids[c], ARGV[4 * c + 1], tonumber(ARGV[4 * c + 2])
   local turn = known[id]
   if not turn then
-    local start = math.max(busy[agency], now)
+    local received = math.min(tonumber(ARGV[4 * c + 3]), now)
+    local start = math.max(busy[agency], received)
     busy[agency] = start + seconds
-    turn = string.format('%.6f %.6f', start, now)
+    turn = string.format('%.6f %.6f', start, received)
     known[id] = turn
     fresh[#fresh + 1] = id
     fresh[#fresh + 1] = turn
@@ -113,7 +116,7 @@ class AgencyBacklogs:
                 self.topology.agency_busy_until]
         args: list[str | float | int] = [now, self.record_ttl_s, len(cases)]
         for case, seconds in cases:
-            args += [case.event_id, case.agency_id, seconds]
+            args += [case.event_id, case.agency_id, seconds, case.occurred_at.timestamp()]
         replies = await self._take_turns(keys=keys, args=args)
         turns = {}
         for (case, _), reply in zip(cases, replies, strict=True):

@@ -93,3 +93,30 @@ async def test_a_batch_of_cases_takes_the_turns_one_call_each_would_and_a_redeli
         again = await backlogs.take_turns(batch)  # redelivered: the same turns, nothing moved
         assert again == turns
     assert len(taken) == number and any(start > 5_000.0 for start in taken.values())
+
+
+async def test_a_case_takes_its_turn_from_its_handoff_not_from_when_it_is_read(redis_client,
+                                                                              topology):
+    """Cases read together (a batch that gathered, a backlog of the service) were handed over at
+    their own times: an idle agency takes each up from its handoff, as the simulator does
+    (next_turn from the arrival), and a handoff stamped after now counts from now."""
+    from datetime import UTC, datetime
+
+    clock = ManualClock(at=1_000.0)
+    backlogs = AgencyBacklogs(redis_client, topology, record_ttl_s=600, clock=clock)
+
+    def case(i: int, handed_at: float) -> CaseAssigned:
+        return CaseAssigned(event_id=f"handed-{i}", report_id=i, producer="router", esp="x",
+                            agency_id="icac-y", why="jurisdiction", priority=2, lane="p2",
+                            jurisdiction="US-CA", incident_type="x",
+                            occurred_at=datetime.fromtimestamp(handed_at, UTC))
+
+    cases = [case(1, 990.0), case(2, 991.0), case(3, 999.0), case(4, 1_005.0)]
+    turns = await backlogs.take_turns([(c, 4.0) for c in cases])
+    busy, expected = 0.0, []
+    for handed_at in (990.0, 991.0, 999.0, 1_000.0):  # the last is stamped after now
+        start, busy = next_turn(busy, handed_at, 4.0)
+        expected.append((start, handed_at))
+    got = [x for c in cases for x in (turns[c.event_id].starts_at, turns[c.event_id].received_at)]
+    assert got == pytest.approx([x for pair in expected for x in pair])
+    assert turns["handed-1"].wait_s == 0 and turns["handed-2"].wait_s == pytest.approx(3.0)
