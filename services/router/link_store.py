@@ -47,8 +47,12 @@ local function lt(a, b) return tonumber(a) < tonumber(b) end
 
 -- The four hashes every report reads and writes (parents, held, first holders, answers) are read
 -- through a cache, the batch's own fields fetched first by one HMGET each, and written back at
--- the end by one HSET each: a batch of reports costs a few commands, not a few per report.
+-- the end by one HSET each, with the group counts' changes: a batch of reports costs a few
+-- commands, not a few per report. Everything written before the end (links' bases, members,
+-- holders, sightings) is written the same way again when a batch is added again, so a script
+-- that fails half-way leaves nothing that counts twice on the redelivery.
 local cache, dirty, order = {}, {}, {}
+local groups_delta, linked_delta = 0, 0
 for _, key in ipairs({parents, held, first, placed}) do cache[key], dirty[key] = {}, {} end
 local function fetch(key, fields)
   for i = 1, #fields, 1000 do
@@ -87,6 +91,8 @@ local function write_back()
   for key, args in pairs(by_key) do
     if #args > 0 then redis.call('HSET', key, unpack(args)) end
   end
+  if groups_delta ~= 0 then redis.call('HINCRBY', stats, 'groups', groups_delta) end
+  if linked_delta ~= 0 then redis.call('HINCRBY', stats, 'linked_reports', linked_delta) end
 end
 
 local function up(id)
@@ -127,9 +133,8 @@ local function union(a, b)
   if lt(rb, ra) then low, high = rb, ra end
   -- the groups counted: a pair of singletons makes one, two groups become one
   local sl, sh = size(low), size(high)
-  redis.call('HINCRBY', stats, 'groups', (sl > 1 and -1 or 0) + (sh > 1 and -1 or 0) + 1)
-  redis.call('HINCRBY', stats, 'linked_reports',
-             sl + sh - (sl > 1 and sl or 0) - (sh > 1 and sh or 0))
+  groups_delta = groups_delta + (sl > 1 and -1 or 0) + (sh > 1 and -1 or 0) + 1
+  linked_delta = linked_delta + sl + sh - (sl > 1 and sl or 0) - (sh > 1 and sh or 0)
   for _, root in ipairs({low, high}) do  -- a singleton's holder joins the group's
     if size(root) == 1 then
       local agency = hget(held, root)
@@ -237,7 +242,10 @@ for r = 1, tonumber(ARGV[4]) do
 end
 fetch(placed, ids)
 fetch(parents, ids)
-fetch(held, ids)
+-- a report's holder is written with its answer: without an answer it has none
+for _, id in ipairs(ids) do
+  if not cache[placed][id] then cache[held][id] = false end
+end
 if #hashes > 0 then fetch(first, hashes) end
 
 local answers, k = {}, 7

@@ -8,6 +8,7 @@ import pytest
 
 from services.router.link_store import LinkStore
 from shared.linking import group_reports, link_clues
+from shared.schemas.events import LinkClues
 from shared.topology import Topology
 from tests.unit.test_linking import KEY, WINDOW, report
 
@@ -213,3 +214,22 @@ async def test_groups_stored_before_roots_were_marked_are_marked_once(redis_clie
     assert (joined.group, joined.size) == (1, 3)
     assert await later.stats() == {"groups": 1, "linked_reports": 3}
     assert await later.groups() == {frozenset({1, 2, 3})}
+
+
+async def test_a_batch_that_fails_half_way_counts_nothing_twice_when_added_again(
+        redis_client, topology):
+    """Redis keeps what a script wrote before it failed: the group counts are written at the end
+    with the reports' answers, so adding the batch again counts its group once."""
+    from redis.exceptions import ResponseError
+
+    from shared.schemas.events import KeyedSighting
+
+    store = LinkStore(redis_client, topology, WINDOW)
+    account = ("svc", "a")
+    first, second = (link_clues(report(account=account), KEY) for _ in range(2))
+    broken = LinkClues(sightings=[KeyedSighting(hash="0" * 32, at=float("nan"))])  # fails in Lua
+    with pytest.raises(ResponseError):
+        await store.add_all([(1, first, None), (2, second, None), (3, broken, None)])
+    await store.add_all([(1, first, None), (2, second, None)])
+    assert await store.stats() == {"groups": 1, "linked_reports": 2}
+    assert await store.groups() == {frozenset({1, 2})}
