@@ -70,9 +70,10 @@ def masked(url: str) -> str:
 
 # How our own Redis keeps small hashes: a report's timeline (a hash of a few stages, each its
 # detail deflated to under a few hundred bytes) as one listpack instead of a hash table, about
-# 30% less memory a timeline (518 bytes against 723 on 400 synthetic timelines). Redis's default keeps only values of 64 bytes or less in a listpack; a
-# hash of longer values, or of more than 128 fields, becomes a hash table as before. The compose
-# file's Redis takes the same settings (a test checks it).
+# 30% less memory a timeline (518 bytes against 723 on 400 synthetic timelines). Redis's default
+# keeps only values of 64 bytes or less in a listpack; a hash of longer values, or of more than
+# 128 fields, becomes a hash table as before. The compose file's Redis takes the same settings (a
+# test checks it).
 MEMORY_SETTINGS = ("--hash-max-listpack-value", "1024")
 
 
