@@ -34,7 +34,8 @@ class Collector(Protocol):
     """Writes the collected items of a batch's fresh entries inside the loop's commit script.
 
     `lua` is a chunk run after the commit's own writes, with `items` (the encoded items, in order)
-    and KEYS (from `keys`) in scope; it must be idempotent per item as well as atomic."""
+    and KEYS in scope (KEYS[1] the stream committed, then those of `keys`); it must be idempotent
+    per item as well as atomic."""
 
     lua: str
 

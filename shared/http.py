@@ -17,10 +17,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Route
 
+from shared.connect import CLUSTER_UNAVAILABLE, NotReplicated
 from shared.offload import Busy
 
 # Redis away, restarting or still loading its append-only file: the caller should come back.
-REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError)
+REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError,
+                     *CLUSTER_UNAVAILABLE)
 RETRY_AFTER_S = 2
 MAX_ERRORS = 20  # field errors listed per report; the total is always given
 
@@ -138,6 +140,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
                             content={"detail": f"busy: {exc}"})
 
+    async def not_replicated(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
+                            content={"detail": f"the report is held by one Redis node but not "
+                                     f"yet by its replicas ({exc}); retry with the same "
+                                     "Idempotency-Key"})
+
+    app.add_exception_handler(NotReplicated, not_replicated)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Busy, busy)
     app.add_exception_handler(RequestValidationError, invalid)

@@ -38,6 +38,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared import wire
+from shared.connect import CLUSTER_UNAVAILABLE
 from shared.effects import Collector, Command, Effects
 from shared.faults import NONE as NO_FAULTS
 from shared.faults import Faults, InjectedFailure, fails
@@ -50,7 +51,7 @@ from shared.tracing import consumer_span, current_traceparent, link_to, sdk_inst
 log = get_logger(__name__)
 
 # Errors of the infrastructure, not of a message: they never count towards dead-lettering.
-INFRASTRUCTURE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+INFRASTRUCTURE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, *CLUSTER_UNAVAILABLE)
 
 Handler = Callable[[Any, Effects], Awaitable[None] | None]
 # Looks up, for a whole batch in one round trip, what handlers need from Redis: event id -> value.
@@ -338,7 +339,8 @@ class ConsumeLoop:
         script = self._script(collector)
         with tracer().start_as_current_span(f"commit {stream}", links=link_to(spans)) as span:
             span.set_attribute("messaging.batch.message_count", len(done))
-            keys = collector.keys() if collector else []
+            # The stream is the first key: a cluster client sends the script to its master.
+            keys = [stream, *(collector.keys() if collector else [])]
             applied = await script(keys=keys, args=args)
         return [int(a) for a in applied]
 

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 
 from shared import devkeys
+from shared.connect import connect_async, is_cluster
 from shared.topology import Topology
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -23,7 +24,9 @@ def _default_consumer() -> str:
 class TiplineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIPLINE_", extra="ignore")
 
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis for every stream and key.")
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis for every "
+                           "stream and key: one node (redis://host:port/db) or a Redis Cluster "
+                           "(redis+cluster://host:port[,host:port...]).")
     redis_password: SecretStr | None = Field(
         default=None, description="Redis password (AUTH), when the URL does not carry one.")
     prefix: str = Field(default="tipline", pattern=r"^[A-Za-z0-9_.-]{1,40}$",
@@ -125,13 +128,14 @@ class TiplineSettings(BaseSettings):
         return self
 
     def topology(self) -> Topology:
-        return Topology(self.prefix)
+        return Topology(self.prefix, cluster=is_cluster(self.redis_url))
 
     def preservation_s(self) -> float:
         """How long a report's content is preserved, in wall seconds of the simulated clock."""
         return self.preservation_days * 24 * self.sim_seconds_per_hour
 
     def redis(self) -> Redis:
-        """A client for the configured Redis (the URL's password wins over redis_password)."""
+        """A client for the configured Redis, one node or a cluster (shared.connect; the URL's
+        password wins over redis_password)."""
         password = self.redis_password.get_secret_value() if self.redis_password else None
-        return Redis.from_url(self.redis_url, password=password)
+        return connect_async(self.redis_url, password=password)  # type: ignore[no-any-return]

@@ -1,6 +1,10 @@
 """Every stream name, consumer group and key, in one place, under one prefix (TIPLINE_PREFIX).
 
 Two stacks (or two tests) with different prefixes share a Redis without seeing each other.
+
+On a Redis Cluster (`cluster=True`) every key also carries a hash tag after the prefix,
+`tipline:{p0}:...`: the cluster places a key by its hash tag alone, so every key the pipeline
+touches is in one slot and each commit stays one atomic script on the master serving it.
 """
 
 from dataclasses import dataclass, field
@@ -21,18 +25,24 @@ SUBMIT_LANES: tuple[Lane, ...] = get_args(Lane)
 @dataclass(frozen=True)
 class Topology:
     prefix: str = "tipline"
+    cluster: bool = False
     submitted: dict[Lane, str] = field(init=False)
     triaged: dict[TriageLane, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        p = self.prefix
         object.__setattr__(self, "submitted", {
-            lane: f"{p}:reports:submitted:{lane}" for lane in SUBMIT_LANES})
-        object.__setattr__(self, "triaged", {lane: f"{p}:reports:triaged:{lane}"
+            lane: self.key("reports", "submitted", lane) for lane in SUBMIT_LANES})
+        object.__setattr__(self, "triaged", {lane: self.key("reports", "triaged", lane)
                                              for lane in TRIAGE_LANES})
 
+    @property
+    def hash_tag(self) -> str:
+        """What every key carries after the prefix on a cluster (none on one node)."""
+        return "{p0}" if self.cluster else ""
+
     def key(self, *parts: object) -> str:
-        return ":".join((self.prefix, *map(str, parts)))
+        head = (self.prefix, self.hash_tag) if self.cluster else (self.prefix,)
+        return ":".join((*head, *map(str, parts)))
 
     # ---- streams ----
 
@@ -100,6 +110,11 @@ class Topology:
     @property
     def report_id_counter(self) -> str:
         return self.key("report-id")
+
+    @property
+    def replication_mark(self) -> str:
+        """Written before intake waits for replicas (shared.connect.wait_for_replicas)."""
+        return self.key("replication-mark")
 
     def idempotency_key(self, esp: str, key: str) -> str:
         return self.key("idempotency", esp, key)

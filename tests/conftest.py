@@ -16,9 +16,10 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
+from shared.connect import connect_async, is_cluster
 from shared.settings import DATA_DIR, TiplineSettings
 from shared.topology import Topology
-from tipline.stack import RedisServer
+from tipline.stack import LocalCluster, RedisServer
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # the reaper image is not to be had
 
@@ -112,6 +113,21 @@ def redis_url() -> Iterator[str]:
     )
 
 
+@pytest.fixture(scope="session")
+def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis Cluster of 3 masters and 3 replicas (redis-server on PATH), started once per
+    test process for the tests that run on a cluster as well as on one node."""
+    if not shutil.which("redis-server"):
+        pytest.fail("the cluster tests need redis-server on PATH (apt-get install redis-server)",
+                    pytrace=False)
+    cluster = LocalCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        cluster.start()
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
 # Every process a test starts carries this mark in its environment (inherited from the run), so
 # that the run can tell, at its end, whether any was left behind.
 RUN_MARK = "PYTEST_TIPLINE_RUN"
@@ -176,15 +192,15 @@ def test_id() -> str:
 
 
 @pytest.fixture
-def topology(test_id: str) -> Topology:
+def topology(test_id: str, redis_url: str) -> Topology:
     """Every test's streams and keys under a prefix of its own: tests never share state, and run
     side by side (pytest -n) on one Redis."""
-    return Topology(f"t{test_id}")
+    return Topology(f"t{test_id}", cluster=is_cluster(redis_url))
 
 
 @pytest.fixture
 async def redis_client(redis_url: str, topology: Topology) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     yield client
     async for key in client.scan_iter(match=f"{topology.prefix}:*", count=1000):
         await client.unlink(key)

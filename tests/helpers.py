@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import ahocorasick_rs
 import httpx
+import pytest
 from fastapi import FastAPI
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
@@ -246,3 +247,15 @@ def personal_values(reports: list[dict[str, Any]]) -> set[str]:
             person(victim.get("victimPerson"))
             values.update(victim[k] for k in ("screenName", "espIdentifier") if k in victim)
     return values
+
+
+def on_one_node_and_a_cluster() -> Any:
+    """A module's `redis_url`, parametrised: each of its tests runs on one Redis node and on a
+    real 3-master Redis Cluster (conftest's `cluster_url`). `redis_url = on_one_node_and_a_cluster()`
+    in the module."""
+
+    @pytest.fixture(params=["one-node", "cluster"])
+    def redis_url(request: pytest.FixtureRequest, redis_url: str) -> str:
+        return redis_url if request.param == "one-node" else request.getfixturevalue("cluster_url")
+
+    return redis_url

@@ -17,6 +17,7 @@ from services.router.config import RouterSettings
 from services.tracker.config import TrackerSettings
 from services.triage.config import TriageSettings
 from shared import devkeys
+from shared.connect import is_cluster
 from shared.schemas.events import OUTCOMES
 from shared.settings import DATA_DIR, TiplineSettings
 from shared.synthetic import scenario
@@ -280,7 +281,8 @@ def _stack(args: argparse.Namespace) -> Stack:
     # The settings this command was started with are the services' settings.
     passed = {k: v for k, v in os.environ.items() if k.startswith("TIPLINE_")}
     stack = Stack(state_dir=Path(args.state_dir).resolve(), settings=passed, redis_url=given,
-                  redis_password=password, replicas=parse_replicas(args.replicas or ""))
+                  redis_password=password, replicas=parse_replicas(args.replicas or ""),
+                  cluster_masters=args.cluster)
     stack.ports.update(ports)
     return stack
 
@@ -301,8 +303,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop_signal)
     supervisor = Supervisor(stack, Topology(TiplineSettings().prefix))
     try:
-        out("starting redis and five services ...")
+        out(f"starting {f'a Redis Cluster of {args.cluster} masters' if args.cluster else 'redis'}"
+            " and five services ...")
         stack.start(timeout=args.timeout)
+        supervisor.topology = Topology(TiplineSettings().prefix,
+                                       cluster=is_cluster(stack.redis_url or ""))
         out(f"redis:      {masked(stack.redis_url or '')}")
         for name in stack.names:
             out(f"{name + ':':<12}{stack.url(name)}   (health: /healthz, /readyz, /metrics)")
@@ -366,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--replicas", default="", metavar="SERVICE=N,...",
                        help="run several processes of a service in its consumer groups, e.g. "
                        "triage=2,router=2 (default: one of each)")
+        p.add_argument("--cluster", type=int, default=0, metavar="MASTERS",
+                       help="start a local Redis Cluster of this many masters (3 or more), each "
+                       "with a replica, instead of one redis-server (default: one node)")
         p.add_argument("--exit-after-demo", action="store_true",
                        help="stop everything after printing the gap")
         p.set_defaults(func=cmd_up, demo=p is demo)

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,27 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_cluster_port() -> int:
+    """A port free now for a cluster node: at most 55535, with its cluster bus port (10,000
+    above) free as well."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port > 55535:
+            port -= 10000 * ((port - 55535) // 10000 + 1)
+        if port < 1024:
+            continue
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise StackError("no free port pair for a cluster node in a hundred tries")
 
 
 def listening(host: str, port: int) -> socket.socket:
@@ -91,6 +112,8 @@ class RedisServer:
     log_path: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
     fixed: bool = False  # the port is this server's: a restart takes it again
+    extra_args: tuple[str, ...] = ()  # more redis-server options (a cluster node's)
+    choose_port: Callable[[], int] = free_port
 
     def __post_init__(self) -> None:
         self.fixed = self.port != 0
@@ -115,7 +138,7 @@ class RedisServer:
             return self._start(self.port, timeout)
         for _ in range(10):
             try:
-                return self._start(free_port(), timeout)
+                return self._start(self.choose_port(), timeout)
             except PortTaken:
                 continue
         raise StackError("redis-server found no free port in ten tries")
@@ -129,7 +152,7 @@ class RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
                 "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.fsync,
-                "--save", "", *MEMORY_SETTINGS,
+                "--save", "", *MEMORY_SETTINGS, *self.extra_args,
                 "--daemonize", "no"]
         if self.password:
             args += ["--requirepass", self.password]
@@ -168,6 +191,112 @@ class RedisServer:
         self.start()
 
 
+@dataclass
+class LocalCluster:
+    """A Redis Cluster of our own: `masters` masters with one replica each, every node a
+    redis-server on a free port with its own data directory (append-only files on), joined by
+    `redis-cli --cluster create`. A node that stops is noticed by the others within
+    `node_timeout_ms`; its replica then takes over its slots."""
+
+    data_dir: Path
+    masters: int = 3
+    node_timeout_ms: int = 2000
+    password: str | None = None
+    log_dir: Path | None = None
+    nodes: list[RedisServer] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        hosts = ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+        return f"redis+cluster://{auth}{hosts}"
+
+    def start(self, timeout: float = 30.0) -> "LocalCluster":
+        if self.masters < 3:
+            raise StackError("a Redis Cluster needs at least 3 masters")
+        cli = shutil.which("redis-cli")
+        if not cli:
+            raise StackError("redis-cli is not on PATH (it comes with redis-server: apt-get "
+                             "install redis-server)")
+        auth = ("--masterauth", self.password) if self.password else ()
+        for n in range(2 * self.masters):
+            node_dir = self.data_dir / f"node-{n + 1}"
+            if (node_dir / "nodes.conf").exists():  # a cluster that ran before: begin afresh
+                shutil.rmtree(node_dir)
+            self.nodes.append(RedisServer(
+                node_dir, password=self.password,
+                log_path=(self.log_dir or node_dir) / f"redis-node-{n + 1}.log",
+                extra_args=("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                            "--cluster-node-timeout", str(self.node_timeout_ms), *auth),
+                choose_port=free_cluster_port).start())
+        create = [cli, *(("-a", self.password, "--no-auth-warning") if self.password else ()),
+                  "--cluster", "create", *(f"127.0.0.1:{node.port}" for node in self.nodes),
+                  "--cluster-replicas", "1", "--cluster-yes"]
+        done = subprocess.run(create, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            self.stop(kill=True)
+            raise StackError(f"redis-cli --cluster create failed: {done.stdout[-500:]}"
+                             f"{done.stderr[-500:]}")
+        self.wait_ok(timeout)
+        return self
+
+    def client(self, node: RedisServer) -> redis.Redis:
+        return redis.Redis(port=node.port, password=self.password, socket_timeout=1)
+
+    def wait_ok(self, timeout: float = 30.0) -> None:
+        """Until every live node says the cluster is ok and every master serving slots has a
+        replica in sync with it (so that WAIT can be answered)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self._ok():
+                    return
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(f"the Redis Cluster was not ok within {timeout:g}s")
+            time.sleep(0.1)
+
+    def live(self) -> list[RedisServer]:
+        return [node for node in self.nodes if node.proc and node.proc.poll() is None]
+
+    def _ok(self) -> bool:
+        live = self.live()
+        if not all(b"cluster_state:ok" in self.client(node).execute_command("CLUSTER", "INFO")
+                   for node in live):
+            return False
+        masters, in_sync = set(), set()
+        for node in live:
+            info = self.client(node).info("replication")
+            if info["role"] == "master":
+                masters.add(node.port)
+            elif info.get("master_link_status") == "up":
+                in_sync.add(int(info["master_port"]))
+        serving = {int(master[1]) for _, _, master, *_ in
+                   self.client(live[0]).execute_command("CLUSTER", "SLOTS")}
+        return serving <= masters and serving <= in_sync
+
+    def master_of(self, key: str) -> RedisServer:
+        """The node serving `key`'s slot now."""
+        for node in self.nodes:
+            if node.proc is None or node.proc.poll() is not None:
+                continue
+            try:
+                slot = int(self.client(node).execute_command("CLUSTER", "KEYSLOT", key))
+                for start, end, master, *_ in self.client(node).execute_command(
+                        "CLUSTER", "SLOTS"):
+                    if int(start) <= slot <= int(end):
+                        port = int(master[1])
+                        return next(n for n in self.nodes if n.port == port)
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                continue
+        raise StackError("no node of the cluster answers")
+
+    def stop(self, kill: bool = False) -> None:
+        for node in self.nodes:
+            node.stop(kill=kill)
+
+
 def instance_name(service: str, number: int) -> str:
     """A service's process name: `router` for the first replica, `router-2` for the second."""
     return service if number == 1 else f"{service}-{number}"
@@ -191,7 +320,8 @@ class Stack:
     """Redis and every service. `settings` are TIPLINE_* values for every service process;
     `replicas` how many processes run each service (one by default: every replica joins the
     service's consumer groups); `ports` each process's HTTP port (defaults: 8001-8005, a replica's
-    100 above the one before)."""
+    100 above the one before); `cluster_masters` (3 or more) starts a local Redis Cluster of that
+    many masters, each with a replica, instead of one redis-server."""
 
     state_dir: Path
     settings: Mapping[str, str] = field(default_factory=dict)
@@ -201,9 +331,16 @@ class Stack:
     redis_password: str | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     redis_server: RedisServer | None = None
+    cluster_masters: int = 0
+    cluster: LocalCluster | None = None
     _sockets: dict[str, socket.socket] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        if self.cluster_masters and self.redis_url:
+            raise StackError("a cluster of our own (--cluster) or a Redis given (--redis-url, "
+                             "TIPLINE_REDIS_URL): not both")
+        if self.cluster_masters and self.cluster_masters < 3:
+            raise StackError("--cluster: a Redis Cluster needs at least 3 masters")
         for service, number in self.instances():
             self.ports.setdefault(instance_name(service, number),
                                   DEFAULT_PORTS[service] + 100 * (number - 1))
@@ -238,6 +375,8 @@ class Stack:
         env["TIPLINE_NICE"] = OFF_PATH_NICE.get(service, "0")
         env.update(self.settings)
         env["TIPLINE_REDIS_URL"] = self.redis_url or ""
+        if self.cluster is not None:  # a report answered 202 is on two nodes of our cluster
+            env.setdefault("TIPLINE_ACCEPT_REPLICAS", "1")
         for other in SERVICES:  # every service's first port: the services find each other there
             env[f"TIPLINE_{other.upper()}_PORT"] = str(self.ports[other])
         env[f"TIPLINE_{service.upper()}_PORT"] = str(self.ports[instance_name(service, number)])
@@ -251,6 +390,11 @@ class Stack:
         return path
 
     def start_redis(self) -> str:
+        if self.cluster_masters:
+            self.cluster = LocalCluster(self.state_dir / "redis-cluster", self.cluster_masters,
+                                        password=self.redis_password,
+                                        log_dir=self.logs()).start()
+            return self.cluster.url
         self.redis_server = RedisServer(self.state_dir / "redis", password=self.redis_password,
                                         log_path=self.logs() / "redis.log").start()
         self.processes["redis"] = self.redis_server.proc  # type: ignore[assignment]
@@ -330,4 +474,7 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     self.processes[name].kill()
                     codes[name] = self.processes[name].wait()
+        if self.cluster is not None:
+            self.cluster.stop()
+            codes["redis-cluster"] = 0
         return codes

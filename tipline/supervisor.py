@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import redis
 
 from shared.clock import SYSTEM, Clock
+from shared.connect import connect
 from shared.faults import KINDS, Fault
 from shared.logging import get_logger
 from shared.topology import Topology
@@ -37,6 +38,7 @@ class Supervisor:
     topology: Topology
     clock: Clock = SYSTEM
     carrying: dict[str, Carried] = field(default_factory=dict)
+    _client: redis.Redis | None = field(default=None, repr=False)
     done: set[str] = field(default_factory=set)  # faults carried out and put back
     said: list[str] = field(default_factory=list)  # what it did, for `tipline up` to print
 
@@ -46,8 +48,10 @@ class Supervisor:
         return {n for c in self.carrying.values() for n in c.names}
 
     def _redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.stack.redis_url or "", socket_timeout=1,
-                                    socket_connect_timeout=1)
+        if self._client is None:
+            self._client = connect(self.stack.redis_url or "", socket_timeout=1,
+                                   socket_connect_timeout=1)
+        return self._client  # type: ignore[no-any-return]
 
     def step(self) -> None:
         """Renew the heartbeat, start carrying out new faults, put back the ones that ended."""

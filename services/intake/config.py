@@ -24,6 +24,14 @@ class IntakeSettings(TiplineSettings):
     max_lane_backlog: int = Field(
         default=250_000, ge=1, description="A submitted lane holding this many reports not yet "
         "triaged refuses more with 503 and Retry-After, instead of growing Redis without limit.")
+    accept_replicas: int = Field(
+        default=0, ge=0, description="Redis replicas that must hold a report before it is "
+        "answered 202 (Redis WAIT after publishing): a master that dies before replicating then "
+        "loses no report it answered for. 0: answer once the master holds it. Fewer replicas "
+        "within TIPLINE_ACCEPT_TIMEOUT_MS: 503 with Retry-After (the report is kept; a retry "
+        "with the same Idempotency-Key answers with it).")
+    accept_timeout_ms: int = Field(
+        default=1000, ge=1, description="How long intake waits for TIPLINE_ACCEPT_REPLICAS.")
     idempotency_ttl_s: int = Field(
         default=7 * 24 * 3600, ge=60, description="How long an Idempotency-Key is remembered."
     )

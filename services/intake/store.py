@@ -9,6 +9,7 @@ from redis.asyncio.client import Pipeline
 
 from shared import bodies
 from shared.bodies import ReportBodies
+from shared.connect import wait_for_replicas
 from shared.groups import group_state
 from shared.publishing import LUA, Publisher
 from shared.redis_scripts import queue_script
@@ -51,8 +52,11 @@ class Accepted:
 
 class Submissions:
     def __init__(self, redis: Redis, topology: Topology, publisher: Publisher,
-                 idempotency_ttl_s: int, bodies: ReportBodies) -> None:
+                 idempotency_ttl_s: int, bodies: ReportBodies, replicas: int = 0,
+                 replica_timeout_ms: int = 1000) -> None:
         self.redis = redis
+        self.replicas = replicas  # that must hold a batch before it is answered for
+        self.replica_timeout_ms = replica_timeout_ms
         self.topology = topology
         self.publisher = publisher
         self.ttl = idempotency_ttl_s
@@ -61,7 +65,9 @@ class Submissions:
 
     async def accept(self, esp: str, drafts: list[Draft]) -> list[Accepted]:
         """Number and publish reports in three round trips, however many: look up the keys, take
-        the ids, publish. A key seen before answers with the report it first published."""
+        the ids, publish. A key seen before answers with the report it first published. With
+        `replicas`, a fourth waits until that many replicas hold what is answered for
+        (NotReplicated when they do not in time: the reports stay, a retry answers with them)."""
         keyed = [i for i, d in enumerate(drafts) if d.idempotency_key]
         earlier: dict[int, tuple[int, str]] = {}
         if keyed:
@@ -91,6 +97,9 @@ class Submissions:
                         results[i] = _replay(drafts[i], *winner)
                         continue
                 results[i] = Accepted(event.report_id, event.lane, event.event_id)
+        if self.replicas:  # a replay too: its first answer may have been that it was not
+            await wait_for_replicas(self.redis, self.topology.replication_mark, self.replicas,
+                                    self.replica_timeout_ms)
         return [results[i] for i in range(len(drafts))]
 
     def _publish(self, pipe: Pipeline, esp: str, draft: Draft, event: ReportSubmitted,

@@ -12,10 +12,11 @@ import httpx
 import pytest
 
 from shared.settings import DATA_DIR
-from tests.helpers import ANALYST, ESP, personal_values
+from tests.helpers import ANALYST, ESP, on_one_node_and_a_cluster, personal_values
 from tipline.stack import SERVICES
 
 pytestmark = pytest.mark.e2e
+redis_url = on_one_node_and_a_cluster()  # every test on one node and on a cluster
 
 SAMPLES = DATA_DIR / "samples"
 KEY = ESP

@@ -9,10 +9,11 @@ from shared.effects import Effects
 from shared.reading import Lane, LaneReader, Reclaimer
 from shared.service import StreamService
 from tests import pings
-from tests.helpers import eventually, has_entries, running, stream_events
+from tests.helpers import eventually, has_entries, on_one_node_and_a_cluster, running, stream_events
 from tests.pings import Ping, collecting, contract, doubler, ping
 
 pytestmark = pytest.mark.integration
+redis_url = on_one_node_and_a_cluster()  # every test on one node and on a cluster
 
 
 def service_with(handler, make_settings, topology, prepare=None, **settings) -> StreamService:

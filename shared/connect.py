@@ -1,0 +1,101 @@
+"""A Redis client for a URL: one node, or a Redis Cluster.
+
+`redis://`, `rediss://` and `unix://` name one node (redis-py's own URL forms).
+`redis+cluster://[user:password@]host:port[,host:port...]` names a Redis Cluster by any of its
+nodes (the client learns the others, and who serves which slot, from the first that answers):
+every service, the CLI and the tests then speak to it through redis-py's RedisCluster, which
+sends each command to the master serving its key's slot and follows the cluster through a
+failover.
+"""
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import redis
+import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
+
+CLUSTER_SCHEME = "redis+cluster"
+
+# What a cluster answers while a failover is under way (a master gone, its slots not yet taken
+# over): the infrastructure's errors, like a connection refused, never a message's.
+CLUSTER_UNAVAILABLE = (redis.exceptions.ClusterError, redis.exceptions.TryAgainError,
+                       redis.exceptions.SlotNotCoveredError)
+
+
+class BadRedisUrl(ValueError):
+    pass
+
+
+def is_cluster(url: str) -> bool:
+    return url.lower().startswith(CLUSTER_SCHEME + "://")
+
+
+def cluster_nodes(url: str) -> tuple[list[tuple[str, int]], str | None, str | None]:
+    """The nodes a cluster URL names, and its user name and password (None when absent)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != CLUSTER_SCHEME:
+        raise BadRedisUrl(f"not a {CLUSTER_SCHEME}:// URL")
+    auth, _, hosts = parts.netloc.rpartition("@")
+    user, _, password = auth.partition(":")
+    nodes: list[tuple[str, int]] = []
+    for spec in filter(None, hosts.split(",")):
+        host, sep, port = spec.rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            raise BadRedisUrl(f"{CLUSTER_SCHEME}:// URL: {spec!r} is not host:port")
+        nodes.append((host.strip("[]"), int(port)))
+    if not nodes:
+        raise BadRedisUrl(f"{CLUSTER_SCHEME}:// URL names no node (host:port[,host:port...])")
+    if parts.path not in ("", "/", "/0"):
+        raise BadRedisUrl(f"{CLUSTER_SCHEME}:// URL: a cluster has one database, 0; not "
+                          f"{parts.path.lstrip('/')!r}")
+    return nodes, unquote(user) or None, unquote(password) if password else None
+
+
+def connect_async(url: str, password: str | None = None, **options: Any) -> Any:
+    """An asyncio client (redis.asyncio.Redis or RedisCluster: the same commands) for `url`;
+    the URL's password wins over `password`."""
+    if not is_cluster(url):
+        return redis.asyncio.Redis.from_url(url, password=password, **options)
+    nodes, user, url_password = cluster_nodes(url)
+    return redis.asyncio.cluster.RedisCluster(
+        startup_nodes=[redis.asyncio.cluster.ClusterNode(h, p) for h, p in nodes],
+        username=user, password=url_password or password, **options)
+
+
+def connect(url: str, password: str | None = None, **options: Any) -> Any:
+    """A blocking client (redis.Redis or redis.cluster.RedisCluster) for `url`, for the CLI, the
+    stack's own checks and the benchmark."""
+    if not is_cluster(url):
+        return redis.Redis.from_url(url, password=password, **options)
+    nodes, user, url_password = cluster_nodes(url)
+    return redis.cluster.RedisCluster(
+        startup_nodes=[redis.cluster.ClusterNode(h, p) for h, p in nodes],
+        username=user, password=url_password or password, **options)
+
+
+class NotReplicated(Exception):
+    """Fewer replicas than asked for acknowledged the writes in time."""
+
+
+async def wait_for_replicas(redis: Any, mark: str, replicas: int, timeout_ms: int) -> int:
+    """Until `replicas` replicas of the master serving `mark` hold every write that master took
+    before this call (Redis WAIT); NotReplicated if fewer did within `timeout_ms`.
+
+    WAIT counts the writes of the connection it is sent on, and a cluster client gives no command
+    a connection of its own: so `mark` (a key of the same slot as the writes) is incremented and
+    WAIT sent after it in one pipeline, on one connection to that master. The master replicates
+    in order: a replica that holds the mark holds every earlier write."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.incr(mark)
+        if hasattr(redis, "get_node_from_key"):  # a cluster: WAIT goes where the mark went
+            pipe.execute_command("WAIT", replicas, timeout_ms,
+                                 target_nodes=redis.get_node_from_key(mark))
+        else:
+            pipe.execute_command("WAIT", replicas, timeout_ms)
+        _, acknowledged = await pipe.execute()
+    if int(acknowledged) < replicas:
+        raise NotReplicated(f"{acknowledged} of {replicas} replicas acknowledged within "
+                            f"{timeout_ms} ms")
+    return int(acknowledged)
