@@ -218,6 +218,13 @@ class LocalCluster:
         if not cli:
             raise StackError("redis-cli is not on PATH (it comes with redis-server: apt-get "
                              "install redis-server)")
+        try:
+            return self._start(cli, timeout)
+        except BaseException:
+            self.stop(kill=True)  # the nodes started so far
+            raise
+
+    def _start(self, cli: str, timeout: float) -> "LocalCluster":
         auth = ("--masterauth", self.password) if self.password else ()
         for n in range(2 * self.masters):
             node_dir = self.data_dir / f"node-{n + 1}"
@@ -234,7 +241,6 @@ class LocalCluster:
                   "--cluster-replicas", "1", "--cluster-yes"]
         done = subprocess.run(create, capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
-            self.stop(kill=True)
             raise StackError(f"redis-cli --cluster create failed: {done.stdout[-500:]}"
                              f"{done.stderr[-500:]}")
         self.wait_ok(timeout)

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.connect import connect, is_cluster
 from shared.settings import DATA_DIR
 from tests.helpers import ANALYST, ESP, on_one_node_and_a_cluster, personal_values
 from tipline.stack import SERVICES
@@ -111,6 +112,11 @@ def test_each_kind_of_report_reaches_the_end_of_its_path(
         assert "routed 3" in gap.stdout and "unassigned 1" in gap.stdout
         assert "cases handed to agencies: 4" in gap.stdout
         assert "icac-ca-sacramento" in gap.stdout and "federal-mock-fbi" in gap.stdout
+        if is_cluster(redis_url):  # every key the pipeline made is in one slot, on one master
+            direct = connect(redis_url)
+            made = list(direct.scan_iter(match=f"{topology.prefix}:*", count=1000))
+            assert len(made) > 20
+            assert {direct.keyslot(key) for key in made} == {direct.keyslot(made[0])}
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)

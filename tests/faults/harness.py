@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 
+from shared.connect import connect, is_cluster
 from shared.directory import load_directory
 from shared.synthetic import scenario
 from shared.topology import Topology
@@ -38,7 +38,9 @@ def quick_directory(path: Path) -> Path:
 
 def fault_stack(tmp_path: Path, replicas: dict[str, int] | None = None,
                 fsync: str = "everysec", consumer_name: str | None = None,
-                poll_ms: int = 50) -> Stack:
+                poll_ms: int = 50, cluster: bool = False) -> Stack:
+    """The stack on a Redis of the test's own: one redis-server, or (`cluster`) a local Redis
+    Cluster of 3 masters and 3 replicas, intake answering 202 once a replica holds a report."""
     settings = {
         "TIPLINE_RECLAIM_IDLE_MS": str(RECLAIM_IDLE_MS), "TIPLINE_POLL_MS": str(poll_ms),
         "TIPLINE_SIM_SECONDS_PER_HOUR": "0.02",
@@ -50,12 +52,28 @@ def fault_stack(tmp_path: Path, replicas: dict[str, int] | None = None,
     }
     if consumer_name:
         settings["TIPLINE_CONSUMER_NAME"] = consumer_name
-    stack = Stack.on_free_ports(tmp_path / "stack", settings=settings, replicas=replicas or {})
-    stack.redis_server = RedisServer(tmp_path / "redis", fsync=fsync,
-                                     log_path=stack.logs() / "redis.log").start()
-    stack.redis_url = stack.redis_server.url
-    stack.processes["redis"] = stack.redis_server.proc  # type: ignore[assignment]
-    stack.start(timeout=90)
+    stack = Stack.on_free_ports(tmp_path / "stack", settings=settings, replicas=replicas or {},
+                                cluster_masters=3 if cluster else 0)
+    if not cluster:
+        stack.redis_server = RedisServer(tmp_path / "redis", fsync=fsync,
+                                         log_path=stack.logs() / "redis.log").start()
+        stack.redis_url = stack.redis_server.url
+        stack.processes["redis"] = stack.redis_server.proc  # type: ignore[assignment]
+    try:
+        stack.start(timeout=90)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def client(stack: Stack) -> Any:
+    """A blocking client of the stack's Redis, one node or a cluster."""
+    return connect(stack.redis_url or "")
+
+
+def topology(stack: Stack) -> Topology:
+    return Topology(cluster=is_cluster(stack.redis_url or ""))
     return stack
 
 
@@ -115,7 +133,7 @@ def until(condition: Callable[[], object], timeout: float = 60, what: str = "con
 
 def placed(stack: Stack) -> int:
     """Reports the tracker has placed so far."""
-    return accounting.ledger_placed(redis.Redis.from_url(stack.redis_url or ""), Topology())
+    return accounting.ledger_placed(client(stack), topology(stack))
 
 
 def in_full_flow(stack: Stack, f: "Flood", share: float = 0.2) -> int:
@@ -142,9 +160,8 @@ def kill(stack: Stack, name: str) -> None:
 
 def holds_entries(stack: Stack, service: str, consumer: str) -> bool:
     """Whether a consumer has entries read and not acknowledged in any of the service's streams."""
-    r = redis.Redis.from_url(stack.redis_url or "")
-    topology = Topology()
-    streams = topology.consumed(_agency_ids(stack))[service]
+    r = client(stack)
+    streams = topology(stack).consumed(_agency_ids(stack))[service]
     pipe = r.pipeline(transaction=False)
     for stream in streams:
         pipe.xpending_range(stream, service, "-", "+", 1, consumername=consumer)
@@ -189,10 +206,9 @@ def restart(stack: Stack, service: str, consumer_name: str | None = None) -> Non
 
 def settle(stack: Stack, accepted: set[int], timeout: float = 120) -> None:
     """Wait until the tracker has placed every accepted report and nothing is left to do."""
-    r = redis.Redis.from_url(stack.redis_url or "")
-    topology = Topology()
-    placed, left = accounting.settle(r, topology, topology.consumed(_agency_ids(stack)),
-                                     len(accepted), timeout, also_empty=[topology.agency_schedule])
+    r, t = client(stack), topology(stack)
+    placed, left = accounting.settle(r, t, t.consumed(_agency_ids(stack)),
+                                     len(accepted), timeout, also_empty=[t.agency_schedule])
     assert placed >= len(accepted) and not left, (
         f"not settled after {timeout}s: placed {placed} of {len(accepted)}; left: {left}")
 
@@ -200,8 +216,7 @@ def settle(stack: Stack, accepted: set[int], timeout: float = 120) -> None:
 def check_exactly_once(stack: Stack, accepted: set[int]) -> dict[str, Any]:
     """Every accepted report submitted, triaged and placed exactly once; every agency inbox holds
     each case at most once (counted in the streams, tipline.accounting)."""
-    r = redis.Redis.from_url(stack.redis_url or "")
-    found = accounting.account(r, Topology(), _agency_ids(stack))
+    found = accounting.account(client(stack), topology(stack), _agency_ids(stack))
     problems = found.problems(accepted)
     assert not problems, problems
     return {"reports": len(accepted), **found.summary()}

@@ -104,6 +104,32 @@ def test_redis_restarts_mid_flood(tmp_path, how, fault_run):
     assert placed_at_restart < counts["reports"], "Redis restarted after the flood was placed"
 
 
+def test_a_cluster_master_killed_mid_flood_fails_over_and_loses_nothing(tmp_path, fault_run):
+    """kill -9 of the Redis Cluster master serving the pipeline's slot mid-flood: its replica is
+    promoted, and every report intake answered 202 for (a replica held it first:
+    TIPLINE_ACCEPT_REPLICAS=1) is placed exactly once. The promoted master has no replica until
+    the dead node is started again (as a container's restart policy would) and rejoins as one:
+    intake answers 503 until then."""
+    stack = harness.fault_stack(tmp_path, cluster=True)
+    assert stack.cluster is not None
+    slot_key = harness.topology(stack).key("reports")
+    try:
+        f = harness.flood(stack, run_id=f"failover-{fault_run}", seed=fault_run)
+        placed_at_kill = harness.in_full_flow(stack, f)
+        master = stack.cluster.master_of(slot_key)
+        master.stop(kill=True)
+        harness.until(lambda: stack.cluster.master_of(slot_key) is not master, timeout=60,
+                      what="the dead master's replica to be promoted")
+        master.start()  # rejoins the cluster as the promoted master's replica
+        counts = finish(stack, f)
+        promoted = stack.cluster.master_of(slot_key)
+    finally:
+        stack.stop()
+    assert promoted is not master and promoted in stack.cluster.nodes
+    assert f.retries > 0, "intake never answered 503 while the master was away"
+    assert placed_at_kill < counts["reports"] == counts["reports_placed"]
+
+
 def test_poison_messages_are_dead_lettered_and_the_rest_goes_on(tmp_path, fault_run):
     """An entry that is not JSON, and a case no agency can take: dead-lettered with their reasons
     (the case after its last delivery), listed by tipline dlq; every report still placed once."""
