@@ -30,7 +30,8 @@ class Accepted(NamedTuple):
     body: bytes
 
 
-def report_events(n: int, start_id: int = 1, informational_only: bool = False) -> list[Accepted]:
+def report_events(n: int, start_id: int = 1, informational_only: bool = False,
+                  t: Topology = T) -> list[Accepted]:
     """n accepted reports, cycling through 1,000 synthetic ones."""
     sources = ([synthetic_report("informational", f"flood-{i}") for i in range(1000)]
                if informational_only else scenario(1000, seed=7))
@@ -41,7 +42,7 @@ def report_events(n: int, start_id: int = 1, informational_only: bool = False) -
         report = reports[i % len(reports)]
         lane = "escalated" if report.escalated else "standard"
         event = ReportSubmitted(report_id=start_id + i, producer="bench", esp="bench", lane=lane)
-        events.append(Accepted(start_id + i, T.submitted[lane], event,
+        events.append(Accepted(start_id + i, t.submitted[lane], event,
                                bodies.pack(own_person(encoded[i % len(reports)],
                                                       i // len(reports)))))
     return events
@@ -54,14 +55,15 @@ def own_person(body: bytes, cycle: int) -> bytes:
     return body if cycle == 0 else body.replace(b'"user', b'"user%dx' % cycle)
 
 
-def preload(r: redis.Redis, events: list[Accepted], chunk: int = 2000) -> float:
+def preload(r: redis.Redis, events: list[Accepted], chunk: int = 2000, t: Topology = T
+            ) -> float:
     """Write the reports as intake does (body and event), pipelined."""
     started = time.monotonic()
-    intake = Publisher(intake_contract(T))
+    intake = Publisher(intake_contract(t))
     for i in range(0, len(events), chunk):
         pipe = r.pipeline(transaction=False)
         for accepted in events[i:i + chunk]:
-            pipe.set(T.report_body(accepted.report_id), accepted.body)
+            pipe.set(t.report_body(accepted.report_id), accepted.body)
             intake.queue(pipe, accepted.stream, accepted.event)
         pipe.execute()
     return time.monotonic() - started

@@ -68,12 +68,13 @@ def group_done(r: redis.Redis, streams: list[str], group: str) -> int:
     return done
 
 
-def watch(r: redis.Redis, n: int, started: float, timeout: float, label: str) -> dict[str, Any]:
+def watch(r: redis.Redis, n: int, started: float, timeout: float, label: str,
+          t: Topology = T) -> dict[str, Any]:
     """Sample each stage's progress until the tracker has all n; when each stage finished."""
     stages = {
-        "triage": lambda: group_done(r, T.submitted_by_urgency, topology.TRIAGE),
-        "router": lambda: group_done(r, T.triaged_by_urgency, topology.ROUTER),
-        "tracker": lambda: accounting.ledger_placed(r, T),
+        "triage": lambda: group_done(r, t.submitted_by_urgency, topology.TRIAGE),
+        "router": lambda: group_done(r, t.triaged_by_urgency, topology.ROUTER),
+        "tracker": lambda: accounting.ledger_placed(r, t),
     }
     finished: dict[str, float] = {}
     samples = []
@@ -91,8 +92,12 @@ def watch(r: redis.Redis, n: int, started: float, timeout: float, label: str) ->
     return {"finished_s": finished, "samples": samples, "complete": counts["tracker"] >= n}
 
 
-# The report path's streams (agency responses keep arriving on their own clock and are left out).
-REPORT_PATH = {*T.submitted_by_urgency, *T.triaged_by_urgency, T.routed, T.unassigned}
+def report_path(t: Topology) -> set[str]:
+    """The report path's streams (agency responses keep arriving on their own clock and are left
+    out)."""
+    return {*t.submitted_by_urgency, *t.triaged_by_urgency, t.routed, t.unassigned}
+
+
 AGENCY_IDS = [a.id for a in load_directory(DATA_DIR / "agencies.json").agencies]
 
 
@@ -109,23 +114,23 @@ def appended(r: redis.Redis, streams: Iterable[str]) -> int:
     return sum(int(info.get("entries-added") or 0) for info in pipe.execute())
 
 
-def loss_check(r: redis.Redis, n: int, settle_s: float = 120, history: bool = True
-               ) -> dict[str, Any]:
+def loss_check(r: redis.Redis, n: int, settle_s: float = 120, history: bool = True,
+               t: Topology = T) -> dict[str, Any]:
     """Every report accounted for, nothing pending, no dead letter (once the tracker, which reads
     the early stages in parallel, has caught up): in the ledger, and counted in the streams when
     the stack kept their history; when it did not, the entries ever appended to the triaged lanes
     (one per report: a doubled commit of triage shows there) and to the unassigned stream."""
-    groups = {group: [s for s in streams if s in REPORT_PATH]
-              for group, streams in T.consumed([]).items()}
-    placed, left = accounting.settle(r, T, groups, n, settle_s)
+    groups = {group: [s for s in streams if s in report_path(t)]
+              for group, streams in t.consumed([]).items()}
+    placed, left = accounting.settle(r, t, groups, n, settle_s)
     pending = sum(lag + waiting for lag, waiting in left.values())
-    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(T.gap_totals).items()}
+    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(t.gap_totals).items()}
     if history:
-        ended = accounting.account(r, T, AGENCY_IDS).summary()
+        ended = accounting.account(r, t, AGENCY_IDS).summary()
         counted = {"in_the_streams": ended}
         streams_ok = ended["reports_placed"] == n and ended["doubled"] == 0
     else:
-        triaged, unassigned = appended(r, T.triaged_by_urgency), appended(r, [T.unassigned])
+        triaged, unassigned = appended(r, t.triaged_by_urgency), appended(r, [t.unassigned])
         counted = {"appended": {"triaged": triaged, "unassigned": unassigned,
                                 "doubled": max(triaged - n, 0) + max(unassigned - totals.get(
                                     "unassigned", 0), 0)}}
@@ -138,21 +143,29 @@ def loss_check(r: redis.Redis, n: int, settle_s: float = 120, history: bool = Tr
             and streams_ok}
 
 
-MEMORY_KINDS = (  # what holds a report's memory, by key; the first that matches
-    ("report bodies (the claim check)", lambda key, kind: key.startswith(T.key("body") + ":")),
-    ("timelines (one hash per report)", lambda key, kind: key.startswith(T.key("report") + ":")),
-    ("idempotency records (seen event ids, agency turns)", lambda key, kind: key.startswith(
-        (T.key("seen") + ":", T.key("agency", "turns") + ":"))),
-    ("agency responses not yet due", lambda key, kind: key == T.agency_schedule),
-    ("stream entries (not yet consumed or trimmed, and any history kept)", lambda key, kind: kind == b"stream"),
-    ("ledger indexes and counters, the rest", lambda key, kind: True),
-)
+def memory_kinds(t: Topology) -> tuple[tuple[str, Any], ...]:
+    """What holds a report's memory, by key; the first that matches."""
+    return (
+        ("report bodies (the claim check)", lambda key, kind: key.startswith(t.key("body") + ":")),
+        ("timelines (one hash per report)",
+         lambda key, kind: key.startswith(t.key("report") + ":")),
+        ("idempotency records (seen event ids, agency turns)", lambda key, kind: key.startswith(
+            (t.key("seen") + ":", t.key("agency", "turns") + ":"))),
+        ("agency responses not yet due", lambda key, kind: key == t.agency_schedule),
+        ("stream entries (not yet consumed or trimmed, and any history kept)",
+         lambda key, kind: kind == b"stream"),
+        ("ledger indexes and counters, the rest", lambda key, kind: True),
+    )
 
 
-def memory_by_kind(r: redis.Redis, per: int) -> dict[str, int]:
+MEMORY_KINDS = memory_kinds(T)
+
+
+def memory_by_kind(r: redis.Redis, per: int, t: Topology = T) -> dict[str, int]:
     """Bytes per `per` reports held by each kind of key (MEMORY USAGE of every key, exact for
     streams); what MEMORY USAGE does not see (Redis's own tables, allocator slack) is left out."""
-    sizes = Counter({name: 0 for name, _ in MEMORY_KINDS})
+    kinds = memory_kinds(t)
+    sizes = Counter({name: 0 for name, _ in kinds})
     batch: list[bytes] = []
 
     def measure() -> None:
@@ -162,7 +175,7 @@ def memory_by_kind(r: redis.Redis, per: int) -> dict[str, int]:
             pipe.memory_usage(key, samples=0)
         answers = pipe.execute()
         for key, kind, size in zip(batch, answers[::2], answers[1::2], strict=True):
-            name = next(n for n, test in MEMORY_KINDS if test(key.decode(), kind))
+            name = next(n for n, test in kinds if test(key.decode(), kind))
             sizes[name] += size or 0
         batch.clear()
 
@@ -172,6 +185,29 @@ def memory_by_kind(r: redis.Redis, per: int) -> dict[str, int]:
             measure()
     measure()
     return {name: round(size * 100_000 / per) for name, size in sizes.items()}
+
+
+def primaries(r: Any) -> list[redis.Redis]:
+    """A client of each node that serves keys: the one node, or every master of a cluster."""
+    if hasattr(r, "get_primaries"):
+        return [r.get_redis_connection(node) for node in r.get_primaries()]
+    return [r]
+
+
+def summed_info(r: Any, section: str) -> dict[str, Any]:
+    """INFO `section` summed over every master (numbers added, the first node's other values)."""
+    total: dict[str, Any] = {}
+    for node in primaries(r):
+        for key, value in node.info(section).items():
+            if isinstance(value, dict):
+                into = total.setdefault(key, {})
+                for k, v in value.items():
+                    into[k] = into.get(k, 0) + v if isinstance(v, int | float) else v
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+            else:
+                total.setdefault(key, value)
+    return total
 
 
 def machine() -> dict[str, Any]:

@@ -22,11 +22,14 @@ from bench.measure import (
     loss_check,
     memory_by_kind,
     peak_rss_mb,
+    primaries,
     progress_line,
     say,
+    summed_info,
     watch,
 )
 from shared import topology
+from shared.connect import connect
 from shared.directory import load_directory
 from shared.settings import DATA_DIR
 from shared.synthetic import scenario, synthetic_report
@@ -37,8 +40,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @contextmanager
 def running_stack(work: Path, name: str, settings: dict[str, str],
-                  replicas: dict[str, int] | None = None):
-    stack = Stack.on_free_ports(work / name, settings=settings, replicas=replicas or {})
+                  replicas: dict[str, int] | None = None, cluster: bool = False):
+    """A fresh stack on a fresh redis-server, or (`cluster`) on a fresh local Redis Cluster of 3
+    masters with a replica each."""
+    stack = Stack.on_free_ports(work / name, settings=settings, replicas=replicas or {},
+                                cluster_masters=3 if cluster else 0)
     try:
         stack.start(timeout=120)
         yield stack
@@ -50,36 +56,54 @@ def keeps_history(settings: dict[str, str]) -> bool:
     return float(settings.get("TIPLINE_STREAM_RETENTION_S", "0")) > 0
 
 
+def pids(stack: Stack) -> dict[str, list[int]]:
+    """Each process of the stack by name; a cluster's nodes, masters and replicas, as `redis`."""
+    found = {name: [p.pid] for name, p in stack.processes.items()}
+    if stack.cluster is not None:
+        found["redis"] = [node.proc.pid for node in stack.cluster.nodes if node.proc]
+    return found
+
+
 def phase_pipeline(work: Path, n: int, settings: dict[str, str],
-                   replicas: dict[str, int] | None = None, name: str = "pipeline"
-                   ) -> dict[str, Any]:
+                   replicas: dict[str, int] | None = None, name: str = "pipeline",
+                   cluster: bool = False) -> dict[str, Any]:
     label = " with " + ", ".join(f"{k}×{v}" for k, v in replicas.items()) if replicas else ""
     linking = settings.get("TIPLINE_LINKING", "true") != "false"
     say(f"{name}{label}: {n:,} reports preloaded into the submitted lanes"
-        + ("" if linking else ", linking off"))
-    events = report_events(n)
-    with running_stack(work, name, settings, replicas) as stack:
-        r = redis.Redis.from_url(stack.redis_url)
-        r.config_resetstat()
-        memory_before = r.info("memory")["used_memory"]
-        cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
+        + ("" if linking else ", linking off") + (", on a 3-master Redis Cluster" if cluster
+                                                  else ""))
+    t = topology.Topology(cluster=cluster)
+    events = report_events(n, t=t)
+    with running_stack(work, name, settings, replicas, cluster) as stack:
+        r = connect(stack.redis_url or "")
+        for node in primaries(r):
+            node.config_resetstat()
+        memory_before = summed_info(r, "memory")["used_memory"]
+        processes = pids(stack)
+        cpu_before = {name: sum(map(cpu_seconds, ps)) for name, ps in processes.items()}
         started = time.monotonic()
-        preload_s = preload(r, events)
-        seen = watch(r, n, started, timeout=max(120, n / 200), label="recorded by the tracker")
-        cpu_used = {name: cpu_seconds(p.pid) - cpu_before[name] for name, p in stack.processes.items()}
+        preload_s = preload(r, events, t=t)
+        seen = watch(r, n, started, timeout=max(120, n / 200), label="recorded by the tracker",
+                     t=t)
+        cpu_used = {name: sum(map(cpu_seconds, ps)) - cpu_before[name]
+                    for name, ps in processes.items()}
         total_s = seen["finished_s"].get("tracker")
-        losses = (loss_check(r, n, history=keeps_history(settings)) if seen["complete"]
+        losses = (loss_check(r, n, history=keeps_history(settings), t=t) if seen["complete"]
                   else {"ok": False, "lost": "incomplete"})
-        memory_after = r.info("memory")["used_memory"]
-        stats = r.info("commandstats")
+        memory_after = summed_info(r, "memory")["used_memory"]
+        stats = summed_info(r, "commandstats")
         commands = {k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()}
         # Redis's own time in each command (a script's includes the commands it calls)
         usec = {k.removeprefix("cmdstat_"): v["usec"] for k, v in stats.items()}
-        by_kind = memory_by_kind(r, n)
-        rss = {name: peak_rss_mb(p.pid) for name, p in stack.processes.items()}
-        linked = linking_figures(r)
+        by_kind = memory_by_kind(r, n, t)
+        rss = {name: max((peak_rss_mb(pid) or 0) for pid in ps) or None
+               for name, ps in processes.items()}
+        linked = linking_figures(r, t)
+        masters = len(primaries(r))
     per_stage = {name: round(n / t) for name, t in seen["finished_s"].items() if t}
     return {
+        "redis": {"masters": masters, "replicas_per_master": 1 if cluster else 0,
+                  "partitions": 1, "cluster": cluster},
         "reports": n, "preload_s": round(preload_s, 2), "total_s": total_s and round(total_s, 2),
         "reports_per_s": round(n / total_s) if total_s else None,
         "stage_finished_s": {k: round(v, 2) for k, v in seen["finished_s"].items()},
@@ -99,11 +123,11 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str],
     }
 
 
-def linking_figures(r: redis.Redis) -> dict[str, int]:
+def linking_figures(r: redis.Redis, t: topology.Topology = T) -> dict[str, int]:
     """What linking found: groups and the reports in them, reports routed by their group, groups
     split across agencies and the notices sent."""
-    stats = {k.decode(): int(v) for k, v in r.hgetall(T.link_stats).items()}
-    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(T.gap_totals).items()}
+    stats = {k.decode(): int(v) for k, v in r.hgetall(t.link_stats).items()}
+    totals = {k.decode(): int(float(v)) for k, v in r.hgetall(t.gap_totals).items()}
     return {"groups": stats.get("groups", 0), "linked_reports": stats.get("linked_reports", 0),
             **{name: totals.get(name, 0) for name in ("routed_by_group", "deconflictions",
                                                        "notices_sent")}}
@@ -184,6 +208,44 @@ def phase_http(work: Path, n: int, settings: dict[str, str], clients: int, batch
             "reports_per_s": round(n / total_s) if total_s else None, "loss": losses,
             "cpu_us_per_report": cpu,
         }
+    return out
+
+
+def phase_wait(work: Path, n: int, settings: dict[str, str], clients: int,
+               batch_size: int) -> dict[str, Any]:
+    """What waiting for a replica before answering costs (TIPLINE_ACCEPT_REPLICAS, Redis WAIT):
+    intake's single and batch endpoints on a 3-master Redis Cluster, answering once the master
+    holds a report (0) and once a replica does too (1). Intake's acceptance alone is timed."""
+    reports = [json.dumps(b).encode() for b in scenario(1000, seed=11)]
+    out: dict[str, Any] = {}
+    for mode in ("single", "batch"):
+        if mode == "single":
+            bodies = [reports[i % len(reports)] for i in range(n)]
+            path, concurrency = "/v1/reports", clients
+        else:
+            bodies = [b'{"reports": [' + b",".join(reports[(i + j) % len(reports)]
+                                                  for j in range(min(batch_size, n - i))) + b"]}"
+                      for i in range(0, n, batch_size)]
+            path, concurrency = "/v1/reports/batch", max(2, clients // 16)
+        out[mode] = {"reports": n, "concurrency": concurrency,
+                     "batch_size": batch_size if mode == "batch" else 1}
+        for replicas in (0, 1):
+            say(f"wait {mode}: {n:,} reports through intake on the cluster, answered once "
+                f"{replicas} replica{'s' if replicas != 1 else ''} holds each")
+            with running_stack(work, f"wait-{mode}-{replicas}",
+                               {**settings, "TIPLINE_ACCEPT_REPLICAS": str(replicas)},
+                               cluster=True) as stack:
+                accepted, submit_s = asyncio.run(post_all(stack.url("intake"), bodies,
+                                                          concurrency, path))
+            out[mode][f"replicas_{replicas}"] = {
+                "accepted": accepted, "submit_s": round(submit_s, 2),
+                "accepted_per_s": round(accepted / submit_s),
+                "request_ms_mean": round(submit_s / len(bodies) * concurrency * 1000, 2)}
+        without, waited = out[mode]["replicas_0"], out[mode]["replicas_1"]
+        out[mode]["throughput_cost_percent"] = round(
+            (1 - waited["accepted_per_s"] / without["accepted_per_s"]) * 100, 1)
+        out[mode]["request_ms_added"] = round(
+            waited["request_ms_mean"] - without["request_ms_mean"], 2)
     return out
 
 

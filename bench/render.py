@@ -108,6 +108,37 @@ def markdown(results: dict[str, Any]) -> str:
             f"{x['answered']['worst_second_off_percent']}% off, worst 5 s "
             f"{x['answered']['worst_5s_window_off_percent']}%); {x['accepted']:,} accepted, "
             f"{x['refused']} refused, {x['failed']} failed |")
+    if "cluster" in p:
+        x = p["cluster"]
+        one = p.get("pipeline")
+        cpu = sum(x["cost"]["cpu_us_per_report"].values())
+        lines.append(
+            f"| stream pipeline on a 3-master Redis Cluster (a replica each; one partition), "
+            f"{x['reports']:,} reports | **{x['reports_per_s']:,} reports/s**"
+            + (f" ({x['reports_per_s'] / one['reports_per_s']:.2f}× one node)" if one
+               and one.get("reports_per_s") and x.get("reports_per_s") else "")
+            + f"; CPU per report {cpu:,} µs (redis, all 6 nodes, "
+            f"{x['cost']['cpu_us_per_report'].get('redis', 0)}); Redis memory per 100,000 "
+            f"{x['cost']['redis_bytes_per_100k_reports'] / 1e6:,.0f} MB on the masters; "
+            f"{x['cost']['redis_commands_per_report']} commands per report; {_ended(x)} |")
+    if "cluster-replicas" in p:
+        x = p["cluster-replicas"]
+        base = p.get("cluster", {}).get("reports_per_s")
+        lines.append(
+            f"| the cluster with 2 replicas of triage and of the router | **"
+            f"{x['reports_per_s']:,} reports/s**"
+            + (f" ({x['reports_per_s'] / base:.2f}× one replica)" if base and
+               x.get("reports_per_s") else "") + f"; {_ended(x)} |")
+    if "wait" in p:
+        for mode, x in p["wait"].items():
+            lines.append(
+                f"| waiting for a replica before answering (WAIT), HTTP {mode}"
+                f"{'' if mode == 'single' else ', ' + str(x['batch_size']) + ' per request'} | "
+                f"{x['replicas_0']['accepted_per_s']:,} accepted/s without, "
+                f"{x['replicas_1']['accepted_per_s']:,} with "
+                f"({-x['throughput_cost_percent']:+.0f}%); a request "
+                f"{x['replicas_0']['request_ms_mean']} ms → {x['replicas_1']['request_ms_mean']}"
+                f" ms |")
     if "simulate" in p:
         x = p["simulate"]
         worst = max((d for d in x["agreement"].values() if d is not None), default=None)

@@ -11,6 +11,12 @@ Phases, each on a fresh stack and a fresh Redis:
             group each): the ratio to one replica, and that nothing was doubled
   load      `tipline load` at a set rate for a minute: the reports accepted each second against
             the rate asked
+  cluster   the pipeline phase again on a local 3-master Redis Cluster (a replica per master),
+            every key in one slot (one partition)
+  cluster-replicas
+            the cluster phase with two replicas of triage and of the router
+  wait      intake's endpoints on the cluster answering once the master holds a report, then
+            once a replica does too (TIPLINE_ACCEPT_REPLICAS=1, Redis WAIT): what waiting costs
   simulate  (not run by default) `tipline simulate`: the baseline year at its real volume on
             every core, a 1% sample, and how far the sample's percentiles are from the year's
 Cost (CPU and peak RSS per process, Redis commands per report, Redis memory per report and per
@@ -40,11 +46,13 @@ from bench.phases import (
     phase_pipeline,
     phase_raw,
     phase_simulate,
+    phase_wait,
 )
 from bench.render import chart, markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = ("pipeline", "unlinked", "raw", "http", "flood", "replicas", "load", "simulate")
+PHASES = ("pipeline", "unlinked", "raw", "http", "flood", "replicas", "load", "cluster",
+          "cluster-replicas", "wait", "simulate")
 DEFAULT_PHASES = PHASES[:-1]  # the simulator's year takes minutes: --phases simulate --keep
 
 
@@ -72,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--p1-interval-ms", type=int, default=25, help="pause between priority-1 reports")
     parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients (single endpoint)")
     parser.add_argument("--batch-size", type=int, default=500, help="reports per batch request")
+    parser.add_argument("--wait-reports", type=int, default=20_000,
+                        help="reports per endpoint and setting in the wait phase")
     parser.add_argument("--load-rate", type=float, default=200, help="the load phase's rate")
     parser.add_argument("--load-seconds", type=float, default=60, help="the load phase's length")
     parser.add_argument("--simulate-share", type=float, default=1.0,
@@ -123,6 +133,16 @@ def main(argv: list[str] | None = None) -> int:
         if "load" in phases:
             results["phases"]["load"] = phase_load(work, args.load_rate, args.load_seconds,
                                                    {**settings, **HISTORY})
+        if "cluster" in phases:
+            results["phases"]["cluster"] = phase_pipeline(work, args.reports, settings,
+                                                          name="cluster", cluster=True)
+        if "cluster-replicas" in phases:
+            results["phases"]["cluster-replicas"] = phase_pipeline(
+                work, args.reports, {**settings, **HISTORY}, {"triage": 2, "router": 2},
+                name="cluster-replicas", cluster=True)
+        if "wait" in phases:
+            results["phases"]["wait"] = phase_wait(work, args.wait_reports, settings,
+                                                   args.clients, args.batch_size)
         if "simulate" in phases:
             results["phases"]["simulate"] = phase_simulate(args.simulate_share, 0.01)
     results["measured_at"] = {name: results["started_at"] for name in results["phases"]}

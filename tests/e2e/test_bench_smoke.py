@@ -19,14 +19,16 @@ def test_a_small_benchmark_runs_every_phase_and_loses_nothing(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--reports", "400", "--http-reports", "200",
          "--flood", "400", "--p1", "5", "--p1-interval-ms", "10", "--batch-size", "50",
-         "--clients", "8", "--load-rate", "40", "--load-seconds", "6", "--out", str(tmp_path)],
+         "--clients", "8", "--load-rate", "40", "--load-seconds", "6", "--wait-reports", "100",
+         "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     phases = results["phases"]
-    assert set(phases) == {"pipeline", "unlinked", "raw", "http", "flood", "replicas", "load"}
-    for name in ("pipeline", "unlinked", "replicas"):
+    assert set(phases) == {"pipeline", "unlinked", "raw", "http", "flood", "replicas", "load",
+                           "cluster", "cluster-replicas", "wait"}
+    for name in ("pipeline", "unlinked", "replicas", "cluster", "cluster-replicas"):
         assert phases[name]["loss"] == {**phases[name]["loss"], "lost": 0, "ok": True}
     # counted where the reports ended, not only in the ledger: in the streams' history where the
     # phase keeps it, by what was ever appended where the streams are trimmed as consumed
@@ -61,5 +63,14 @@ def test_a_small_benchmark_runs_every_phase_and_loses_nothing(tmp_path):
     assert load["loss"]["ok"] and load["loss"]["placed"] == load["accepted"]
     assert "tipline load: worst second off the rate asked, % (by the second sent)" in {
         t["target"] for t in results["targets"]}
+    # on the cluster: three masters, every report counted where it ended, WAIT's cost measured
+    assert phases["cluster"]["redis"] == {"masters": 3, "replicas_per_master": 1,
+                                          "partitions": 1, "cluster": True}
+    assert phases["cluster"]["loss"]["appended"]["triaged"] == 400
+    assert phases["cluster"]["cost"]["cpu_us_per_report"]["redis"] > 0
+    assert phases["cluster-replicas"]["loss"]["in_the_streams"]["reports_placed"] == 400
+    for mode in ("single", "batch"):
+        assert phases["wait"][mode]["replicas_0"]["accepted"] == 100
+        assert phases["wait"][mode]["replicas_1"]["accepted"] == 100
     assert (tmp_path / "results.md").read_text().startswith("# Benchmark results")
     assert (tmp_path / "results.png").stat().st_size > 10_000
