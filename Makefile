@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test test-faults bench lint lock clean
+.PHONY: setup demo test test-faults bench bench-cluster lint lock clean
 
 setup: $(BIN)/tipline $(VENV)/clients/.installed
 	@command -v redis-server >/dev/null || { \
@@ -40,6 +40,10 @@ test-faults: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# One node against a local 3-master Redis Cluster, in one run (docs/scaling.md).
+bench-cluster: setup
+	$(BIN)/python -m bench --phases pipeline,raw,cluster,cluster-replicas,wait --out bench/results/cluster
 
 lint: setup
 	$(BIN)/ruff check .

@@ -64,6 +64,20 @@ def pids(stack: Stack) -> dict[str, list[int]]:
     return found
 
 
+def node_roles(stack: Stack, t: topology.Topology) -> dict[str, list[int]]:
+    """A cluster's nodes by what they do for the pipeline's one slot: its master, that master's
+    replica, and the others (masters and replicas of slots nothing uses)."""
+    assert stack.cluster is not None
+    master = stack.cluster.master_of(t.key("x"))
+    replica = [node for node in stack.cluster.live() if node is not master
+               and stack.cluster.client(node).info("replication").get("master_port")
+               == master.port]
+    others = [node for node in stack.cluster.nodes if node is not master and node not in replica]
+    return {"the slot's master": [master.proc.pid] if master.proc else [],
+            "its replica": [node.proc.pid for node in replica if node.proc],
+            "the other four nodes": [node.proc.pid for node in others if node.proc]}
+
+
 def phase_pipeline(work: Path, n: int, settings: dict[str, str],
                    replicas: dict[str, int] | None = None, name: str = "pipeline",
                    cluster: bool = False) -> dict[str, Any]:
@@ -81,6 +95,7 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str],
         memory_before = summed_info(r, "memory")["used_memory"]
         processes = pids(stack)
         cpu_before = {name: sum(map(cpu_seconds, ps)) for name, ps in processes.items()}
+        nodes_before = {pid: cpu_seconds(pid) for pid in processes["redis"]}
         started = time.monotonic()
         preload_s = preload(r, events, t=t)
         seen = watch(r, n, started, timeout=max(120, n / 200), label="recorded by the tracker",
@@ -100,10 +115,14 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str],
                for name, ps in processes.items()}
         linked = linking_figures(r, t)
         masters = len(primaries(r))
+        by_node = ({role: round(sum(cpu_seconds(pid) - nodes_before[pid] for pid in pids_) / n
+                                * 1e6) for role, pids_ in node_roles(stack, t).items()}
+                   if cluster else None)
     per_stage = {name: round(n / t) for name, t in seen["finished_s"].items() if t}
     return {
         "redis": {"masters": masters, "replicas_per_master": 1 if cluster else 0,
-                  "partitions": 1, "cluster": cluster},
+                  "partitions": 1, "cluster": cluster,
+                  **({"cpu_us_per_report_by_node": by_node} if by_node else {})},
         "reports": n, "preload_s": round(preload_s, 2), "total_s": total_s and round(total_s, 2),
         "reports_per_s": round(n / total_s) if total_s else None,
         "stage_finished_s": {k: round(v, 2) for k, v in seen["finished_s"].items()},
@@ -230,8 +249,8 @@ def phase_wait(work: Path, n: int, settings: dict[str, str], clients: int,
         out[mode] = {"reports": n, "concurrency": concurrency,
                      "batch_size": batch_size if mode == "batch" else 1}
         for replicas in (0, 1):
-            say(f"wait {mode}: {n:,} reports through intake on the cluster, answered once "
-                f"{replicas} replica{'s' if replicas != 1 else ''} holds each")
+            say(f"wait {mode}: {n:,} reports through intake on the cluster, each answered once "
+                + ("a replica holds it too" if replicas else "the master holds it"))
             with running_stack(work, f"wait-{mode}-{replicas}",
                                {**settings, "TIPLINE_ACCEPT_REPLICAS": str(replicas)},
                                cluster=True) as stack:

@@ -53,7 +53,11 @@ from bench.render import chart, markdown
 ROOT = Path(__file__).resolve().parents[1]
 PHASES = ("pipeline", "unlinked", "raw", "http", "flood", "replicas", "load", "cluster",
           "cluster-replicas", "wait", "simulate")
-DEFAULT_PHASES = PHASES[:-1]  # the simulator's year takes minutes: --phases simulate --keep
+# The simulator's year takes minutes (--phases simulate --keep); the cluster's phases have their
+# own results, beside the same run's one-node pipeline and raw chain (make bench-cluster).
+CLUSTER_PHASES = ("pipeline", "raw", "cluster", "cluster-replicas", "wait")
+DEFAULT_PHASES = tuple(p for p in PHASES if p not in ("simulate", "cluster", "cluster-replicas",
+                                                      "wait"))
 
 
 def keep_phases(results: dict[str, Any], kept: dict[str, Any]) -> None:
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the simulate phase's share of the year's volume")
     parser.add_argument("--phases", default=",".join(DEFAULT_PHASES),
                         help=f"which phases to run, of {', '.join(PHASES)} (default: all but "
-                        "simulate)")
+                        "simulate and the cluster's; those: make bench-cluster)")
     parser.add_argument("--keep", action="store_true", help="keep the other phases of the "
                         "results.json in --out (measured_at says when each was measured)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="where results go")

@@ -15,13 +15,15 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
+from redis import exceptions as redis_exceptions
 
 CLUSTER_SCHEME = "redis+cluster"
 
 # What a cluster answers while a failover is under way (a master gone, its slots not yet taken
 # over): the infrastructure's errors, like a connection refused, never a message's.
+# RedisClusterException: no startup node answered (it is not a RedisError).
 CLUSTER_UNAVAILABLE = (redis.exceptions.ClusterError, redis.exceptions.TryAgainError,
-                       redis.exceptions.SlotNotCoveredError)
+                       redis.exceptions.RedisClusterException)
 
 
 class BadRedisUrl(ValueError):
@@ -81,21 +83,37 @@ class NotReplicated(Exception):
 
 async def wait_for_replicas(redis: Any, mark: str, replicas: int, timeout_ms: int) -> int:
     """Until `replicas` replicas of the master serving `mark` hold every write that master took
-    before this call (Redis WAIT); NotReplicated if fewer did within `timeout_ms`.
+    before this call (Redis WAIT); NotReplicated if fewer did within `timeout_ms`, or if the
+    node asked is no longer the master.
 
     WAIT counts the writes of the connection it is sent on, and a cluster client gives no command
-    a connection of its own: so `mark` (a key of the same slot as the writes) is incremented and
-    WAIT sent after it in one pipeline, on one connection to that master. The master replicates
-    in order: a replica that holds the mark holds every earlier write."""
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.incr(mark)
-        if hasattr(redis, "get_node_from_key"):  # a cluster: WAIT goes where the mark went
-            pipe.execute_command("WAIT", replicas, timeout_ms,
-                                 target_nodes=redis.get_node_from_key(mark))
-        else:
-            pipe.execute_command("WAIT", replicas, timeout_ms)
-        _, acknowledged = await pipe.execute()
-    if int(acknowledged) < replicas:
+    a connection of its own (and may retry a command on another node): so `mark`, a key of the
+    same slot as the writes, is incremented and WAIT sent after it on one connection taken from
+    the master itself. The master replicates in order: a replica that holds the mark holds every
+    earlier write."""
+    commands = [("INCR", mark), ("WAIT", replicas, timeout_ms)]
+    if hasattr(redis, "get_node_from_key"):  # a cluster: one connection of the mark's master
+        if getattr(redis, "_initialize", False):
+            await redis.initialize()
+        node = redis.get_node_from_key(mark)
+        connection = node.acquire_connection()
+        try:
+            await connection.send_packed_command(connection.pack_commands(commands))
+            answers = [await connection.read_response() for _ in commands]
+        except BaseException as exc:
+            await connection.disconnect()  # a reply may be left unread on it
+            if isinstance(exc, redis_exceptions.ResponseError):  # MOVED, READONLY: not the
+                raise NotReplicated(f"the node asked is not the master now: {exc}") from None
+            raise
+        finally:
+            node.release(connection)
+    else:
+        async with redis.pipeline(transaction=False) as pipe:  # one connection
+            for command in commands:
+                pipe.execute_command(*command)
+            answers = await pipe.execute()
+    acknowledged = int(answers[1])
+    if acknowledged < replicas:
         raise NotReplicated(f"{acknowledged} of {replicas} replicas acknowledged within "
                             f"{timeout_ms} ms")
-    return int(acknowledged)
+    return acknowledged

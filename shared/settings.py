@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 
 from shared import devkeys
-from shared.connect import connect_async, is_cluster
+from shared.connect import BadRedisUrl, cluster_nodes, connect_async, is_cluster
 from shared.topology import Topology
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -119,6 +119,15 @@ class TiplineSettings(BaseSettings):
     http_fd: int | None = Field(default=None, ge=0, description="Serve on this inherited, "
                                 "already listening socket instead of binding the port (set by "
                                 "`tipline up` for the processes it starts).")
+
+    @model_validator(mode="after")
+    def _cluster_url_names_nodes(self) -> "TiplineSettings":
+        if is_cluster(self.redis_url):
+            try:
+                cluster_nodes(self.redis_url)
+            except BadRedisUrl as exc:
+                raise ValueError(f"TIPLINE_REDIS_URL: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _bodies_outlive_streams(self) -> "TiplineSettings":

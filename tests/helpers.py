@@ -157,13 +157,15 @@ async def publish_submitted(redis: Redis, topology: Topology, report_id: int,
 
 
 class CuttingProxy:
-    """A TCP proxy in front of Redis that loses the connection in the middle of a transaction: it
-    passes MULTI and `after` more bytes of it, then closes, and refuses every connection after.
-    Redis discards a transaction whose EXEC never came."""
+    """A TCP proxy in front of Redis that loses the connection in the middle of a command: it
+    passes `marker` (MULTI, EVALSHA) and `after` more bytes, then closes, and refuses every
+    connection after. Redis runs no command it did not receive whole, and discards a transaction
+    whose EXEC never came."""
 
-    def __init__(self, upstream_port: int, after: int = 4000) -> None:
+    def __init__(self, upstream_port: int, after: int = 4000, marker: bytes = b"MULTI") -> None:
         self.upstream_port = upstream_port
         self.after = after
+        self.marker = marker
         self.cut = False
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
@@ -192,8 +194,8 @@ class CuttingProxy:
         async def upstream() -> None:
             passed: int | None = None
             while data := await client_reader.read(65536):
-                if passed is None and b"MULTI" in data:
-                    passed = -data.index(b"MULTI")
+                if passed is None and self.marker in data:
+                    passed = -data.index(self.marker)
                 if passed is not None:
                     room = self.after - passed
                     if room < len(data):

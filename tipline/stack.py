@@ -20,6 +20,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 import redis
 
+from tipline import cluster
+
 SERVICES = ("tracker", "triage", "router", "agencies", "intake")
 DEFAULT_PORTS = {"intake": 8001, "triage": 8002, "router": 8003, "tracker": 8004, "agencies": 8005}
 # The ledger and the agency simulator are off the path a report takes to an agency: under load
@@ -80,13 +82,13 @@ def listening(host: str, port: int) -> socket.socket:
 
 
 def masked(url: str) -> str:
-    """A Redis URL fit to print: its password replaced."""
+    """A Redis URL fit to print: its password replaced (a cluster's URL of several hosts too)."""
     parts = urlsplit(url)
-    if not parts.password:
+    auth, at, hosts = parts.netloc.rpartition("@")
+    if not at or ":" not in auth:
         return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    user = auth.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
 
 
 # How our own Redis keeps small hashes: a report's timeline (a hash of a few stages, each its
@@ -195,8 +197,8 @@ class RedisServer:
 class LocalCluster:
     """A Redis Cluster of our own: `masters` masters with one replica each, every node a
     redis-server on a free port with its own data directory (append-only files on), joined by
-    `redis-cli --cluster create`. A node that stops is noticed by the others within
-    `node_timeout_ms`; its replica then takes over its slots."""
+    `tipline.cluster.join` (what `redis-cli --cluster create` does). A node that stops is
+    noticed by the others within `node_timeout_ms`; its replica then takes over its slots."""
 
     data_dir: Path
     masters: int = 3
@@ -214,17 +216,13 @@ class LocalCluster:
     def start(self, timeout: float = 30.0) -> "LocalCluster":
         if self.masters < 3:
             raise StackError("a Redis Cluster needs at least 3 masters")
-        cli = shutil.which("redis-cli")
-        if not cli:
-            raise StackError("redis-cli is not on PATH (it comes with redis-server: apt-get "
-                             "install redis-server)")
         try:
-            return self._start(cli, timeout)
+            return self._start(timeout)
         except BaseException:
             self.stop(kill=True)  # the nodes started so far
             raise
 
-    def _start(self, cli: str, timeout: float) -> "LocalCluster":
+    def _start(self, timeout: float) -> "LocalCluster":
         auth = ("--masterauth", self.password) if self.password else ()
         for n in range(2 * self.masters):
             node_dir = self.data_dir / f"node-{n + 1}"
@@ -236,13 +234,11 @@ class LocalCluster:
                 extra_args=("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                             "--cluster-node-timeout", str(self.node_timeout_ms), *auth),
                 choose_port=free_cluster_port).start())
-        create = [cli, *(("-a", self.password, "--no-auth-warning") if self.password else ()),
-                  "--cluster", "create", *(f"127.0.0.1:{node.port}" for node in self.nodes),
-                  "--cluster-replicas", "1", "--cluster-yes"]
-        done = subprocess.run(create, capture_output=True, text=True, timeout=timeout)
-        if done.returncode != 0:
-            raise StackError(f"redis-cli --cluster create failed: {done.stdout[-500:]}"
-                             f"{done.stderr[-500:]}")
+        try:
+            cluster.join([("127.0.0.1", node.port) for node in self.nodes], 1, self.password,
+                         timeout)
+        except cluster.ClusterError as exc:
+            raise StackError(f"the Redis Cluster did not form: {exc}") from None
         self.wait_ok(timeout)
         return self
 

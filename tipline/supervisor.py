@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import redis
 
 from shared.clock import SYSTEM, Clock
-from shared.connect import connect
+from shared.connect import CLUSTER_UNAVAILABLE, connect
 from shared.faults import KINDS, Fault
 from shared.logging import get_logger
 from shared.topology import Topology
@@ -70,7 +70,7 @@ class Supervisor:
             for key in list(self.done):  # put back: no longer in force, gone from the hash
                 r.hdel(self.topology.faults, key)
                 self.done.discard(key)
-        except (redis.RedisError, OSError, ValueError):
+        except (redis.RedisError, *CLUSTER_UNAVAILABLE, OSError, ValueError):
             return  # Redis away (perhaps on purpose): what is carried is put back on time
         for f in faults:
             kind = KINDS.get(f.kind)

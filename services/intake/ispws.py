@@ -30,6 +30,7 @@ from services.intake.open_reports import Refused, UploadedFile
 from services.intake.uploads import Form, FormError, TooLarge, read_form
 from shared import devkeys
 from shared.auth import basic_user
+from shared.connect import NotReplicated
 from shared.http import REDIS_UNAVAILABLE, RETRY_AFTER_S, read_body
 from shared.logging import bound, get_logger
 from shared.offload import Busy
@@ -145,6 +146,11 @@ class IspwsRoute(APIRoute):
                 except Busy as exc:
                     response = _answer_response(Answer(
                         Code.SERVER_ERROR, f"intake is busy: {exc}",
+                        headers={"Retry-After": str(RETRY_AFTER_S)}), done, request)
+                except NotReplicated as exc:
+                    response = _answer_response(Answer(
+                        Code.SERVER_ERROR, f"the report is filed on one Redis node but not yet "
+                        f"on its replicas ({exc}); retry later",
                         headers={"Retry-After": str(RETRY_AFTER_S)}), done, request)
                 except REDIS_UNAVAILABLE:
                     response = _answer_response(Answer(

@@ -5,30 +5,46 @@ import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from shared import bodies
 from shared.bodies import ReportBodies
 from shared.connect import wait_for_replicas
 from shared.groups import group_state
 from shared.publishing import LUA, Publisher
-from shared.redis_scripts import queue_script
 from shared.schemas.events import Lane, ReportSubmitted
 from shared.schemas.report import FiledReport
 from shared.topology import TRIAGE, Topology
 from shared.tracing import current_traceparent
 
-# Claim the key and publish atomically: a crash between the two can never leave a key that
-# answers with a report id that was never published.
-# KEYS: the idempotency key, the lane, the report's body. ARGV: report id and fingerprint, the
-# key's ttl, the body's ttl, the body, then the entry's fields as name, value pairs.
-_CLAIM_AND_PUBLISH = LUA + """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3])
-  publish(KEYS[2], ARGV, 5)
-  return ARGV[1]
+# A batch published in one script, whole or not at all (one slot on a Redis Cluster, where a
+# transaction would cost a thread per command in redis-py). A report with a key claims the key
+# and publishes atomically: a crash between the two can never leave a key that answers with a
+# report id that was never published; a key taken before answers with what it holds.
+# KEYS, three per report: its idempotency key (its body's key again when it has none), its lane,
+# its body. ARGV: the key's ttl, the body's ttl, the report count, then per report: 1 when it has
+# a key, its id and fingerprint, its body, its entry's field count and fields (name, value).
+# Returns per report: the key's value (the first report's, if another took it), or the entry id.
+_PUBLISH_ALL = LUA + """
+local key_ttl, body_ttl, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local replies, a = {}, 4
+for r = 1, count do
+  local k = (r - 1) * 3
+  local keyed, value, body = ARGV[a] == '1', ARGV[a + 1], ARGV[a + 2]
+  local first = a + 4
+  local last = a + 3 + tonumber(ARGV[a + 3])
+  a = last + 1
+  if not keyed then
+    redis.call('SET', KEYS[k + 3], body, 'EX', body_ttl)
+    replies[r] = publish(KEYS[k + 2], ARGV, first, last)
+  elseif redis.call('SET', KEYS[k + 1], value, 'NX', 'EX', key_ttl) then
+    redis.call('SET', KEYS[k + 3], body, 'EX', body_ttl)
+    publish(KEYS[k + 2], ARGV, first, last)
+    replies[r] = value
+  else
+    replies[r] = redis.call('GET', KEYS[k + 1])
+  end
 end
-return redis.call('GET', KEYS[1])
+return replies
 """
 
 
@@ -61,7 +77,7 @@ class Submissions:
         self.publisher = publisher
         self.ttl = idempotency_ttl_s
         self.bodies = bodies
-        self._claim_and_publish = redis.register_script(_CLAIM_AND_PUBLISH)
+        self._publish_all = redis.register_script(_PUBLISH_ALL)
 
     async def accept(self, esp: str, drafts: list[Draft]) -> list[Accepted]:
         """Number and publish reports in three round trips, however many: look up the keys, take
@@ -83,13 +99,12 @@ class Submissions:
                                          esp=esp, lane=drafts[i].lane)
                       for n, i in enumerate(fresh)}
             traceparent = current_traceparent()
-            # One transaction: the batch is published whole or not at all.
-            async with self.redis.pipeline(transaction=True) as pipe:
-                for i in fresh:
-                    self._publish(pipe, esp, drafts[i], events[i], traceparent)
-                replies = await pipe.execute()
-            for i, reply in zip(fresh, _event_replies(replies, [drafts[i] for i in fresh]),
-                                strict=True):
+            keys: list[str] = []
+            args: list[object] = [self.ttl, self.bodies.ttl_s, len(fresh)]
+            for i in fresh:
+                self._publish(keys, args, esp, drafts[i], events[i], traceparent)
+            replies = await self._publish_all(keys=keys, args=args)
+            for i, reply in zip(fresh, replies, strict=True):
                 event = events[i]
                 if drafts[i].idempotency_key:
                     winner = _split(reply)
@@ -102,31 +117,16 @@ class Submissions:
                                     self.replica_timeout_ms)
         return [results[i] for i in range(len(drafts))]
 
-    def _publish(self, pipe: Pipeline, esp: str, draft: Draft, event: ReportSubmitted,
-                 traceparent: str | None) -> None:
-        """Queue the body and the event (one reply), or the body, the event and the key in one
-        script (one reply)."""
+    def _publish(self, keys: list[str], args: list[object], esp: str, draft: Draft,
+                 event: ReportSubmitted, traceparent: str | None) -> None:
+        """One report's keys and arguments of the batch's script."""
         stream = self.topology.submitted[event.lane]
-        body = bodies.encode(draft.report)
-        if draft.idempotency_key is None:
-            self.bodies.store(pipe, event.report_id, body)
-            self.publisher.queue(pipe, stream, event, traceparent)
-            return
-        queue_script(pipe, self._claim_and_publish,
-                     keys=[self.topology.idempotency_key(esp, draft.idempotency_key), stream,
-                           self.topology.report_body(event.report_id)],
-                     args=[f"{event.report_id}:{draft.fingerprint}", self.ttl, self.bodies.ttl_s,
-                           body, *self.publisher.args(stream, event, traceparent)])
-
-
-def _event_replies(replies: list[object], drafts: list[Draft]) -> list[object]:
-    """The reply of each draft's publishing command: a plain draft queued its body first."""
-    found, at = [], 0
-    for draft in drafts:
-        at += 1 if draft.idempotency_key is None else 0
-        found.append(replies[at])
-        at += 1
-    return found
+        body_key = self.topology.report_body(event.report_id)
+        key = draft.idempotency_key
+        fields = self.publisher.args(stream, event, traceparent)
+        keys += [self.topology.idempotency_key(esp, key) if key else body_key, stream, body_key]
+        args += [1 if key else 0, f"{event.report_id}:{draft.fingerprint}",
+                 bodies.encode(draft.report), len(fields), *fields]
 
 
 def _replay(draft: Draft, report_id: int, fingerprint: str) -> Accepted:

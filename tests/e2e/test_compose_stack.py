@@ -1,4 +1,5 @@
-"""The compose stack, built and started for real: a report submitted through it, read back."""
+"""The compose stack, built and started for real, on one Redis and (docker-compose.cluster.yml) on a
+Redis Cluster of 3 masters and 3 replicas: a report submitted through it, read back."""
 
 import json
 import os
@@ -28,8 +29,12 @@ def compose_command() -> list[str] | None:
     return ["docker", "compose"] if probe.returncode == 0 else None
 
 
-@pytest.fixture
-def compose_stack():
+FILES = {"one-redis": ["-f", "docker-compose.yml"],
+         "redis-cluster": ["-f", "docker-compose.yml", "-f", "docker-compose.cluster.yml"]}
+
+
+@pytest.fixture(params=list(FILES))
+def compose_stack(request):
     if not docker_answers():
         pytest.skip("no Docker engine answers: the compose stack cannot start here")
     compose = compose_command()
@@ -37,7 +42,7 @@ def compose_stack():
         pytest.skip("no compose client (docker-compose or docker compose) is installed")
     # host port 0: Docker gives each service a free port, read back once the stack is up
     env = {**os.environ, **{f"TIPLINE_{n.upper()}_HOST_PORT": "0" for n in PORTS}}
-    project = ["-p", f"tiplinetest{uuid.uuid4().hex[:8]}"]
+    project = [*FILES[request.param], "-p", f"tiplinetest{uuid.uuid4().hex[:8]}"]
     up = subprocess.run([*compose, *project, "up", "-d", "--build"], cwd=ROOT, env=env,
                         capture_output=True, text=True, timeout=900)
     try:

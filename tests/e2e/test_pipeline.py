@@ -149,3 +149,31 @@ def test_the_demo_starts_its_own_redis_and_prints_the_gap(tmp_path, sure_directo
     assert "reports: submitted 24  triaged 24" in result.stdout
     assert "by agency" in result.stdout and "by lane" in result.stdout
     assert (tmp_path / "state" / "redis" / "appendonlydir").is_dir()  # AOF on for its own Redis
+
+
+def test_up_starts_a_redis_cluster_of_its_own(tmp_path, sure_directory):
+    """`tipline up --cluster 3`: six redis-servers joined into a cluster, the services on it, a
+    report through to its agency, every node stopped at the end (the run checks none is left)."""
+    env = stack_env(tmp_path, sure_directory, redis_url=None)
+    env["TIPLINE_REDIS_PASSWORD"] = "cluster-redis-pw"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tipline", "up", "--cluster", "3", "--state-dir",
+         str(tmp_path / "state")],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        urls = started(proc)
+        body = json.loads((SAMPLES / "escalated.json").read_text())
+        r = httpx.post(f"{urls['intake']}/v1/reports", json=body, headers=KEY, timeout=10)
+        assert r.status_code == 202, r.text
+        timeline = timeline_with(urls["tracker"], r.json()["reportId"], {"routed"})
+        assert timeline["agency"] == "icac-ca-sacramento"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "starting a Redis Cluster of 3 masters" in output
+    assert "redis:      redis+cluster://:***@127.0.0.1:" in output
+    assert "cluster-redis-pw" not in output
+    assert "redis-cluster" in output.splitlines()[-1] and "unclean" not in output
+    nodes = sorted((tmp_path / "state" / "redis-cluster").glob("node-*/appendonlydir"))
+    assert len(nodes) == 6  # every node keeps an append-only file

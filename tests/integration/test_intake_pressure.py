@@ -135,16 +135,17 @@ async def test_redis_away_is_503_with_retry_after_and_nothing_half_published(
         server.stop()
 
 
-async def test_a_batch_cut_off_mid_transaction_publishes_none_of_it(make_settings, topology,
-                                                                     redis_client, redis_url):
+async def test_a_batch_cut_off_mid_command_publishes_none_of_it(make_settings, topology,
+                                                                 redis_client, redis_url):
+    """The batch is one script: the connection lost in the middle of it publishes nothing."""
     port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
     reports = {"reports": [synthetic_report("referral", i) for i in range(100)]}
-    async with CuttingProxy(port, after=20_000) as proxy:
+    async with CuttingProxy(port, after=20_000, marker=b"EVALSHA") as proxy:
         app = create_app(make_settings(IntakeSettings,
                                        redis_url=f"redis://127.0.0.1:{proxy.port}/0"))
         async with running(app) as client:
             r = await client.post("/v1/reports/batch", json=reports, headers=KEY)
-    assert proxy.cut, "the proxy never saw the transaction"
+    assert proxy.cut, "the proxy never saw the script's call"
     assert r.status_code == 503 and r.headers["Retry-After"] == "2"
     assert await published(redis_client, topology) == 0
 

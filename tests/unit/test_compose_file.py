@@ -139,3 +139,48 @@ def test_compose_accepts_the_file_with_the_observability_profile():
     result = subprocess.run([client, "--profile", "observability", "config", "-q"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+CLUSTER = yaml.safe_load((ROOT / "docker-compose.cluster.yml").read_text())
+
+
+def test_the_cluster_file_puts_every_service_on_the_cluster_its_join_makes():
+    from shared.connect import cluster_nodes
+
+    nodes = {name for name, s in CLUSTER["services"].items()
+             if "--cluster-enabled" in s.get("command", [])}
+    assert len(nodes) == 6 and "redis" in nodes
+    join = CLUSTER["services"]["redis-cluster"]
+    assert join["command"][:3] == ["python", "-m", "tipline.cluster"]
+    assert {spec.split(":")[0] for spec in join["command"][3:]} == nodes
+    assert set(join["depends_on"]) == nodes
+    for name in SETTINGS:
+        service = CLUSTER["services"][name]
+        hosts, _, _ = cluster_nodes(service["environment"]["TIPLINE_REDIS_URL"])
+        assert {host for host, _ in hosts} <= nodes
+        assert service["depends_on"]["redis-cluster"]["condition"] == (
+            "service_completed_successfully")
+
+
+def test_the_cluster_nodes_keep_memory_as_our_own_redis_does():
+    from tipline.stack import MEMORY_SETTINGS
+
+    command = CLUSTER["services"]["redis"]["command"]
+    pairs = list(zip(MEMORY_SETTINGS[::2], MEMORY_SETTINGS[1::2], strict=True))
+    assert all(command[command.index(flag) + 1] == value for flag, value in pairs)
+
+
+def test_compose_accepts_the_cluster_file_over_the_main_one():
+    import shutil
+    import subprocess
+
+    client = shutil.which("docker-compose")
+    if client is None:
+        pytest.skip("docker-compose is not installed: the compose file's syntax is not checked")
+    result = subprocess.run([client, "-f", "docker-compose.yml", "-f",
+                             "docker-compose.cluster.yml", "config"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    merged = yaml.safe_load(result.stdout)["services"]
+    assert merged["intake"]["environment"]["TIPLINE_REDIS_URL"].startswith("redis+cluster://")
+    assert set(merged["intake"]["depends_on"]) == {"redis", "redis-cluster"}

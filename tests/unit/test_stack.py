@@ -26,3 +26,6 @@ def test_a_bad_replica_count_is_an_error_naming_it(spec):
 def test_a_redis_password_is_masked():
     assert masked("redis://:s3cret@127.0.0.1:6379/0") == "redis://:***@127.0.0.1:6379/0"
     assert masked("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert masked("redis+cluster://:pw@127.0.0.1:7000,127.0.0.1:7001") == (
+        "redis+cluster://:***@127.0.0.1:7000,127.0.0.1:7001")
+    assert masked("redis://me:pw@host:6379/0") == "redis://me:***@host:6379/0"
