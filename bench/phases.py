@@ -195,19 +195,23 @@ def phase_raw(work: Path, n: int) -> dict[str, Any]:
             "cpu_us_per_report": {k: round(v / n * 1e6) for k, v in cpu_used.items()}}
 
 
-def phase_http(work: Path, n: int, settings: dict[str, str], clients: int, batch_size: int) -> dict[str, Any]:
+def http_requests(mode: str, n: int, clients: int, batch_size: int
+                  ) -> tuple[list[bytes], str, int]:
+    """n reports as request bodies for the single or the batch endpoint, its path, and how many
+    clients send them at once."""
     reports = [json.dumps(b).encode() for b in scenario(1000, seed=11)]
+    if mode == "single":
+        return [reports[i % len(reports)] for i in range(n)], "/v1/reports", clients
+    return ([b'{"reports": [' + b",".join(reports[(i + j) % len(reports)]
+                                          for j in range(min(batch_size, n - i))) + b"]}"
+             for i in range(0, n, batch_size)], "/v1/reports/batch", max(2, clients // 16))
+
+
+def phase_http(work: Path, n: int, settings: dict[str, str], clients: int, batch_size: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in ("single", "batch"):
         say(f"http {mode}: {n:,} reports through intake")
-        if mode == "single":
-            bodies = [reports[i % len(reports)] for i in range(n)]
-            path, concurrency = "/v1/reports", clients
-        else:
-            bodies = [b'{"reports": [' + b",".join(reports[(i + j) % len(reports)]
-                                                  for j in range(min(batch_size, n - i))) + b"]}"
-                      for i in range(0, n, batch_size)]
-            path, concurrency = "/v1/reports/batch", max(2, clients // 16)
+        bodies, path, concurrency = http_requests(mode, n, clients, batch_size)
         with running_stack(work, f"http-{mode}", settings) as stack:
             r = redis.Redis.from_url(stack.redis_url)
             cpu_before = {name: cpu_seconds(p.pid) for name, p in stack.processes.items()}
@@ -235,17 +239,9 @@ def phase_wait(work: Path, n: int, settings: dict[str, str], clients: int,
     """What waiting for a replica before answering costs (TIPLINE_ACCEPT_REPLICAS, Redis WAIT):
     intake's single and batch endpoints on a 3-master Redis Cluster, answering once the master
     holds a report (0) and once a replica does too (1). Intake's acceptance alone is timed."""
-    reports = [json.dumps(b).encode() for b in scenario(1000, seed=11)]
     out: dict[str, Any] = {}
     for mode in ("single", "batch"):
-        if mode == "single":
-            bodies = [reports[i % len(reports)] for i in range(n)]
-            path, concurrency = "/v1/reports", clients
-        else:
-            bodies = [b'{"reports": [' + b",".join(reports[(i + j) % len(reports)]
-                                                  for j in range(min(batch_size, n - i))) + b"]}"
-                      for i in range(0, n, batch_size)]
-            path, concurrency = "/v1/reports/batch", max(2, clients // 16)
+        bodies, path, concurrency = http_requests(mode, n, clients, batch_size)
         out[mode] = {"reports": n, "concurrency": concurrency,
                      "batch_size": batch_size if mode == "batch" else 1}
         for replicas in (0, 1):

@@ -144,7 +144,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
                             content={"detail": f"the report is held by one Redis node but not "
                                      f"yet by its replicas ({exc}); retry with the same "
-                                     "Idempotency-Key"})
+                                     "Idempotency-Key, which answers with it once a replica "
+                                     "holds it (without one, a retry files it again)"})
 
     app.add_exception_handler(NotReplicated, not_replicated)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -27,7 +27,9 @@ class ClusterError(RuntimeError):
     pass
 
 
-def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `condition` (a node not answering counts as not yet) until it holds; ClusterError
+    naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -66,7 +68,7 @@ def _join(nodes: list[tuple[str, int]], replicas: int, password: str | None,
                            "replica(s) each")
     clients = [redis.Redis(host=host, port=port, password=password, socket_timeout=5)
                for host, port in nodes]
-    _until(lambda: all(c.ping() for c in clients), timeout, "every node to answer")
+    until(lambda: all(c.ping() for c in clients), timeout, "every node to answer")
 
     def info(client: redis.Redis) -> dict[str, str]:
         text = client.execute_command("CLUSTER", "INFO").decode()
@@ -87,7 +89,7 @@ def _join(nodes: list[tuple[str, int]], replicas: int, password: str | None,
                                                     for n in v) for v in views) and int(
             info(clients[0])["cluster_slots_assigned"]) == SLOTS
 
-    _until(agreed, timeout, "every node to know every other and every slot to be served")
+    until(agreed, timeout, "every node to know every other and every slot to be served")
 
     def serving(view: list[list[str]]) -> list[str]:  # masters with slots, by id
         return [n[0] for n in view if "master" in n[2] and len(n) > 8]
@@ -109,7 +111,7 @@ def _join(nodes: list[tuple[str, int]], replicas: int, password: str | None,
         view = _nodes(clients[0])
         return all(sum(1 for n in view if n[3] == m) >= replicas for m in serving(view))
 
-    _until(complete, timeout, "every node to say the cluster is ok, every master with its "
+    until(complete, timeout, "every node to say the cluster is ok, every master with its "
            "replica")
 
 

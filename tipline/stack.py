@@ -248,22 +248,18 @@ class LocalCluster:
     def wait_ok(self, timeout: float = 30.0) -> None:
         """Until every live node says the cluster is ok and every master serving slots has a
         replica in sync with it (so that WAIT can be answered)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if self._ok():
-                    return
-            except (redis.ConnectionError, redis.TimeoutError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise StackError(f"the Redis Cluster was not ok within {timeout:g}s")
-            time.sleep(0.1)
+        try:
+            cluster.until(self._ok, timeout, "the Redis Cluster to be ok")
+        except cluster.ClusterError as exc:
+            raise StackError(str(exc)) from None
 
     def live(self) -> list[RedisServer]:
         return [node for node in self.nodes if node.proc and node.proc.poll() is None]
 
     def _ok(self) -> bool:
         live = self.live()
+        if not live:
+            return False
         if not all(b"cluster_state:ok" in self.client(node).execute_command("CLUSTER", "INFO")
                    for node in live):
             return False
@@ -294,9 +290,13 @@ class LocalCluster:
                 continue
         raise StackError("no node of the cluster answers")
 
-    def stop(self, kill: bool = False) -> None:
+    def stop(self, kill: bool = False) -> int | None:
+        """Stop every node; the first exit code that was not a clean one (0), else 0. A node
+        already dead (killed by a test) counts by how it ended."""
         for node in self.nodes:
             node.stop(kill=kill)
+        codes = [node.proc.returncode for node in self.nodes if node.proc]
+        return next((c for c in codes if c != 0), 0)
 
 
 def instance_name(service: str, number: int) -> str:
@@ -477,6 +477,5 @@ class Stack:
                     self.processes[name].kill()
                     codes[name] = self.processes[name].wait()
         if self.cluster is not None:
-            self.cluster.stop()
-            codes["redis-cluster"] = 0
+            codes["redis-cluster"] = self.cluster.stop()
         return codes

@@ -149,8 +149,9 @@ class IspwsRoute(APIRoute):
                         headers={"Retry-After": str(RETRY_AFTER_S)}), done, request)
                 except NotReplicated as exc:
                     response = _answer_response(Answer(
-                        Code.SERVER_ERROR, f"the report is filed on one Redis node but not yet "
-                        f"on its replicas ({exc}); retry later",
+                        Code.SERVER_ERROR, f"the report is filed, on one Redis node but not "
+                        f"yet on its replicas ({exc}): it is kept, and finishing it again "
+                        "answers that it is finished",
                         headers={"Retry-After": str(RETRY_AFTER_S)}), done, request)
                 except REDIS_UNAVAILABLE:
                     response = _answer_response(Answer(

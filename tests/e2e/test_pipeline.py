@@ -39,10 +39,13 @@ def stack_env(tmp_path: Path, directory: Path, redis_url: str | None,
     return env
 
 
-def started(proc: subprocess.Popen) -> dict[str, str]:
-    """The services' URLs, as `tipline up` prints them once every one is ready."""
+def started(proc: subprocess.Popen, said: list[str] | None = None) -> dict[str, str]:
+    """The services' URLs, as `tipline up` prints them once every one is ready (and every line it
+    printed until then in `said`)."""
     urls = {}
     for line in proc.stdout or []:
+        if said is not None:
+            said.append(line)
         name, _, rest = line.partition(":")
         if name in SERVICES and rest.strip().startswith("http://"):
             urls[name] = rest.split()[0]
@@ -160,8 +163,9 @@ def test_up_starts_a_redis_cluster_of_its_own(tmp_path, sure_directory):
         [sys.executable, "-m", "tipline", "up", "--cluster", "3", "--state-dir",
          str(tmp_path / "state")],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said: list[str] = []
     try:
-        urls = started(proc)
+        urls = started(proc, said)
         body = json.loads((SAMPLES / "escalated.json").read_text())
         r = httpx.post(f"{urls['intake']}/v1/reports", json=body, headers=KEY, timeout=10)
         assert r.status_code == 202, r.text
@@ -170,6 +174,7 @@ def test_up_starts_a_redis_cluster_of_its_own(tmp_path, sure_directory):
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)
+    output = "".join(said) + output
     assert proc.returncode == 0, output
     assert "starting a Redis Cluster of 3 masters" in output
     assert "redis:      redis+cluster://:***@127.0.0.1:" in output
