@@ -15,7 +15,9 @@ meant for it where the real failure would happen:
     kill       a service          `tipline up` kills it (SIGKILL) and starts it again after VALUE s
     pause      a service          `tipline up` stops it (SIGSTOP) for VALUE s
     redis-down the stack          `tipline up` stops its Redis for VALUE s and starts it again
-                                  from its append-only file
+                                  from its append-only file; on a cluster of its own, it kills
+                                  the pipeline's master (its replica takes over) and starts the
+                                  node again after VALUE s
 
 Poison entries are not a standing fault: `tipline chaos poison STREAM COUNT` writes them at once.
 Every active fault is listed at /v1/faults and shown on the dashboard while it lasts.
@@ -79,7 +81,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "(if any) takes its pending entries over", by_supervisor=True),
     Kind("redis-down", "stack", "seconds Redis is away", 1, 600,
          "every service waits for Redis and intake answers 503 with Retry-After; when Redis is "
-         "back from its append-only file everything resumes, nothing lost", by_supervisor=True),
+         "back from its append-only file everything resumes, nothing lost (on a cluster: the "
+         "pipeline's master is killed and its replica takes over within seconds)",
+         by_supervisor=True),
 )}
 
 TARGET = re.compile(r"^[a-z0-9][a-z0-9:_.-]{0,79}$")

@@ -1,6 +1,8 @@
 """`tipline up` as the workshop's supervisor: it carries out the faults only whoever started the
 processes can (kill, pause, redis-down), each for the seconds it was set for, then puts things
 back: starts the service again, lets it run on, starts Redis again from its append-only file.
+On a Redis Cluster of its own (`tipline up --cluster`), redis-down kills the master serving the
+pipeline: its replica is promoted, and the node, started again, rejoins as a replica.
 
 It says it is there (the `supervisor` key, renewed every second, naming whether the stack's
 Redis is its own) so that the tracker's API refuses those faults when nothing would carry them
@@ -20,7 +22,7 @@ from shared.connect import CLUSTER_UNAVAILABLE, connect
 from shared.faults import KINDS, Fault
 from shared.logging import get_logger
 from shared.topology import Topology
-from tipline.stack import SERVICES, Stack, instance_name
+from tipline.stack import SERVICES, RedisServer, Stack, instance_name
 
 log = get_logger(__name__)
 
@@ -30,6 +32,7 @@ class Carried:
     fault: Fault
     names: list[str]  # the processes it stopped or killed
     ends_at: float
+    node: RedisServer | None = None  # the cluster node a redis-down killed
 
 
 @dataclass
@@ -64,7 +67,7 @@ class Supervisor:
         try:
             r = self._redis()
             r.set(self.topology.supervisor, json.dumps({
-                "pid": os.getpid(), "ownsRedis": self.stack.redis_server is not None,
+                "pid": os.getpid(), "ownsRedis": self._owns_redis,
                 "services": list(self.stack.names)}), ex=5)
             faults = [Fault.from_json(v) for v in r.hgetall(self.topology.faults).values()]
             for key in list(self.done):  # put back: no longer in force, gone from the hash
@@ -76,6 +79,10 @@ class Supervisor:
             kind = KINDS.get(f.kind)
             if kind and kind.by_supervisor and f.field not in self.carrying and f.active(now):
                 self._carry_out(f, now)
+
+    @property
+    def _owns_redis(self) -> bool:
+        return self.stack.redis_server is not None or self.stack.cluster is not None
 
     def _names(self, service: str) -> list[str]:
         return [instance_name(s, n) for s, n in self.stack.instances() if s == service]
@@ -98,6 +105,16 @@ class Supervisor:
                     os.kill(proc.pid, signal.SIGSTOP)
             names = []  # stopped, not dead
             self._say(f"fault: {f.target} paused (SIGSTOP) for {ends - now:.0f}s")
+        elif f.kind == "redis-down" and self.stack.cluster is not None:
+            # a cluster's outage is its master's crash: the pipeline's master is killed and its
+            # replica takes over; the node comes back as the new master's replica
+            node = self.stack.cluster.master_of(self.topology.key("reports"))
+            node.stop(kill=True)
+            self._say(f"fault: the Redis Cluster's master of the pipeline (port {node.port}) "
+                      f"killed (SIGKILL); its replica takes over; started again in "
+                      f"{ends - now:.0f}s")
+            self.carrying[f.field] = Carried(f, [], ends, node)
+            return
         elif f.kind == "redis-down" and self.stack.redis_server is not None:
             names = ["redis"]
             self.stack.redis_server.stop()  # SIGTERM: it writes its append-only file and goes
@@ -120,6 +137,10 @@ class Supervisor:
                 if proc and proc.poll() is None:
                     os.kill(proc.pid, signal.SIGCONT)
             self._say(f"fault over: {f.target} running again")
+        elif f.kind == "redis-down" and carried.node is not None:
+            carried.node.start()
+            self._say(f"fault over: the killed cluster node (port {carried.node.port}) started "
+                      "again; it rejoins as a replica")
         elif f.kind == "redis-down" and self.stack.redis_server is not None:
             self.stack.redis_server.start()
             self._say("fault over: Redis started again from its append-only file")

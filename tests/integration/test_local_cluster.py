@@ -53,3 +53,39 @@ def test_a_cluster_is_formed_and_joining_it_again_changes_nothing(tmp_path):
 def test_too_few_nodes_for_a_cluster_is_refused():
     with pytest.raises(cluster.ClusterError, match="3 or more masters"):
         cluster.join([("127.0.0.1", 1), ("127.0.0.1", 2), ("127.0.0.1", 3), ("127.0.0.1", 4)])
+
+
+def test_redis_down_on_a_cluster_of_our_own_kills_the_pipelines_master(tmp_path):
+    """The workshop's redis-down fault, carried out by `tipline up`'s supervisor when it runs a
+    cluster: the master serving the pipeline is killed, its replica promoted; when the fault is
+    over the node is started again and rejoins as a replica."""
+    from shared.clock import ManualClock
+    from shared.connect import connect
+    from shared.faults import fault
+    from shared.topology import Topology
+    from tipline.stack import Stack
+    from tipline.supervisor import Supervisor
+
+    stack = Stack(tmp_path / "stack", cluster_masters=3)
+    stack.redis_url = stack.start_redis()
+    assert stack.cluster is not None
+    try:
+        t, clock = Topology(cluster=True), ManualClock()
+        supervisor = Supervisor(stack, t, clock)
+        master = stack.cluster.master_of(t.key("reports"))
+        down = fault("redis-down", "stack", 5, clock.now())
+        connect(stack.redis_url).hset(t.faults, down.field, down.to_json())
+        supervisor.step()
+        assert master.proc is not None and master.proc.poll() is not None  # killed
+        deadline = time.monotonic() + 30
+        while stack.cluster.master_of(t.key("reports")) is master:
+            assert time.monotonic() < deadline, "no replica was promoted"
+            time.sleep(0.1)
+        clock.advance(6)
+        supervisor.step()  # the fault is over: the node is started again
+        stack.cluster.wait_ok(30)
+        assert stack.cluster.client(master).info("replication")["role"] == "slave"
+        assert "killed (SIGKILL)" in supervisor.said[0]
+        assert "rejoins as a replica" in supervisor.said[-1]
+    finally:
+        stack.stop()
