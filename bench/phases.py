@@ -94,14 +94,16 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str],
             node.config_resetstat()
         memory_before = summed_info(r, "memory")["used_memory"]
         processes = pids(stack)
-        cpu_before = {name: sum(map(cpu_seconds, ps)) for name, ps in processes.items()}
-        nodes_before = {pid: cpu_seconds(pid) for pid in processes["redis"]}
+        cpu_before = {pid: cpu_seconds(pid) for ps in processes.values() for pid in ps}
+
+        def used(of: list[int]) -> float:  # CPU seconds these processes used since the start
+            return sum(cpu_seconds(pid) - cpu_before[pid] for pid in of)
+
         started = time.monotonic()
         preload_s = preload(r, events, t=t)
         seen = watch(r, n, started, timeout=max(120, n / 200), label="recorded by the tracker",
                      t=t)
-        cpu_used = {name: sum(map(cpu_seconds, ps)) - cpu_before[name]
-                    for name, ps in processes.items()}
+        cpu_used = {name: used(ps) for name, ps in processes.items()}
         total_s = seen["finished_s"].get("tracker")
         losses = (loss_check(r, n, history=keeps_history(settings), t=t) if seen["complete"]
                   else {"ok": False, "lost": "incomplete"})
@@ -114,15 +116,16 @@ def phase_pipeline(work: Path, n: int, settings: dict[str, str],
         rss = {name: max((peak_rss_mb(pid) or 0) for pid in ps) or None
                for name, ps in processes.items()}
         linked = linking_figures(r, t)
-        masters = len(primaries(r))
-        by_node = ({role: round(sum(cpu_seconds(pid) - nodes_before[pid] for pid in pids_) / n
-                                * 1e6) for role, pids_ in node_roles(stack, t).items()}
-                   if cluster else None)
+        masters = len(primaries(r))  # the nodes serving slots
+        roles = node_roles(stack, t) if cluster else {}
+        by_node = {role: round(used(of) / n * 1e6) for role, of in roles.items()}
     per_stage = {name: round(n / t) for name, t in seen["finished_s"].items() if t}
     return {
-        "redis": {"masters": masters, "replicas_per_master": 1 if cluster else 0,
-                  "partitions": 1, "cluster": cluster,
-                  **({"cpu_us_per_report_by_node": by_node} if by_node else {})},
+        # the cluster as it was at the end: masters serving slots, the pipeline's master's
+        # replicas, and (every key in one slot) the pipeline's one partition
+        "redis": {"cluster": cluster, "masters": masters,
+                  **({"replicas_of_the_pipelines_master": len(roles["its replica"]),
+                      "cpu_us_per_report_by_node": by_node} if cluster else {})},
         "reports": n, "preload_s": round(preload_s, 2), "total_s": total_s and round(total_s, 2),
         "reports_per_s": round(n / total_s) if total_s else None,
         "stage_finished_s": {k: round(v, 2) for k, v in seen["finished_s"].items()},

@@ -55,7 +55,6 @@ PHASES = ("pipeline", "unlinked", "raw", "http", "flood", "replicas", "load", "c
           "cluster-replicas", "wait", "simulate")
 # The simulator's year takes minutes (--phases simulate --keep); the cluster's phases have their
 # own results, beside the same run's one-node pipeline and raw chain (make bench-cluster).
-CLUSTER_PHASES = ("pipeline", "raw", "cluster", "cluster-replicas", "wait")
 DEFAULT_PHASES = tuple(p for p in PHASES if p not in ("simulate", "cluster", "cluster-replicas",
                                                       "wait"))
 

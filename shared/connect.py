@@ -81,6 +81,18 @@ class NotReplicated(Exception):
     """Fewer replicas than asked for acknowledged the writes in time."""
 
 
+class Replicated:
+    """What a writer answers for once `replicas` replicas hold its writes (`wait_for_replicas`
+    on `mark`, a key of the writes' slot); with 0 replicas it waits for nothing."""
+
+    def __init__(self, redis: Any, mark: str, replicas: int = 0, timeout_ms: int = 1000) -> None:
+        self.redis, self.mark, self.replicas, self.timeout_ms = redis, mark, replicas, timeout_ms
+
+    async def wait(self) -> None:
+        if self.replicas:
+            await wait_for_replicas(self.redis, self.mark, self.replicas, self.timeout_ms)
+
+
 async def wait_for_replicas(redis: Any, mark: str, replicas: int, timeout_ms: int) -> int:
     """Until `replicas` replicas of the master serving `mark` hold every write that master took
     before this call (Redis WAIT); NotReplicated if fewer did within `timeout_ms`, or if the

@@ -19,6 +19,7 @@ AGENCIES = "agencies"
 TRACKER = "tracker"
 
 TRIAGE_LANES: tuple[TriageLane, ...] = get_args(TriageLane)
+HASH_TAG = "{p0}"  # what every key carries after the prefix on a cluster: one slot for them all
 SUBMIT_LANES: tuple[Lane, ...] = get_args(Lane)
 
 
@@ -35,13 +36,8 @@ class Topology:
         object.__setattr__(self, "triaged", {lane: self.key("reports", "triaged", lane)
                                              for lane in TRIAGE_LANES})
 
-    @property
-    def hash_tag(self) -> str:
-        """What every key carries after the prefix on a cluster (none on one node)."""
-        return "{p0}" if self.cluster else ""
-
     def key(self, *parts: object) -> str:
-        head = (self.prefix, self.hash_tag) if self.cluster else (self.prefix,)
+        head = (self.prefix, HASH_TAG) if self.cluster else (self.prefix,)
         return ":".join((*head, *map(str, parts)))
 
     # ---- streams ----

@@ -17,7 +17,6 @@ from services.router.config import RouterSettings
 from services.tracker.config import TrackerSettings
 from services.triage.config import TriageSettings
 from shared import devkeys
-from shared.connect import is_cluster
 from shared.schemas.events import OUTCOMES
 from shared.settings import DATA_DIR, TiplineSettings
 from shared.synthetic import scenario
@@ -306,8 +305,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         out(f"starting {f'a Redis Cluster of {args.cluster} masters' if args.cluster else 'redis'}"
             " and five services ...")
         stack.start(timeout=args.timeout)
-        supervisor.topology = Topology(TiplineSettings().prefix,
-                                       cluster=is_cluster(stack.redis_url or ""))
+        supervisor.topology = TiplineSettings(redis_url=stack.redis_url).topology()
         out(f"redis:      {masked(stack.redis_url or '')}")
         for name in stack.names:
             out(f"{name + ':':<12}{stack.url(name)}   (health: /healthz, /readyz, /metrics)")

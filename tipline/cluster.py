@@ -16,6 +16,7 @@ import os
 import socket
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import redis
@@ -40,6 +41,26 @@ def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise ClusterError(f"{what}: not within {timeout:g}s")
         time.sleep(0.1)
+
+
+def _info(client: redis.Redis) -> dict[str, str]:
+    """CLUSTER INFO as a dict."""
+    text = client.execute_command("CLUSTER", "INFO").decode()
+    return dict(line.split(":", 1) for line in text.split() if ":" in line)
+
+
+def ready(clients: list[redis.Redis], replicas: int = 1) -> bool:
+    """Whether every node asked says the cluster is ok and every master serving slots has
+    `replicas` replicas in sync with it (so that WAIT can be answered)."""
+    if not clients or any(_info(c)["cluster_state"] != "ok" for c in clients):
+        return False
+    serving = {n[0] for n in _nodes(clients[0]) if "master" in n[2] and len(n) > 8}
+    in_sync = Counter()
+    for client in clients:
+        me = next(n for n in _nodes(client) if "myself" in n[2])
+        if "slave" in me[2] and client.info("replication").get("master_link_status") == "up":
+            in_sync[me[3]] += 1
+    return all(in_sync[master] >= replicas for master in serving)
 
 
 def _nodes(client: redis.Redis) -> list[list[str]]:
@@ -70,11 +91,7 @@ def _join(nodes: list[tuple[str, int]], replicas: int, password: str | None,
                for host, port in nodes]
     until(lambda: all(c.ping() for c in clients), timeout, "every node to answer")
 
-    def info(client: redis.Redis) -> dict[str, str]:
-        text = client.execute_command("CLUSTER", "INFO").decode()
-        return dict(line.split(":", 1) for line in text.split() if ":" in line)
-
-    if all(int(info(c)["cluster_known_nodes"]) == 1 for c in clients):  # none is a cluster yet
+    if all(int(_info(c)["cluster_known_nodes"]) == 1 for c in clients):  # none is a cluster yet
         for i, client in enumerate(clients[:masters]):
             client.execute_command("CLUSTER", "ADDSLOTSRANGE", i * SLOTS // masters,
                                    (i + 1) * SLOTS // masters - 1)
@@ -87,7 +104,7 @@ def _join(nodes: list[tuple[str, int]], replicas: int, password: str | None,
         views = [_nodes(c) for c in clients]  # the first knows who serves every slot
         return all(len(v) == len(nodes) and not any("handshake" in n[2] or "noaddr" in n[2]
                                                     for n in v) for v in views) and int(
-            info(clients[0])["cluster_slots_assigned"]) == SLOTS
+            _info(clients[0])["cluster_slots_assigned"]) == SLOTS
 
     until(agreed, timeout, "every node to know every other and every slot to be served")
 
@@ -105,14 +122,8 @@ def _join(nodes: list[tuple[str, int]], replicas: int, password: str | None,
             by_id[n[0]].execute_command("CLUSTER", "REPLICATE", master)
             count[master] += 1
 
-    def complete() -> bool:  # ok, every serving master with its replicas
-        if not all(info(c)["cluster_state"] == "ok" for c in clients):
-            return False
-        view = _nodes(clients[0])
-        return all(sum(1 for n in view if n[3] == m) >= replicas for m in serving(view))
-
-    until(complete, timeout, "every node to say the cluster is ok, every master with its "
-           "replica")
+    until(lambda: ready(clients, replicas), timeout, "every node to say the cluster is ok, "
+          "every master with its replica in sync")
 
 
 def main(argv: list[str] | None = None) -> int:

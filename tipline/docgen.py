@@ -334,8 +334,7 @@ def scaling_tables(results: dict[str, Any]) -> str:
             f"{cluster['cost']['redis_bytes_per_100k_reports'] / 1e6:,.0f} |"]
     if "cluster-replicas" in p:
         x = p["cluster-replicas"]
-        rows.append(f"| with 2 replicas of triage and of the router | "
-                    f"{_n(p['replicas']['reports_per_s']) if 'replicas' in p else '-'} | "
+        rows.append(f"| with 2 replicas of triage and of the router | not in this run | "
                     f"{_n(x['reports_per_s'])} "
                     f"({x['reports_per_s'] / cluster['reports_per_s']:.2f}× one replica) |")
     if "wait" in p:

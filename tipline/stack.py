@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import redis
+from redis.crc import key_slot
 
 from tipline import cluster
 
@@ -257,37 +258,19 @@ class LocalCluster:
         return [node for node in self.nodes if node.proc and node.proc.poll() is None]
 
     def _ok(self) -> bool:
-        live = self.live()
-        if not live:
-            return False
-        if not all(b"cluster_state:ok" in self.client(node).execute_command("CLUSTER", "INFO")
-                   for node in live):
-            return False
-        masters, in_sync = set(), set()
-        for node in live:
-            info = self.client(node).info("replication")
-            if info["role"] == "master":
-                masters.add(node.port)
-            elif info.get("master_link_status") == "up":
-                in_sync.add(int(info["master_port"]))
-        serving = {int(master[1]) for _, _, master, *_ in
-                   self.client(live[0]).execute_command("CLUSTER", "SLOTS")}
-        return serving <= masters and serving <= in_sync
+        return cluster.ready([self.client(node) for node in self.live()])
 
     def master_of(self, key: str) -> RedisServer:
-        """The node serving `key`'s slot now."""
-        for node in self.nodes:
-            if node.proc is None or node.proc.poll() is not None:
-                continue
+        """The node serving `key`'s slot now, as the first node that answers sees it."""
+        slot = key_slot(key.encode())
+        for node in self.live():
             try:
-                slot = int(self.client(node).execute_command("CLUSTER", "KEYSLOT", key))
-                for start, end, master, *_ in self.client(node).execute_command(
-                        "CLUSTER", "SLOTS"):
-                    if int(start) <= slot <= int(end):
-                        port = int(master[1])
-                        return next(n for n in self.nodes if n.port == port)
+                slots = self.client(node).execute_command("CLUSTER", "SLOTS")
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 continue
+            port = next((int(m[1]) for start, end, m, *_ in slots if start <= slot <= end), None)
+            if port is not None:
+                return next(n for n in self.nodes if n.port == port)
         raise StackError("no node of the cluster answers")
 
     def stop(self, kill: bool = False) -> int | None:

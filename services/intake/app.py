@@ -15,6 +15,7 @@ from services.intake.store import LaneBacklog, Submissions
 from shared.auth import parse_keys, parse_users
 from shared.bodies import ReportBodies
 from shared.clock import SYSTEM, Clock
+from shared.connect import Replicated
 from shared.http import document_schemas
 from shared.offload import Offload
 from shared.schemas.report import MAX_FILES, FiledReport
@@ -35,18 +36,19 @@ def bootstrap(settings: IntakeSettings | None = None, *, clock: Clock = SYSTEM,
                             clock=clock)
     redis, t = service.redis, service.topology
     bodies = ReportBodies(redis, t, settings.report_body_ttl_s)
+    # what intake answers 202 for, a JSON report or a finished XML one, is on this many replicas
+    replicated = Replicated(redis, t.replication_mark, settings.accept_replicas,
+                            settings.accept_timeout_ms)
     intake = Intake(
         settings=settings, esp_keys=parse_keys(settings.esp_keys, "ESP key"),
         ispws_users=parse_users(settings.ispws_users, "reporting API user"),
         submissions=submissions or Submissions(redis, t, service.publisher,
                                                settings.idempotency_ttl_s, bodies,
-                                               settings.accept_replicas,
-                                               settings.accept_timeout_ms),
+                                               replicated),
         backlogs=backlogs or LaneBacklog(redis, t, settings.max_lane_backlog),
         open_reports=open_reports or OpenReports(redis, t, service.publisher,
                                                  settings.ispws_keep_s, MAX_FILES, bodies,
-                                                 settings.accept_replicas,
-                                                 settings.accept_timeout_ms),
+                                                 replicated),
         batches=BatchReader(settings.max_batch_reports), clock=clock,
         checks=Offload(settings.check_threads, settings.check_waiting),
         faults=service.fault_watch)

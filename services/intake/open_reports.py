@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from services.intake import domain
 from shared import bodies
 from shared.bodies import ReportBodies
-from shared.connect import wait_for_replicas
+from shared.connect import Replicated
 from shared.publishing import LUA, Publisher
 from shared.schemas.events import ReportSubmitted
 from shared.schemas.report import FileDetails, FiledReport, Report
@@ -129,10 +129,9 @@ class Refused(Exception):
 
 class OpenReports:
     def __init__(self, redis: Redis, topology: Topology, publisher: Publisher, keep_s: int,
-                 max_files: int, bodies: ReportBodies, replicas: int = 0,
-                 replica_timeout_ms: int = 1000) -> None:
-        self.replicas = replicas  # that must hold a finished report before it is answered for
-        self.replica_timeout_ms = replica_timeout_ms
+                 max_files: int, bodies: ReportBodies,
+                 replicated: Replicated | None = None) -> None:
+        self.replicated = replicated or Replicated(redis, topology.replication_mark)
         self.bodies = bodies
         self.publisher = publisher
         self.redis = redis
@@ -187,16 +186,14 @@ class OpenReports:
     async def finish(self, opened: OpenReport, filed: FiledReport, event: ReportSubmitted,
                      now: float) -> None:
         """Mark finished, store the body and publish, in one step; Refused('changed') when the
-        report changed since it was read (the caller reads it again). With `replicas`, then
-        until that many replicas hold it (NotReplicated when they do not in time)."""
+        report changed since it was read (the caller reads it again). Then until the replicas
+        asked for hold it (NotReplicated when they do not in time)."""
         stream = self.topology.submitted[event.lane]
         await self._run(opened.esp, opened.report_id, now, "finish", opened.changed, self.keep_s,
                         stream, self.bodies.ttl_s, bodies.encode(filed),
                         *self.publisher.args(stream, event, current_traceparent()),
                         body_key=self.topology.report_body(opened.report_id))
-        if self.replicas:
-            await wait_for_replicas(self.redis, self.topology.replication_mark, self.replicas,
-                                    self.replica_timeout_ms)
+        await self.replicated.wait()
 
     async def _run(self, esp: str, report_id: int, now: float, op: str, *args: Any,
                    body_key: str | None = None) -> None:

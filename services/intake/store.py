@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from shared import bodies
 from shared.bodies import ReportBodies
-from shared.connect import wait_for_replicas
+from shared.connect import Replicated
 from shared.groups import group_state
 from shared.publishing import LUA, Publisher
 from shared.schemas.events import Lane, ReportSubmitted
@@ -68,11 +68,10 @@ class Accepted:
 
 class Submissions:
     def __init__(self, redis: Redis, topology: Topology, publisher: Publisher,
-                 idempotency_ttl_s: int, bodies: ReportBodies, replicas: int = 0,
-                 replica_timeout_ms: int = 1000) -> None:
+                 idempotency_ttl_s: int, bodies: ReportBodies,
+                 replicated: Replicated | None = None) -> None:
         self.redis = redis
-        self.replicas = replicas  # that must hold a batch before it is answered for
-        self.replica_timeout_ms = replica_timeout_ms
+        self.replicated = replicated or Replicated(redis, topology.replication_mark)
         self.topology = topology
         self.publisher = publisher
         self.ttl = idempotency_ttl_s
@@ -81,9 +80,9 @@ class Submissions:
 
     async def accept(self, esp: str, drafts: list[Draft]) -> list[Accepted]:
         """Number and publish reports in three round trips, however many: look up the keys, take
-        the ids, publish. A key seen before answers with the report it first published. With
-        `replicas`, a fourth waits until that many replicas hold what is answered for
-        (NotReplicated when they do not in time: the reports stay, a retry answers with them)."""
+        the ids, publish. A key seen before answers with the report it first published. When
+        replicas must hold what is answered for, a fourth waits for them (NotReplicated when
+        they do not in time: the reports stay, a retry answers with them)."""
         keyed = [i for i, d in enumerate(drafts) if d.idempotency_key]
         earlier: dict[int, tuple[int, str]] = {}
         if keyed:
@@ -112,9 +111,7 @@ class Submissions:
                         results[i] = _replay(drafts[i], *winner)
                         continue
                 results[i] = Accepted(event.report_id, event.lane, event.event_id)
-        if self.replicas:  # a replay too: its first answer may have been that it was not
-            await wait_for_replicas(self.redis, self.topology.replication_mark, self.replicas,
-                                    self.replica_timeout_ms)
+        await self.replicated.wait()  # a replay too: its first answer may have been that it was not
         return [results[i] for i in range(len(drafts))]
 
     def _publish(self, keys: list[str], args: list[object], esp: str, draft: Draft,

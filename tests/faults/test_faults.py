@@ -125,7 +125,7 @@ def test_a_cluster_master_killed_mid_flood_fails_over_and_loses_nothing(tmp_path
         promoted = stack.cluster.master_of(slot_key)
     finally:
         stack.stop()
-    assert promoted is not master and promoted in stack.cluster.nodes
+    assert promoted is not master  # the node that came back did not take its slots back
     assert f.retries > 0, "intake never answered 503 while the master was away"
     assert placed_at_kill < counts["reports"] == counts["reports_placed"]
 

@@ -46,7 +46,8 @@ async def test_a_report_answered_202_is_on_the_replica(make_settings, topology, 
         r = await client.post("/v1/reports", json=synthetic_report("referral", 1), headers=ESP)
     assert r.status_code == 202, r.text
     replica = replica_of(cluster_url, topology.submitted["standard"])
-    # WAIT answered: the replica already holds the event and the body (no polling needed)
+    # the replica holds the event and the body when 202 comes (that WAIT is what makes it so is
+    # shown by the test with the replica stopped, below)
     assert replica.xlen(topology.submitted["standard"]) == 1
     assert replica.exists(topology.report_body(r.json()["reportId"]))
 

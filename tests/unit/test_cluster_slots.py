@@ -33,7 +33,7 @@ def every_key(topology: Topology) -> dict[str, list[str]]:
     """Member of the topology -> the keys it names (methods called with sample arguments)."""
     found: dict[str, list[str]] = {}
     for name, member in inspect.getmembers(type(topology)):
-        if name.startswith("_") or name in ("prefix", "cluster", "hash_tag"):
+        if name.startswith("_") or name in ("prefix", "cluster"):
             continue
         if isinstance(member, property):
             found[name] = names(getattr(topology, name))
